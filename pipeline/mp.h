@@ -1,0 +1,65 @@
+/*
+ * mp - a small, allocation-free msgpack reader.
+ *
+ * Records are read in place: mp_next() decodes the value at a cursor into
+ * a struct mp_val whose strings point into the input bytes.  Arrays and maps
+ * are returned as a header (type and count); the cursor then stands on the
+ * first element, so nested values are walked with further mp_next() calls
+ * or skipped whole with mp_skip().  Writing goes through msgpack-c's
+ * msgpack_packer (see rec.h).
+ *
+ * Every function checks bounds: on malformed or truncated input it returns
+ * MP_BAD or MP_SHORT and never reads past `end`.
+ */
+#ifndef REVPIPE_MP_H
+#define REVPIPE_MP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "slice.h"
+
+enum mp_type {
+	MP_NIL, MP_BOOL, MP_INT, MP_UINT, MP_FLOAT, MP_STR, MP_BIN,
+	MP_ARRAY, MP_MAP, MP_EXT
+};
+
+struct mp_val {
+	enum mp_type	 type;
+	union {
+		bool		 b;
+		int64_t		 i;	/* MP_INT */
+		uint64_t	 u;	/* MP_UINT */
+		double		 f;	/* MP_FLOAT */
+		struct slice	 s;	/* MP_STR, MP_BIN, MP_EXT (payload) */
+		uint32_t	 n;	/* MP_ARRAY, MP_MAP: element count */
+	} v;
+	int8_t		 ext_type;	/* MP_EXT */
+};
+
+enum {
+	MP_OK = 0,
+	MP_SHORT = 1,	/* input ends inside the value: more bytes needed */
+	MP_BAD = -1	/* not msgpack (0xc1) or nesting too deep */
+};
+
+/* Deepest nesting mp_skip() accepts, as msgpack-c's unpacker (its stack
+ * holds 32 levels); deeper input is MP_BAD, not a crash. */
+#define MP_MAX_DEPTH	32
+
+/*
+ * Decode the value at *pp (before end) into *v and advance *pp past it, or
+ * only past the header for arrays and maps.  Returns MP_OK, MP_SHORT or
+ * MP_BAD; *pp is unchanged on failure.
+ */
+int	mp_next(const char **pp, const char *end, struct mp_val *v);
+
+/* Advance *pp past one whole value, nested contents included. */
+int	mp_skip(const char **pp, const char *end);
+
+/* Integer value of an MP_INT/MP_UINT/MP_FLOAT with an integral value. */
+bool	mp_as_int(const struct mp_val *v, int64_t *out);
+/* Numeric value of an MP_INT/MP_UINT/MP_FLOAT. */
+bool	mp_as_double(const struct mp_val *v, double *out);
+
+#endif

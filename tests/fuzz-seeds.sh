@@ -1,0 +1,21 @@
+#!/bin/sh
+# fuzz-seeds.sh FUZZ_BINARY - print the corpus folders for a fuzz target.
+# Each target gets a working corpus under build-fuzz/corpus/NAME seeded
+# from testdata/ (msgpack inputs for the record reader, archives and text
+# for decode targets).
+set -eu
+name=$(basename "$1")
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=$top/build-fuzz/corpus/$name
+mkdir -p "$dir"
+case $name in
+rec_fuzz)
+	find "$top/testdata" -name '*.msgpack' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true
+	for f in $(find "$top/testdata" -name 'in.jsonl' -size -64k | head -50); do
+		"$top/revpipe" cat --to-msgpack "$f" >"$dir/$(echo "$f" | cksum | cut -d' ' -f1).msgpack" 2>/dev/null || true
+	done ;;
+*)
+	find "$top/testdata" -path "*${name%%_fuzz*}*" -type f -size -64k \
+	    -exec cp {} "$dir/" \; 2>/dev/null || true ;;
+esac
+echo "$dir"
