@@ -25,6 +25,8 @@ DEB_PKGS = pkg-config gcc make libc6-dev zlib1g-dev libarchive-dev \
 	libcmocka-dev libzstd-dev liblzma-dev libbz2-dev \
 	zstd xz-utils bzip2 zip unzip gzip jq python3 \
 	clang libclang-rt-14-dev valgrind
+# Only for `make report-check` (a headless browser renders report.html).
+REPORT_PKGS = chromium
 PKGS	= libarchive msgpack libxxhash libutf8proc inih zlib
 
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -49,7 +51,7 @@ MODEL_FILES = $(shell find models schemas -type f ! -name 'README*' \
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o) $(O)/models.gen.o $(O)/models_data.gen.o
 TESTS	= $(TEST_SRC:%.c=$(O)/%)
 
-.PHONY: all deps check unit golden lint asan-check fuzz fuzz-smoke bench \
+.PHONY: all deps report-deps install-pkgs report-check check unit golden lint asan-check fuzz fuzz-smoke bench \
 	demo models install clean golden-update
 
 all: revpipe
@@ -128,7 +130,13 @@ $(O)/bench/%: bench/%.c $(LIB_OBJ) $(HDRS)
 # ---- dependencies --------------------------------------------------------
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+	@$(MAKE) -s install-pkgs PKGS_WANTED="$(DEB_PKGS)"
+
+report-deps:
+	@$(MAKE) -s install-pkgs PKGS_WANTED="$(REPORT_PKGS)"
+
+install-pkgs:
+	@missing=$$(for p in $(PKGS_WANTED); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -173,6 +181,10 @@ asan-check:
 unit-asan: $(TESTS)
 	@fail=0; for t in $(TESTS); do \
 	    ASAN_OPTIONS=detect_leaks=1 $$t || fail=1; done; exit $$fail
+
+# The report seen in a real browser: headless Chromium renders report.html.
+report-check: report-deps revpipe
+	@tests/report-check.sh ./revpipe
 
 golden-update: revpipe
 	@tests/golden.sh --update ./revpipe

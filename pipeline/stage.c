@@ -869,6 +869,36 @@ write_counts(struct stage_ctx *ctx, const char *path)
 	fclose(fp);
 }
 
+/*
+ * For `revpipe run`: when REVPIPE_COUNTS_FD names an open descriptor, one
+ * line of counts goes there in a single write(2), so parallel workers
+ * sharing the descriptor never interleave.
+ */
+static void
+write_counts_fd(const struct stage_ctx *ctx, int status)
+{
+	const char *env = getenv("REVPIPE_COUNTS_FD");
+	char line[512], *end;
+	long fd;
+	int n;
+
+	if (env == NULL || *env == '\0')
+		return;
+	fd = strtol(env, &end, 10);
+	if (*end != '\0' || fd < 0 || fd > 1 << 20)
+		return;
+	n = snprintf(line, sizeof(line), "counts %s read=%llu written=%llu "
+	    "duplicates=%llu rejects=%llu aggregated=%llu held=%llu exit=%d\n",
+	    ctx->stage->name, (unsigned long long)ctx->counts.read,
+	    (unsigned long long)ctx->counts.written,
+	    (unsigned long long)ctx->counts.duplicates,
+	    (unsigned long long)ctx->counts.rejects,
+	    (unsigned long long)ctx->counts.aggregated,
+	    (unsigned long long)ctx->counts.held, status);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)write_all((int)fd, line, (size_t)n);
+}
+
 static int
 run_records(struct stage_ctx *ctx)
 {
@@ -1105,6 +1135,8 @@ done:
 	if (io.counts_path != NULL && !io.usage_error)
 		write_counts(&ctx, io.counts_path);
 free:
+	if (st->tool == NULL && !io.usage_error)
+		write_counts_fd(&ctx, status);
 	if (st->free != NULL)
 		st->free(&ctx);
 out:
