@@ -226,7 +226,9 @@ cat_to_json(struct stage_ctx *ctx, int fd, const char *name)
 		return stage_fail_errno(ctx, "cannot read '%s'", name);
 	while ((rc = rec_reader_next(rd, &r)) != 0) {
 		if (rc == -1) {
-			stage_fail(ctx, "%s", rec_reader_error(rd));
+			/* Show what was whole before saying what was not. */
+			if (flush_stdout(ctx, &out) == 0)
+				stage_fail(ctx, "%s", rec_reader_error(rd));
 			goto out;
 		}
 		if (rc == 2) {
