@@ -1,0 +1,389 @@
+/*
+ * text - UTF-8 validation, control removal, NFC and trimming of review
+ * text.  See text.h for the rules.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "banned.h"
+#include "text.h"
+
+/*
+ * NFC quick-check table for U+0000..U+2FFFF: a set bit means the code
+ * point may change under NFC or may combine with the character before it
+ * (a combining mark, the second half of a canonical composition, a
+ * singleton or an excluded composition).  Text made only of clear code
+ * points is NFC as it stands.  Built once from utf8proc's own data, so it
+ * follows whatever Unicode version the library has.
+ */
+#define TEXT_QC_LIMIT	0x30000
+static uint64_t	text_qc[TEXT_QC_LIMIT / 64];
+static bool	text_qc_ready;
+
+static inline void
+qc_set(int32_t cp)
+{
+	if (cp >= 0 && cp < TEXT_QC_LIMIT)
+		text_qc[cp >> 6] |= (uint64_t)1 << (cp & 63);
+}
+
+static inline bool
+qc_get(int32_t cp)
+{
+	if (cp < TEXT_QC_LIMIT)
+		return (text_qc[cp >> 6] >> (cp & 63)) & 1;
+	return utf8proc_get_property(cp)->combining_class != 0;
+}
+
+static void
+text_qc_build(void)
+{
+	utf8proc_int32_t d[32], c[32];
+	utf8proc_ssize_t n, m, i;
+	int32_t cp;
+	int bc;
+
+	for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		if (utf8proc_get_property(cp)->combining_class != 0)
+			qc_set(cp);
+		bc = 0;
+		n = utf8proc_decompose_char(cp, d, 32,
+		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
+		if (n <= 0 || n > 32 || (n == 1 && d[0] == cp))
+			continue;
+		for (i = 1; i < n; i++)
+			qc_set(d[i]);
+		memcpy(c, d, (size_t)n * sizeof(c[0]));
+		m = utf8proc_normalize_utf32(c, n,
+		    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+		if (m != 1 || c[0] != cp)
+			qc_set(cp);
+	}
+	/* A character whose decomposition starts with a second half. */
+	for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		bc = 0;
+		n = utf8proc_decompose_char(cp, d, 32,
+		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
+		if (n > 1 && n <= 32 && qc_get(d[0]))
+			qc_set(cp);
+	}
+	text_qc_ready = true;
+}
+
+const char *
+text_bad_name(enum text_bad what)
+{
+	switch (what) {
+	case TEXT_BAD_BYTE:
+		return "invalid byte";
+	case TEXT_TRUNCATED:
+		return "truncated sequence";
+	case TEXT_OVERLONG:
+		return "overlong sequence";
+	case TEXT_SURROGATE:
+		return "surrogate code point";
+	case TEXT_TOO_BIG:
+		return "code point above U+10FFFF";
+	}
+	return "invalid UTF-8";
+}
+
+/*
+ * Decode one non-ASCII sequence at p[i] (p[i] >= 0x80).  Returns its
+ * length and the code point in *cp, or 0 with *why set.
+ */
+static inline size_t
+utf8_dec(const unsigned char *p, size_t n, size_t i, int32_t *cp,
+    enum text_bad *why)
+{
+	unsigned char c = p[i];
+	size_t len, k;
+	int32_t v, min;
+
+	if (c < 0xc0) {
+		*why = TEXT_BAD_BYTE;
+		return 0;
+	} else if (c < 0xe0) {
+		len = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c < 0xf0) {
+		len = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c < 0xf8) {
+		len = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else {
+		*why = TEXT_BAD_BYTE;
+		return 0;
+	}
+	for (k = 1; k < len; k++) {
+		if (i + k >= n || (p[i + k] & 0xc0) != 0x80) {
+			*why = TEXT_TRUNCATED;
+			return 0;
+		}
+		v = (v << 6) | (p[i + k] & 0x3f);
+	}
+	if (v < min) {
+		*why = TEXT_OVERLONG;
+		return 0;
+	}
+	if (v >= 0xd800 && v <= 0xdfff) {
+		*why = TEXT_SURROGATE;
+		return 0;
+	}
+	if (v > 0x10ffff) {
+		*why = TEXT_TOO_BIG;
+		return 0;
+	}
+	*cp = v;
+	return len;
+}
+
+/* Length of the ASCII run at p[i..n) that needs no attention. */
+static inline size_t
+ascii_run(const unsigned char *p, size_t n, size_t i)
+{
+	size_t s = i;
+	uint64_t w;
+
+	while (i + 8 <= n) {
+		memcpy(&w, p + i, 8);
+		/* Any byte >= 0x80, < 0x20 or == 0x7f stops the run. */
+		if (((w | ~(w + 0x6060606060606060ULL) |
+		    ((w ^ 0x7f7f7f7f7f7f7f7fULL) - 0x0101010101010101ULL)) &
+		    0x8080808080808080ULL) != 0)
+			break;
+		i += 8;
+	}
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
+		i++;
+	return i - s;
+}
+
+int
+text_utf8_check(const char *s, size_t n, struct text_error *err)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	enum text_bad why = TEXT_BAD_BYTE;
+	size_t i = 0, len;
+	int32_t cp;
+
+	while (i < n) {
+		i += ascii_run(p, n, i);
+		if (i >= n)
+			break;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
+			err->what = why;
+			err->off = i;
+			err->byte = p[i];
+			return -1;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+static inline bool
+is_space_cp(int32_t cp)
+{
+	return cp == ' ' || (cp >= 0x09 && cp <= 0x0d) || cp == 0xa0 ||
+	    (cp >= 0x2000 && cp <= 0x200b) || cp == 0x3000 || cp == 0xfeff;
+}
+
+/* The code point that ends at s.p[end - 1] and its start. */
+static size_t
+utf8_prev(const unsigned char *p, size_t end, int32_t *cp)
+{
+	size_t i = end - 1;
+	enum text_bad why;
+
+	while (i > 0 && (p[i] & 0xc0) == 0x80 && end - i < 4)
+		i--;
+	if (p[i] < 0x80) {
+		*cp = p[i];
+		return end - 1;
+	}
+	if (utf8_dec(p, end, i, cp, &why) != end - i) {
+		*cp = -1;
+		return end - 1;
+	}
+	return i;
+}
+
+struct slice
+text_trim(struct slice s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	size_t i = 0, n = s.n, len;
+	enum text_bad why;
+	int32_t cp = 0;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			if (!is_space_cp(p[i]))
+				break;
+			i++;
+			continue;
+		}
+		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0 ||
+		    !is_space_cp(cp))
+			break;
+		i += len;
+	}
+	while (n > i) {
+		size_t st;
+
+		if (p[n - 1] < 0x80) {
+			if (!is_space_cp(p[n - 1]))
+				break;
+			n--;
+			continue;
+		}
+		st = utf8_prev(p, n, &cp);
+		if (cp < 0 || !is_space_cp(cp) || st < i)
+			break;
+		n = st;
+	}
+	return (struct slice){ s.p + i, n - i };
+}
+
+int
+text_nfc_quick(struct slice s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	enum text_bad why;
+	size_t i = 0, len;
+	int32_t cp;
+
+	if (!text_qc_ready)
+		text_qc_build();
+	while (i < s.n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((len = utf8_dec(p, s.n, i, &cp, &why)) == 0)
+			return 0;
+		if (cp >= 0x300 && qc_get(cp))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * Copy the n bytes at p without controls (CR LF and CR -> LF, TAB ->
+ * space) into dst; returns the new length.  The input is valid UTF-8.
+ */
+static size_t
+strip_controls(const unsigned char *p, size_t n, char *dst)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			/* C1 controls are U+0080..U+009F: 0xc2 0x80..0x9f. */
+			if (c == 0xc2 && i + 1 < n && p[i + 1] < 0xa0) {
+				i++;
+				continue;
+			}
+			dst[o++] = (char)c;
+		} else if (c == '\r') {
+			dst[o++] = '\n';
+			if (i + 1 < n && p[i + 1] == '\n')
+				i++;
+		} else if (c == '\n') {
+			dst[o++] = '\n';
+		} else if (c == '\t') {
+			dst[o++] = ' ';
+		}
+	}
+	return o;
+}
+
+int
+text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
+    struct text_error *err)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	enum text_bad why = TEXT_BAD_BYTE;
+	bool ctl = false, nfc = true;
+	size_t i = 0, len;
+	int32_t cp;
+	struct slice t;
+
+	if (!text_qc_ready)
+		text_qc_build();
+	while (i < n) {
+		i += ascii_run(p, n, i);
+		if (i >= n)
+			break;
+		if (p[i] < 0x80) {
+			/* Control or DEL; LF alone needs no copy. */
+			if (p[i] != '\n')
+				ctl = true;
+			i++;
+			continue;
+		}
+		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
+			err->what = why;
+			err->off = i;
+			err->byte = p[i];
+			return -1;
+		}
+		if (cp < 0xa0 && cp >= 0x80)
+			ctl = true;
+		else if (cp >= 0x300 && nfc && qc_get(cp))
+			nfc = false;
+		i += len;
+	}
+	t = (struct slice){ s, n };
+	if (ctl) {
+		char *d = arena_alloc(a, n + 1);
+
+		t.n = strip_controls(p, n, d);
+		t.p = d;
+	}
+	t = text_trim(t);
+	if (!nfc && t.n > 0) {
+		utf8proc_int32_t *u;
+		utf8proc_ssize_t m, cap = (utf8proc_ssize_t)t.n + 1;
+
+		for (;;) {
+			u = arena_alloc(a, (size_t)cap * sizeof(*u));
+			m = utf8proc_decompose((const utf8proc_uint8_t *)t.p,
+			    (utf8proc_ssize_t)t.n, u, cap,
+			    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+			if (m < 0 || m <= cap)
+				break;
+			cap = m;
+		}
+		if (m >= 0) {
+			m = utf8proc_reencode(u, m,
+			    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+			if (m >= 0) {
+				t.p = (const char *)u;
+				t.n = (size_t)m;
+				t = text_trim(t);
+			}
+		}
+	}
+	*out = t;
+	return 0;
+}
