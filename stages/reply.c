@@ -1,0 +1,777 @@
+/*
+ * reply - a reply plan for every review, in the review's language.
+ *
+ * Reads: id, text, lang, sentiment, topics, kind, evidence, rating,
+ * created_at, buyer, service.  Writes: reply = {action, public, private,
+ * followup, followup_resolved, lang, due_at, followup_at, template,
+ * [moderation], [fallback]}.
+ * Rejects: missing_field (no text; or neither sentiment nor rating),
+ * bad_field (sentiment or kind with an unknown value).
+ * Options: --signature, --sla-hours, --followup-days, --refunds,
+ * --free-revisions, --tone, --abusive; --check re-reads a replied stream
+ * and verifies every reply against the rules (reply_check.c).
+ *
+ * Phrases come from models/reply/LANG.txt (README.md there); the xxh3 of
+ * id and text picks the variants, so the same review always gets the same
+ * reply and different reviews rarely get the same text.  Languages without
+ * a bank get English, with `fallback` naming the review's language.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "models.h"
+#include "rec.h"
+#include "stage.h"
+#include "reply.h"
+
+/* The banks we ship, English first (the fallback). */
+static const char *const reply_langs[] = {
+	"en", "ru", "kk", "ar", "el", "tr", "fa"
+};
+
+static const struct opt reply_opts[] = {
+	{ "check", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	    "verify the replies of a replied stream instead of writing them" },
+	{ "signature", 0, OPT_STR, "TEXT", NULL, 0, 0,
+	    "sign replies with TEXT (seller or shop name)" },
+	{ "sla-hours", 0, OPT_INT, "N", "24", 1, 720,
+	    "reply due N hours after the review (due_at)" },
+	{ "followup-days", 0, OPT_INT, "N", "3", 1, 60,
+	    "follow up N days after the reply is due (followup_at)" },
+	{ "refunds", 0, OPT_STR, "yes|no", "yes", 0, 0,
+	    "whether replies may offer refunds" },
+	{ "free-revisions", 0, OPT_INT, "N", "1", 0, 100,
+	    "free revisions the seller offers (0: offer none)" },
+	{ "tone", 0, OPT_STR, "formal|friendly", "formal", 0, 0,
+	    "register of greetings and closings" },
+	{ "abusive", 0, OPT_STR, "report|ignore", "report", 0, 0,
+	    "abusive reviews: report_to_platform or no_reply" },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+/* ---- reading a record ----------------------------------------------------- */
+
+static bool
+model_exists(const struct stage_ctx *ctx, const char *name)
+{
+	const struct model_file *mf;
+	char path[4096];
+	FILE *fp;
+
+	if (ctx->models_dir != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", ctx->models_dir, name);
+		if ((fp = fopen(path, "rb")) == NULL)
+			return false;
+		fclose(fp);
+		return true;
+	}
+	for (mf = model_files; mf->name != NULL; mf++)
+		if (strcmp(mf->name, name) == 0)
+			return true;
+	return false;
+}
+
+const struct reply_bank *
+reply_bank_for(const struct reply_state *st, struct slice lang)
+{
+	int i;
+
+	for (i = 0; i < st->nbanks; i++)
+		if (slice_eq(lang, st->banks[i].lang))
+			return &st->banks[i];
+	return NULL;
+}
+
+const char *
+reply_read(const struct rec *r, struct reply_info *in, char *detail,
+    size_t dlen)
+{
+	struct slice sent, kind, s;
+	const char *it = NULL;
+	bool has_sent, has_kind;
+	int64_t v;
+	int i;
+
+	memset(in, 0, sizeof(*in));
+	if (rec_get_str(r, "text", &in->text) == -1) {
+		snprintf(detail, dlen, "no string 'text'");
+		return "missing_field";
+	}
+	if (rec_get_str(r, "id", &in->id) == -1)
+		in->id = SLICE_LIT("");
+	in->has_lang = rec_get_str(r, "lang", &in->lang) == 0;
+	if (rec_get_str(r, "buyer", &in->buyer) == -1)
+		in->buyer = SLICE_LIT("");
+	if (rec_get_str(r, "service", &in->service) == -1)
+		in->service = SLICE_LIT("");
+	if (rec_get_int(r, "rating", &v) == 0 && v >= 1 && v <= 5)
+		in->rating = v;
+	if (rec_get_int(r, "created_at", &v) == 0) {
+		in->created_at = v;
+		in->has_created = true;
+	}
+	while (rec_array_str(r, "topics", &it, &s) == 1) {
+		enum reply_topic t = reply_topic_from(s);
+
+		if (t == RT_NONE)
+			continue;
+		for (i = 0; i < in->ntopics; i++)
+			if (in->topics[i] == t)
+				break;
+		if (i == in->ntopics && in->ntopics < RT_COUNT)
+			in->topics[in->ntopics++] = t;
+	}
+
+	has_sent = rec_get_str(r, "sentiment", &sent) == 0;
+	has_kind = rec_get_str(r, "kind", &kind) == 0;
+	if (!has_sent) {
+		/* Without classify, the stars are the only sentiment. */
+		if (in->rating == 0) {
+			snprintf(detail, dlen, "no 'sentiment' and no 'rating' "
+			    "(run classify first)");
+			return "missing_field";
+		}
+		sent = in->rating <= 2 ? SLICE_LIT("neg") :
+		    in->rating == 3 ? SLICE_LIT("neu") : SLICE_LIT("pos");
+	}
+	if (slice_eq(sent, "neg"))
+		in->rcase = RC_NEGATIVE;
+	else if (slice_eq(sent, "neu"))
+		in->rcase = RC_NEUTRAL;
+	else if (slice_eq(sent, "pos"))
+		in->rcase = RC_POSITIVE;
+	else {
+		snprintf(detail, dlen, "sentiment '%.*s' is not pos, neg or "
+		    "neu", (int)(sent.n > 32 ? 32 : sent.n), sent.p);
+		return "bad_field";
+	}
+	if (!has_kind || slice_eq(kind, "genuine"))
+		return NULL;
+	if (slice_eq(kind, "suspect_fake"))
+		in->rcase = RC_FAKE;
+	else if (slice_eq(kind, "abusive"))
+		in->rcase = RC_ABUSIVE;
+	else if (slice_eq(kind, "rating_mismatch")) {
+		/* Without stars there is nothing to ask about. */
+		if (in->rating != 0)
+			in->rcase = RC_MISMATCH;
+	} else {
+		snprintf(detail, dlen, "kind '%.*s' is not genuine, "
+		    "suspect_fake, abusive or rating_mismatch",
+		    (int)(kind.n > 32 ? 32 : kind.n), kind.p);
+		return "bad_field";
+	}
+	return NULL;
+}
+
+/* ---- composing -------------------------------------------------------------- */
+
+struct compose {
+	struct reply_state *st;
+	const struct reply_bank *b;
+	const struct reply_info *in;
+	uint64_t	 h;
+	int		 part;		/* salt: public 0, private 1, ... */
+	struct slice	 quote;		/* buyer's words to quote, or empty */
+	struct reply_facts facts;
+	struct {
+		const struct reply_slotv *s;
+		int	 v;
+	} used[REPLY_MAXTMPL];
+	int		 nused;
+};
+
+/* Append number `n` in the bank's digits (slot "digits", else ASCII). */
+static void
+put_num(struct compose *c, struct buf *out, const char *digits, size_t nd)
+{
+	const struct reply_slotv *ds = reply_slot(c->b, RS_DIGITS);
+	const struct reply_var *dv;
+	size_t i, k, w;
+	const char *p;
+
+	if (ds == NULL) {
+		buf_add(out, digits, nd);
+		return;
+	}
+	dv = &c->b->vars[ds->first];
+	for (i = 0; i < nd; i++) {
+		if (digits[i] < '0' || digits[i] > '9') {
+			buf_addc(out, digits[i]);
+			continue;
+		}
+		/* The digits line holds ten UTF-8 characters. */
+		p = dv->p;
+		for (k = 0; k < (size_t)(digits[i] - '0'); k++) {
+			p++;
+			while (p < dv->p + dv->n && (*p & 0xc0) == 0x80)
+				p++;
+		}
+		for (w = 1; p + w < dv->p + dv->n && (p[w] & 0xc0) == 0x80;
+		    w++)
+			;
+		buf_add(out, p, w);
+	}
+}
+
+/* Append "N unit" from the forms of unit slot `id` ("% day|% days"). */
+static void
+put_count(struct compose *c, struct buf *out, enum reply_slot id, long n)
+{
+	const struct reply_slotv *s = reply_slot(c->b, id);
+	const struct reply_var *v;
+	const char *p, *end, *bar;
+	char num[24];
+	int form, k;
+
+	k = snprintf(num, sizeof(num), "%ld", n);
+	if (s == NULL) {
+		buf_add(out, num, k);
+		return;
+	}
+	v = &c->b->vars[s->first];
+	p = v->p;
+	end = v->p + v->n;
+	for (form = reply_plural(c->b->lang, n); form > 0; form--) {
+		if ((bar = memchr(p, '|', end - p)) == NULL)
+			break;
+		p = bar + 1;
+	}
+	if ((bar = memchr(p, '|', end - p)) != NULL)
+		end = bar;
+	for (; p < end; p++) {
+		if (*p == '%')
+			put_num(c, out, num, k);
+		else
+			buf_addc(out, *p);
+	}
+}
+
+static void
+put_quote(struct compose *c, struct buf *out, struct slice q)
+{
+	const struct reply_slotv *s = reply_slot(c->b, RS_QUOTE);
+	const struct reply_var *v;
+	const char *bar;
+
+	if (s == NULL) {
+		buf_addc(out, '"');
+		buf_add(out, q.p, q.n);
+		buf_addc(out, '"');
+		return;
+	}
+	v = &c->b->vars[s->first];
+	bar = memchr(v->p, '|', v->n);
+	if (bar == NULL)
+		bar = v->p + v->n;
+	buf_add(out, v->p, bar - v->p);
+	buf_add(out, q.p, q.n);
+	if (bar < v->p + v->n)
+		buf_add(out, bar + 1, v->p + v->n - bar - 1);
+}
+
+static void
+put_money(struct compose *c, struct buf *out)
+{
+	const struct reply_money *m = c->facts.money;
+	size_t i;
+
+	for (i = 0; i < m->tmpl.n; i++) {
+		if (m->tmpl.p[i] == '%')
+			put_num(c, out, c->facts.money_num.p,
+			    c->facts.money_num.n);
+		else
+			buf_addc(out, m->tmpl.p[i]);
+	}
+}
+
+static const enum reply_slot unit_forms[] = {
+	RS_COUNT, RS_UNIT_DAY, RS_UNIT_HOUR, RS_UNIT_WEEK, RS_UNIT_MONTH
+};
+
+/* Expand the placeholders of variant text `t` into `out`. */
+static void
+render(struct compose *c, struct buf *out, struct slice t)
+{
+	const char *p = t.p, *end = t.p + t.n, *close;
+	struct slice name;
+
+	while (p < end) {
+		if (*p != '{' || (close = memchr(p, '}', end - p)) == NULL) {
+			buf_addc(out, *p++);
+			continue;
+		}
+		name.p = p + 1;
+		name.n = close - p - 1;
+		if (slice_eq(name, "buyer"))
+			buf_add(out, c->in->buyer.p, c->in->buyer.n);
+		else if (slice_eq(name, "service"))
+			buf_add(out, c->in->service.p, c->in->service.n);
+		else if (slice_eq(name, "q"))
+			put_quote(c, out, c->quote);
+		else if (slice_eq(name, "sig") && c->st->signature != NULL)
+			buf_adds(out, c->st->signature);
+		else if (slice_eq(name, "amount") && c->facts.money != NULL)
+			put_money(c, out);
+		else if (slice_eq(name, "dur") && c->facts.unit != RU_NONE)
+			put_count(c, out, unit_forms[c->facts.unit],
+			    c->facts.dur);
+		else if (slice_eq(name, "fdays"))
+			put_count(c, out, RS_UNIT_FDAY, c->st->followup_days);
+		else if (slice_eq(name, "stars"))
+			put_count(c, out, RS_UNIT_STAR, c->in->rating);
+		else
+			buf_add(out, p, close + 1 - p);	/* the checker sees it */
+		p = close + 1;
+	}
+}
+
+/*
+ * Append one variant of slot `s` to `out`, separated by `sep` when `out`
+ * is not empty.  Returns false when the slot has no variant for the tone.
+ */
+static bool
+say(struct compose *c, struct buf *out, const struct reply_slotv *s,
+    const char *sep)
+{
+	int v;
+
+	if (s == NULL)
+		return false;
+	v = reply_pick(s, c->b, c->h, (uint64_t)(s - c->b->slots) << 4 |
+	    c->part, c->st->tone);
+	if (v < 0)
+		return false;
+	if (out->len > 0 && sep != NULL)
+		buf_adds(out, sep);
+	render(c, out, (struct slice){ c->b->vars[s->first + v].p,
+	    c->b->vars[s->first + v].n });
+	if (c->nused < REPLY_MAXTMPL) {
+		c->used[c->nused].s = s;
+		c->used[c->nused].v = v;
+		c->nused++;
+	}
+	return true;
+}
+
+static bool
+sayf(struct compose *c, struct buf *out, enum reply_slot id, const char *sep)
+{
+	return say(c, out, reply_slot(c->b, id), sep);
+}
+
+static void
+greet(struct compose *c, struct buf *out)
+{
+	if (c->in->buyer.n > 0 && c->in->buyer.n <= 64 &&
+	    sayf(c, out, RS_GREET_NAME, NULL))
+		return;
+	sayf(c, out, RS_GREET, NULL);
+}
+
+static void
+sign(struct compose *c, struct buf *out)
+{
+	if (c->st->signature != NULL && c->st->signature[0] != '\0')
+		sayf(c, out, RS_SIGN, "\n");
+}
+
+/* The remedy slot for topic t under the seller's settings. */
+static const struct reply_slotv *
+remedy_slot(struct compose *c, enum reply_topic t)
+{
+	const struct reply_bank *b = c->b;
+	const struct reply_slotv *s = NULL;
+
+	if (reply_family(b, RF_REMEDY, t) == NULL)
+		t = RT_NONE;
+	if (!c->st->refunds && c->st->revisions == 0)
+		s = reply_family(b, RF_REMEDY_NOREFUND_NOREV, t);
+	if (s == NULL && !c->st->refunds)
+		s = reply_family(b, RF_REMEDY_NOREFUND, t);
+	if (s == NULL && c->st->refunds && c->st->revisions == 0)
+		s = reply_family(b, RF_REMEDY_NOREV, t);
+	if (s == NULL)
+		s = reply_family(b, RF_REMEDY, t);
+	return s;
+}
+
+/*
+ * The buyer's own words to quote: the first evidence phrase that occurs
+ * verbatim in the text, else the whole text when it is one short line.
+ */
+static struct slice
+pick_quote(const struct rec *r, const struct reply_info *in)
+{
+	const char *it = NULL, *p;
+	struct slice e, q = { NULL, 0 };
+
+	while (rec_array_str(r, "evidence", &it, &e) == 1) {
+		if (e.n >= 3 && e.n <= 60 && memchr(e.p, '\n', e.n) == NULL &&
+		    memchr(e.p, '{', e.n) == NULL &&
+		    memmem(in->text.p, in->text.n, e.p, e.n) != NULL)
+			return e;
+	}
+	q = in->text;
+	if (q.n < 3 || q.n > 80 || memchr(q.p, '\n', q.n) != NULL ||
+	    memchr(q.p, '{', q.n) != NULL)
+		return (struct slice){ NULL, 0 };
+	/* Trailing punctuation would clash with the quote marks. */
+	for (p = q.p + q.n; p > q.p && (p[-1] == '.' || p[-1] == '!' ||
+	    p[-1] == ' ' || p[-1] == ','); p--)
+		;
+	q.n = p - q.p;
+	return q.n >= 3 ? q : (struct slice){ NULL, 0 };
+}
+
+static void
+compose_negative(struct compose *c, const struct rec *r)
+{
+	struct reply_state *st = c->st;
+	const struct reply_info *in = c->in;
+	const struct reply_facts *f = &c->facts;
+	struct slice folded;
+	enum reply_topic t0 = in->ntopics > 0 ? in->topics[0] : RT_NONE;
+	int said = 0, nfacts = 0;
+
+	buf_reset(&st->fold);
+	reply_fold(&st->fold, in->text.p, in->text.n);
+	folded.p = st->fold.p;
+	folded.n = st->fold.len;
+	reply_facts_scan(c->b, folded, &c->facts);
+	c->quote = pick_quote(r, in);
+
+	c->part = 0;
+	greet(c, &st->pub);
+	sayf(c, &st->pub, RS_THANK_NEG, "\n");
+	if (in->ntopics > 0 && say(c, &st->pub, reply_family(c->b, RF_ACK, t0),
+	    " "))
+		said++;
+	/* Concrete facts from the text, the most specific first. */
+#define FACT(cond, slot) do { \
+	if (nfacts < 2 && (cond) && sayf(c, &st->pub, (slot), " ")) \
+		nfacts++; \
+} while (0)
+	FACT(f->cancel_unasked, RS_FACT_CANCEL_UNASKED);
+	FACT(f->early_delivery, RS_FACT_EARLY_DELIVERY);
+	FACT(f->no_answer, RS_FACT_NO_ANSWER);
+	FACT(f->extra_ask, RS_FACT_EXTRA_ASK);
+	FACT(f->unit != RU_NONE, RS_FACT_LATE);
+	FACT(f->money != NULL, RS_FACT_MONEY);
+	FACT(in->service.n > 0 && in->service.n <= 80, RS_FACT_SERVICE);
+#undef FACT
+	said += nfacts;
+	if (in->ntopics > 1 && said < 3 && say(c, &st->pub,
+	    reply_family(c->b, RF_ACK, in->topics[1]), " "))
+		said++;
+	if (said == 0 && c->quote.n > 0 && sayf(c, &st->pub, RS_ACK_QUOTE,
+	    " "))
+		said++;
+	if (said == 0)
+		say(c, &st->pub, reply_family(c->b, RF_ACK, RT_NONE), " ");
+	sayf(c, &st->pub, RS_APOLOGY, " ");
+	say(c, &st->pub, remedy_slot(c, t0), " ");
+	sayf(c, &st->pub, RS_MOVE, " ");
+	sayf(c, &st->pub, RS_PROMISE, " ");
+	sign(c, &st->pub);
+
+	c->part = 1;
+	greet(c, &st->prv);
+	sayf(c, &st->prv, RS_PRIVATE_INTRO, "\n");
+	say(c, &st->prv, remedy_slot(c, t0), " ");
+	if (in->ntopics > 1 && remedy_slot(c, in->topics[1]) !=
+	    remedy_slot(c, t0))
+		say(c, &st->prv, remedy_slot(c, in->topics[1]), " ");
+	sayf(c, &st->prv, RS_PRIVATE_ASK, " ");
+	sayf(c, &st->prv, RS_PROMISE, " ");
+	sign(c, &st->prv);
+
+	c->part = 2;
+	greet(c, &st->fup);
+	sayf(c, &st->fup, RS_FOLLOWUP_ASK, "\n");
+	sign(c, &st->fup);
+	c->part = 3;
+	sayf(c, &st->fres, RS_FOLLOWUP_RESOLVED, NULL);
+}
+
+static void
+compose_positive(struct compose *c, const struct rec *r, bool neutral)
+{
+	struct reply_state *st = c->st;
+	const struct reply_info *in = c->in;
+	const struct reply_slotv *liked = NULL;
+	int i;
+
+	c->quote = pick_quote(r, in);
+	c->part = 0;
+	greet(c, &st->pub);
+	sayf(c, &st->pub, neutral ? RS_NEU_THANK : RS_POS_THANK, "\n");
+	if (neutral) {
+		/* Mixed feelings: name the concern, or echo their words. */
+		if (in->ntopics > 0)
+			liked = reply_family(c->b, RF_ACK, in->topics[0]);
+		else if (c->quote.n > 0)
+			liked = reply_slot(c->b, RS_NEU_QUOTE);
+		say(c, &st->pub, liked, " ");
+	} else {
+		for (i = 0; i < in->ntopics && liked == NULL; i++)
+			liked = reply_family(c->b, RF_LIKED, in->topics[i]);
+		/* Pick between the named topic and the buyer's words. */
+		if (liked != NULL && c->quote.n > 0 && (c->h >> 61 & 1))
+			liked = NULL;
+		if (liked == NULL && c->quote.n > 0)
+			liked = reply_slot(c->b, RS_LIKED_QUOTE);
+		if (liked == NULL && in->service.n > 0 &&
+		    in->service.n <= 80)
+			liked = reply_slot(c->b, RS_LIKED_SERVICE);
+		say(c, &st->pub, liked, " ");
+	}
+	sayf(c, &st->pub, neutral ? RS_NEU_ASK : RS_POS_CLOSE, " ");
+	sign(c, &st->pub);
+}
+
+static int
+reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
+    const char *action, const struct reply_info *in, bool followup,
+    struct slice fallback, bool has_fallback)
+{
+	struct reply_state *st = c->st;
+	struct rec_out *o;
+	msgpack_packer *pk;
+	char id[96];
+	int i, n, k;
+
+	o = rec_out_begin(ctx, r);
+	pk = rec_out_key(o, "reply");
+	n = 9 + (in->rcase == RC_FAKE) + has_fallback;
+	msgpack_pack_map(pk, n);
+	mp_pack_cstr(pk, "action");
+	mp_pack_cstr(pk, action);
+	mp_pack_cstr(pk, "public");
+	mp_pack_strn(pk, st->pub.p, st->pub.len);
+	mp_pack_cstr(pk, "private");
+	mp_pack_strn(pk, st->prv.p, st->prv.len);
+	mp_pack_cstr(pk, "followup");
+	mp_pack_strn(pk, st->fup.p, st->fup.len);
+	mp_pack_cstr(pk, "followup_resolved");
+	mp_pack_strn(pk, st->fres.p, st->fres.len);
+	mp_pack_cstr(pk, "lang");
+	mp_pack_cstr(pk, c->b->lang);
+	mp_pack_cstr(pk, "due_at");
+	if (in->has_created && strcmp(action, "no_reply") != 0)
+		msgpack_pack_int64(pk, in->created_at + st->sla_hours * 3600);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_cstr(pk, "followup_at");
+	if (in->has_created && followup)
+		msgpack_pack_int64(pk, in->created_at + st->sla_hours * 3600 +
+		    st->followup_days * 86400);
+	else
+		msgpack_pack_nil(pk);
+	mp_pack_cstr(pk, "template");
+	msgpack_pack_array(pk, c->nused);
+	for (i = 0; i < c->nused; i++) {
+		k = snprintf(id, sizeof(id), "%s/%.*s.%d", c->b->lang,
+		    (int)c->used[i].s->namelen, c->used[i].s->name,
+		    c->used[i].v + 1);
+		mp_pack_strn(pk, id, k < (int)sizeof(id) ? (size_t)k :
+		    sizeof(id) - 1);
+	}
+	if (in->rcase == RC_FAKE) {
+		mp_pack_cstr(pk, "moderation");
+		msgpack_pack_true(pk);
+	}
+	if (has_fallback) {
+		mp_pack_cstr(pk, "fallback");
+		mp_pack_strn(pk, fallback.p, fallback.n);
+	}
+	return rec_out_end(o);
+}
+
+static int
+reply_process(struct stage_ctx *ctx, const struct rec *r)
+{
+	struct reply_state *st = ctx->priv;
+	struct reply_info in;
+	struct compose c;
+	const char *why, *action = "public_reply";
+	char detail[160];
+	bool followup = false, has_fallback = false;
+	struct slice fallback = { NULL, 0 };
+
+	if (st->check != NULL)
+		return reply_check_process(ctx, st, r);
+	if ((why = reply_read(r, &in, detail, sizeof(detail))) != NULL)
+		return stage_reject(ctx, r, why, "%s", detail);
+
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.in = &in;
+	c.b = in.has_lang ? reply_bank_for(st, in.lang) : NULL;
+	if (c.b == NULL) {
+		c.b = &st->banks[st->en];
+		has_fallback = true;
+		fallback = in.has_lang ? in.lang : SLICE_LIT("missing");
+	}
+	c.h = XXH3_64bits_withSeed(in.text.p, in.text.n,
+	    XXH3_64bits(in.id.p, in.id.n));
+	buf_reset(&st->pub);
+	buf_reset(&st->prv);
+	buf_reset(&st->fup);
+	buf_reset(&st->fres);
+
+	switch (in.rcase) {
+	case RC_NEGATIVE:
+		compose_negative(&c, r);
+		followup = true;
+		break;
+	case RC_NEUTRAL:
+	case RC_POSITIVE:
+		compose_positive(&c, r, in.rcase == RC_NEUTRAL);
+		break;
+	case RC_FAKE:
+		action = "request_details";
+		c.part = 0;
+		greet(&c, &st->pub);
+		sayf(&c, &st->pub, RS_FAKE_PUBLIC, "\n");
+		sign(&c, &st->pub);
+		c.part = 1;
+		greet(&c, &st->prv);
+		sayf(&c, &st->prv, RS_FAKE_PRIVATE, "\n");
+		sign(&c, &st->prv);
+		c.part = 2;
+		greet(&c, &st->fup);
+		sayf(&c, &st->fup, RS_FAKE_FOLLOWUP, "\n");
+		sign(&c, &st->fup);
+		followup = true;
+		break;
+	case RC_ABUSIVE:
+		/* No argument in public: one neutral line at most. */
+		if (st->ignore_abusive)
+			action = "no_reply";
+		else {
+			action = "report_to_platform";
+			sayf(&c, &st->pub, RS_ABUSIVE_PUBLIC, NULL);
+		}
+		break;
+	case RC_MISMATCH:
+		c.part = 0;
+		greet(&c, &st->pub);
+		sayf(&c, &st->pub, RS_MISMATCH_PUBLIC, "\n");
+		sign(&c, &st->pub);
+		break;
+	}
+	return reply_emit(ctx, r, &c, action, &in, followup, fallback,
+	    has_fallback);
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static int
+reply_init(struct stage_ctx *ctx)
+{
+	struct reply_state *st;
+	struct slice data;
+	const char *s;
+	char name[64], err[256];
+	size_t i;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return stage_fail_errno(ctx, "cannot start");
+	ctx->priv = st;
+	buf_init(&st->pub);
+	buf_init(&st->prv);
+	buf_init(&st->fup);
+	buf_init(&st->fres);
+	buf_init(&st->fold);
+	buf_init(&st->tmp);
+
+	s = opt_str(ctx, "refunds");
+	if (strcmp(s, "yes") == 0)
+		st->refunds = true;
+	else if (strcmp(s, "no") != 0)
+		return stage_usage_error(ctx, "--refunds must be yes or no, "
+		    "not '%s'", s);
+	s = opt_str(ctx, "tone");
+	if (strcmp(s, "formal") == 0)
+		st->tone = REPLY_TONE_FORMAL;
+	else if (strcmp(s, "friendly") == 0)
+		st->tone = REPLY_TONE_FRIENDLY;
+	else
+		return stage_usage_error(ctx, "--tone must be formal or "
+		    "friendly, not '%s'", s);
+	s = opt_str(ctx, "abusive");
+	if (strcmp(s, "ignore") == 0)
+		st->ignore_abusive = true;
+	else if (strcmp(s, "report") != 0)
+		return stage_usage_error(ctx, "--abusive must be report or "
+		    "ignore, not '%s'", s);
+	st->signature = opt_str(ctx, "signature");
+	st->sla_hours = opt_int(ctx, "sla-hours");
+	st->followup_days = opt_int(ctx, "followup-days");
+	st->revisions = opt_int(ctx, "free-revisions");
+
+	st->en = -1;
+	for (i = 0; i < sizeof(reply_langs) / sizeof(reply_langs[0]); i++) {
+		snprintf(name, sizeof(name), "reply/%s.txt", reply_langs[i]);
+		if (!model_exists(ctx, name))
+			continue;
+		if (stage_model(ctx, name, &data) == -1)
+			return -1;
+		if (reply_bank_load(&st->banks[st->nbanks], reply_langs[i],
+		    data.p, data.n, err, sizeof(err)) == -1)
+			return stage_fail(ctx, "model '%s': %s", name, err);
+		if (strcmp(reply_langs[i], "en") == 0)
+			st->en = st->nbanks;
+		st->nbanks++;
+	}
+	if (st->en == -1)
+		return stage_fail(ctx, "no phrase bank 'reply/en.txt'");
+	if (opt_flag(ctx, "check"))
+		return reply_check_init(ctx, st);
+	return 0;
+}
+
+static int
+reply_finish(struct stage_ctx *ctx)
+{
+	struct reply_state *st = ctx->priv;
+
+	if (st->check != NULL)
+		return reply_check_finish(ctx, st);
+	return 0;
+}
+
+static void
+reply_free(struct stage_ctx *ctx)
+{
+	struct reply_state *st = ctx->priv;
+	int i;
+
+	if (st == NULL)
+		return;
+	reply_check_free(st);
+	for (i = 0; i < st->nbanks; i++)
+		reply_bank_release(&st->banks[i]);
+	buf_release(&st->pub);
+	buf_release(&st->prv);
+	buf_release(&st->fup);
+	buf_release(&st->fres);
+	buf_release(&st->fold);
+	buf_release(&st->tmp);
+	free(st);
+	ctx->priv = NULL;
+}
+
+const struct stage reply_stage = {
+	.name = "reply",
+	.summary = "plan a reply to every review, in the review's language",
+	.opts = reply_opts,
+	.init = reply_init,
+	.process = reply_process,
+	.finish = reply_finish,
+	.free = reply_free,
+};

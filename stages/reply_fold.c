@@ -1,0 +1,255 @@
+/*
+ * reply_fold - fold text for matching stems, and find concrete facts
+ * (durations, amounts, freelance situations) in a review.
+ *
+ * The fold is deliberately small and fast: one pass, a few code point
+ * ranges, no tables.  Bank stems are folded with the same function at
+ * load, so a bank author writes stems as people write them.
+ */
+#include <string.h>
+
+#include "reply.h"
+
+static uint32_t
+fold_cp(uint32_t c)
+{
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+		return c + 32;			/* Latin-1 capitals */
+	if (c == 0x130)
+		return 'i';			/* Turkish İ */
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 32;			/* Cyrillic А..Я */
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 80;			/* Ѐ..Џ, Ё, І */
+	switch (c) {
+	case 0x4d8: case 0x492: case 0x49a: case 0x4a2: case 0x4e8:
+	case 0x4b0: case 0x4ae: case 0x4ba:
+		return c + 1;			/* Kazakh capitals */
+	case 0x2019: case 0x2018: case 0x2bc:
+		return '\'';
+	case 0x386: case 0x3ac: return 0x3b1;	/* Greek accents */
+	case 0x388: case 0x3ad: return 0x3b5;
+	case 0x389: case 0x3ae: return 0x3b7;
+	case 0x38a: case 0x3af: case 0x3ca: case 0x390: case 0x3aa:
+		return 0x3b9;
+	case 0x38c: case 0x3cc: return 0x3bf;
+	case 0x38e: case 0x3cd: case 0x3cb: case 0x3b0: case 0x3ab:
+		return 0x3c5;
+	case 0x38f: case 0x3ce: return 0x3c9;
+	case 0x3c2: return 0x3c3;		/* final sigma */
+	case 0x622: case 0x623: case 0x625: case 0x671:
+		return 0x627;			/* alef forms */
+	case 0x6cc: case 0x649: return 0x64a;	/* Persian yeh, alef maqsura */
+	case 0x6a9: return 0x643;		/* Persian kaf */
+	}
+	if (c >= 0x391 && c <= 0x3a9)
+		return c + 32;			/* Greek capitals */
+	if (c >= 0x660 && c <= 0x669)
+		return '0' + (c - 0x660);
+	if (c >= 0x6f0 && c <= 0x6f9)
+		return '0' + (c - 0x6f0);
+	if ((c >= 0x64b && c <= 0x652) || c == 0x640 || c == 0x670)
+		return 0;			/* harakat, tatweel: dropped */
+	return c;
+}
+
+static size_t
+put_cp(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		o[0] = c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = 0xc0 | (c >> 6);
+		o[1] = 0x80 | (c & 0x3f);
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = 0xe0 | (c >> 12);
+		o[1] = 0x80 | ((c >> 6) & 0x3f);
+		o[2] = 0x80 | (c & 0x3f);
+		return 3;
+	}
+	o[0] = 0xf0 | (c >> 18);
+	o[1] = 0x80 | ((c >> 12) & 0x3f);
+	o[2] = 0x80 | ((c >> 6) & 0x3f);
+	o[3] = 0x80 | (c & 0x3f);
+	return 4;
+}
+
+size_t
+reply_fold(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t start = out->len;
+	uint32_t c;
+	char *o;
+	int k;
+
+	buf_grow(out, n + 4);
+	o = out->p + out->len;
+	while (p < end) {
+		if (*p < 0x80) {
+			*o++ = *p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0 && p + 1 < end) {
+			c = (*p & 0x1f) << 6 | (p[1] & 0x3f);
+			k = 2;
+		} else if ((*p & 0xf0) == 0xe0 && p + 2 < end) {
+			c = (*p & 0x0f) << 12 | (p[1] & 0x3f) << 6 |
+			    (p[2] & 0x3f);
+			k = 3;
+		} else if ((*p & 0xf8) == 0xf0 && p + 3 < end) {
+			/* Four-byte sequences (emoji) are copied as is. */
+			memcpy(o, p, 4);
+			o += 4;
+			p += 4;
+			continue;
+		} else {
+			*o++ = *p++;
+			continue;
+		}
+		/* Folding never makes a code point longer in UTF-8. */
+		if ((c = fold_cp(c)) != 0)
+			o += put_cp(o, c);
+		p += k;
+	}
+	out->len = o - out->p;
+	out->p[out->len] = '\0';
+	return out->len - start;
+}
+
+static bool
+has_prefix(const char *p, const char *end, struct slice stem)
+{
+	return (size_t)(end - p) >= stem.n && memcmp(p, stem.p, stem.n) == 0;
+}
+
+/* Does a stem of slot `s` start at p? */
+static bool
+stem_at(const struct reply_bank *b, const struct reply_slotv *s,
+    const char *p, const char *end)
+{
+	uint32_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < s->n; i++) {
+		const struct reply_var *v = &b->vars[s->first + i];
+
+		if (v->n > 0 && has_prefix(p, end, (struct slice){ v->p, v->n }))
+			return true;
+	}
+	return false;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The range a believable duration lies in, per unit. */
+static bool
+dur_ok(enum reply_unit u, long v)
+{
+	switch (u) {
+	case RU_DAY:	return v >= 1 && v <= 365;
+	case RU_HOUR:	return v >= 1 && v <= 720;
+	case RU_WEEK:	return v >= 1 && v <= 52;
+	case RU_MONTH:	return v >= 1 && v <= 24;
+	default:	return false;
+	}
+}
+
+/*
+ * Is a lateness word within a few words of the duration at [num, q)?
+ * "waited 5 days" is a delay; "the battery lasts 2 days" is not.
+ */
+static bool
+late_near(const struct reply_bank *b, struct slice t, const char *num,
+    const char *q)
+{
+	const char *from = num - 60 < t.p ? t.p : num - 60;
+	const char *to = q + 60 > t.p + t.n ? t.p + t.n : q + 60;
+
+	return reply_has_any(b, reply_slot(b, RS_DETECT_LATE),
+	    (struct slice){ from, to - from });
+}
+
+void
+reply_facts_scan(const struct reply_bank *b, struct slice t,
+    struct reply_facts *f)
+{
+	static const enum reply_slot unit_slot[] = {
+		RS_COUNT, RS_DETECT_DAY, RS_DETECT_HOUR, RS_DETECT_WEEK,
+		RS_DETECT_MONTH
+	};
+	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
+	size_t i;
+	long v;
+	int u;
+
+	memset(f, 0, sizeof(*f));
+	while (p < end) {
+		if (!is_digit(*p) || (p > t.p && is_digit(p[-1]))) {
+			p++;
+			continue;
+		}
+		num = p;
+		v = 0;
+		while (p < end && is_digit(*p)) {
+			if (v < 100000000)
+				v = v * 10 + (*p - '0');
+			p++;
+		}
+		if (p + 1 < end && (*p == '.' || *p == ',') && is_digit(p[1]))
+			for (p++; p < end && is_digit(*p); p++)
+				;
+		numend = p;
+		q = p;
+		while (q < end && (*q == ' ' || *q == '-'))
+			q++;
+		if (f->unit == RU_NONE) {
+			for (u = RU_DAY; u <= RU_MONTH; u++) {
+				if (stem_at(b, reply_slot(b, unit_slot[u]), q,
+				    end) && dur_ok(u, v) && late_near(b, t,
+				    num, q)) {
+					f->unit = u;
+					f->dur = v;
+					break;
+				}
+			}
+		}
+		if (f->money == NULL) {
+			for (i = 0; i < b->nmoney; i++) {
+				const struct reply_money *m = &b->money[i];
+				const char *before = num;
+
+				if (before > t.p && before[-1] == ' ')
+					before--;
+				if (has_prefix(q, end, m->pat) ||
+				    (before - t.p >= (long)m->pat.n &&
+				    memcmp(before - m->pat.n, m->pat.p,
+				    m->pat.n) == 0)) {
+					f->money = m;
+					f->money_num.p = num;
+					f->money_num.n = numend - num;
+					break;
+				}
+			}
+		}
+	}
+	f->late = reply_has_any(b, reply_slot(b, RS_DETECT_LATE), t);
+	f->cancel_unasked = reply_has_any(b,
+	    reply_slot(b, RS_DETECT_CANCEL_UNASKED), t);
+	f->early_delivery = reply_has_any(b,
+	    reply_slot(b, RS_DETECT_EARLY_DELIVERY), t);
+	f->no_answer = reply_has_any(b, reply_slot(b, RS_DETECT_NO_ANSWER), t);
+	f->extra_ask = reply_has_any(b, reply_slot(b, RS_DETECT_EXTRA_ASK), t);
+}
