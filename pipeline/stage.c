@@ -39,6 +39,7 @@ struct stage_io {
 	struct rec_out	*rec_out;
 	bool		 source_mode;
 	bool		 usage_error;
+	bool		 write_failed;
 	const struct rec *cur;		/* record being processed */
 	char		 msg[1024];	/* the fatal message */
 	struct buf	 rej;		/* one reject record */
@@ -166,8 +167,10 @@ out_flush(struct stage_ctx *ctx)
 
 	if (io->out.len == 0)
 		return 0;
-	if (write_all(io->out_fd, io->out.p, io->out.len) == -1)
+	if (write_all(io->out_fd, io->out.p, io->out.len) == -1) {
+		io->write_failed = true;
 		return stage_fail_errno(ctx, "write error on stdout");
+	}
 	buf_reset(&io->out);
 	return 0;
 }
@@ -240,9 +243,15 @@ stage_unhold(struct stage_ctx *ctx)
 /* The largest raw bytes a reject keeps: enough to find and fix the input. */
 #define REJECT_RAW_MAX	(1 << 20)
 
+/*
+ * `raw_is_record`: raw is a whole msgpack record and is embedded as the
+ * value itself (byte for byte, readable through `revpipe cat`, and
+ * re-feedable); otherwise raw is source bytes and goes in as bin.
+ */
 static int
 reject_write(struct stage_ctx *ctx, const char *src, uint64_t offset,
-    const void *raw, size_t n, const char *reason, const char *detail)
+    const void *raw, size_t n, bool raw_is_record, const char *reason,
+    const char *detail)
 {
 	struct stage_io *io = ctx->io;
 	msgpack_packer pk;
@@ -267,10 +276,14 @@ reject_write(struct stage_ctx *ctx, const char *src, uint64_t offset,
 	mp_pack_cstr(&pk, "detail");
 	mp_pack_cstr(&pk, detail);
 	mp_pack_cstr(&pk, "raw");
-	if (n > REJECT_RAW_MAX)
-		n = REJECT_RAW_MAX;
-	msgpack_pack_bin(&pk, n);
-	msgpack_pack_bin_body(&pk, raw, n);
+	if (raw_is_record)
+		buf_add(&io->rej, raw, n);
+	else {
+		if (n > REJECT_RAW_MAX)
+			n = REJECT_RAW_MAX;
+		msgpack_pack_bin(&pk, n);
+		msgpack_pack_bin_body(&pk, raw, n);
+	}
 	/* One write per reject: stages sharing a file with O_APPEND never
 	 * interleave inside a record. */
 	if (write_all(io->rejects_fd, io->rej.p, io->rej.len) == -1)
@@ -296,7 +309,8 @@ stage_reject(struct stage_ctx *ctx, const struct rec *r, const char *reason,
 	else
 		snprintf(src, sizeof(src), "stdin:record %llu",
 		    (unsigned long long)r->seq + 1);
-	return reject_write(ctx, src, r->offset, r->p, r->n, reason, detail);
+	return reject_write(ctx, src, r->offset, r->p, r->n, true, reason,
+	    detail);
 }
 
 int
@@ -309,7 +323,7 @@ stage_reject_raw(struct stage_ctx *ctx, const char *src, const void *raw,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	return reject_write(ctx, src, 0, raw, n, reason, detail);
+	return reject_write(ctx, src, 0, raw, n, false, reason, detail);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -918,9 +932,11 @@ run_records(struct stage_ctx *ctx)
 			if (tail.n > 0) {
 				ctx->counts.read++;
 				ctx->io->source_mode = false;
-				reject_write(ctx, "stdin", rec_reader_offset(rd),
-				    tail.p, tail.n, rc == 2 ? "not_a_map" :
-				    "bad_msgpack", rec_reader_error(rd));
+				/* A skipped value is behind the offset. */
+				reject_write(ctx, "stdin", rec_reader_offset(rd) -
+				    (rc == 2 ? tail.n : 0), tail.p, tail.n, rc == 2, rc == 2 ?
+				    "not_a_map" : "bad_msgpack",
+				    rec_reader_error(rd));
 				ctx->marks = 0;
 			}
 			if (rc == 2)
@@ -1097,8 +1113,10 @@ stage_main(const struct stage *st, int argc, char **argv)
 			goto free;
 		}
 	}
-	if (rc != -1)
-		rc = out_flush(&ctx);
+	/* Records already counted as written go out even when the input
+	 * failed later: counts and bytes must agree. */
+	if (!(ctx.failed && io.write_failed))
+		(void)out_flush(&ctx);
 done:
 	if (ctx.failed) {
 		fprintf(stderr, "revpipe %s: %s\n", st->name, io.msg);
