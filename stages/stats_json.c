@@ -1,0 +1,468 @@
+/*
+ * stats_json - stats.json: the final figures, keys in a fixed order.
+ *
+ * Maps keyed by data (platforms, languages, days, sellers) are sorted by
+ * key bytes; ranked lists are sorted by count, ties by key.  Rates are
+ * printed with four decimals and averages with three, from integer sums,
+ * so the file is the same bytes for the same input whatever the order or
+ * the sharding.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+/* ---- ranking ------------------------------------------------------------- */
+
+static size_t rank_idx, rank_nval;
+
+static int
+rank_keycmp(const struct stab_ent *x, const struct stab_ent *y)
+{
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(stab_key(x, rank_nval), stab_key(y, rank_nval), n);
+
+	if (c != 0)
+		return c;
+	return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+static int
+rank_cmp(const void *a, const void *b)
+{
+	const struct stab_ent *x = *(struct stab_ent *const *)a;
+	const struct stab_ent *y = *(struct stab_ent *const *)b;
+
+	if (x->val[rank_idx] != y->val[rank_idx])
+		return x->val[rank_idx] > y->val[rank_idx] ? -1 : 1;
+	return rank_keycmp(x, y);
+}
+
+struct stab_ent **
+stats_top(const struct stab *t, size_t idx, size_t k, size_t *n)
+{
+	struct stab_ent **v = stab_sorted(t, n);
+
+	rank_idx = idx;
+	rank_nval = t->nval;
+	qsort(v, *n, sizeof(*v), rank_cmp);
+	if (*n > k)
+		*n = k;
+	return v;
+}
+
+static int
+worst_cmp(const void *a, const void *b)
+{
+	const struct stab_ent *x = *(struct stab_ent *const *)a;
+	const struct stab_ent *y = *(struct stab_ent *const *)b;
+	unsigned __int128 l, r;
+
+	if (x->val[SG_NEG] != y->val[SG_NEG])
+		return x->val[SG_NEG] > y->val[SG_NEG] ? -1 : 1;
+	/* Higher share first: neg_x / n_x > neg_y / n_y, exactly. */
+	l = (unsigned __int128)x->val[SG_NEG] * y->val[SG_N];
+	r = (unsigned __int128)y->val[SG_NEG] * x->val[SG_N];
+	if (l != r)
+		return l > r ? -1 : 1;
+	return rank_keycmp(x, y);
+}
+
+struct stab_ent **
+stats_worst(const struct stab *t, size_t k, size_t *n)
+{
+	struct stab_ent **v = stab_sorted(t, n);
+
+	rank_nval = t->nval;
+	qsort(v, *n, sizeof(*v), worst_cmp);
+	if (*n > k)
+		*n = k;
+	return v;
+}
+
+/* Compare the seller part (before the NUL) of a seller_evidence key. */
+static int
+sev_cmp_seller(const struct stab_ent *e, struct slice seller)
+{
+	const char *k = stab_key(e, 1);
+	const char *nul = memchr(k, '\0', e->klen);
+	size_t sn = nul == NULL ? e->klen : (size_t)(nul - k);
+	size_t n = sn < seller.n ? sn : seller.n;
+	int c = n == 0 ? 0 : memcmp(k, seller.p, n);
+
+	if (c != 0)
+		return c;
+	return sn < seller.n ? -1 : sn > seller.n;
+}
+
+size_t
+stats_seller_evidence(struct stab_ent **sev, size_t nsev, struct slice seller,
+    size_t k, struct stab_ent **out)
+{
+	size_t lo = 0, hi = nsev, i, j, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sev_cmp_seller(sev[mid], seller) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Keep the k best by count (ties: the earlier key) by insertion. */
+	for (i = lo; i < nsev && sev_cmp_seller(sev[i], seller) == 0; i++) {
+		for (j = n; j > 0 && out[j - 1]->val[0] < sev[i]->val[0]; j--)
+			if (j < k)
+				out[j] = out[j - 1];
+		if (j < k) {
+			out[j] = sev[i];
+			if (n < k)
+				n++;
+		}
+	}
+	return n;
+}
+
+/* ---- JSON writing ------------------------------------------------------ */
+
+static void
+jkey(struct buf *b, const char *p, size_t n)
+{
+	buf_addc(b, '"');
+	stats_json_str(b, p, n);
+	buf_adds(b, "\": ");
+}
+
+static void
+jrate(struct buf *b, uint64_t num, uint64_t den)
+{
+	if (den == 0)
+		buf_adds(b, "null");
+	else
+		buf_addf(b, "%.4f", (double)num / (double)den);
+}
+
+/* A group object without its closing line (jseller adds keys). */
+static void
+jgroup_open(struct buf *b, const uint64_t *g, const char *ind)
+{
+	uint64_t rated = 0, rsum = 0;
+	size_t i;
+	int first;
+
+	for (i = 1; i <= 5; i++) {
+		rated += g[SG_R0 + i];
+		rsum += i * g[SG_R0 + i];
+	}
+	buf_addf(b, "{\n%s  \"count\": %llu,\n", ind,
+	    (unsigned long long)g[SG_N]);
+	buf_addf(b, "%s  \"sentiment\": {\"pos\": %llu, \"neg\": %llu, "
+	    "\"neu\": %llu, \"unknown\": %llu},\n", ind,
+	    (unsigned long long)g[SG_POS], (unsigned long long)g[SG_NEG],
+	    (unsigned long long)g[SG_NEU],
+	    (unsigned long long)g[SG_SENT_OTHER]);
+	buf_addf(b, "%s  \"neg_rate\": ", ind);
+	jrate(b, g[SG_NEG], g[SG_N]);
+	buf_addf(b, ",\n%s  \"pos_rate\": ", ind);
+	jrate(b, g[SG_POS], g[SG_N]);
+	buf_addf(b, ",\n%s  \"rating\": {", ind);
+	for (i = 1; i <= 5; i++)
+		buf_addf(b, "\"%zu\": %llu, ", i,
+		    (unsigned long long)g[SG_R0 + i]);
+	buf_addf(b, "\"none\": %llu},\n%s  \"rating_avg\": ",
+	    (unsigned long long)g[SG_R0], ind);
+	if (rated == 0)
+		buf_adds(b, "null");
+	else
+		buf_addf(b, "%.3f", (double)rsum / (double)rated);
+	buf_addf(b, ",\n%s  \"sent_score_avg\": ", ind);
+	if (g[SG_SCORE_N] == 0)
+		buf_adds(b, "null");
+	else
+		buf_addf(b, "%.3f", (double)(int64_t)g[SG_SCORE_SUM] / 1e6 /
+		    (double)g[SG_SCORE_N]);
+	buf_addf(b, ",\n%s  \"replies_due\": %llu,\n", ind,
+	    (unsigned long long)g[SG_DUE]);
+	buf_addf(b, "%s  \"complaints\": %llu,\n%s  \"complaint_rate\": ",
+	    ind, (unsigned long long)g[SG_COMPLAINT], ind);
+	jrate(b, g[SG_COMPLAINT], g[SG_N]);
+	buf_addf(b, ",\n%s  \"topics\": {", ind);
+	first = 1;
+	for (i = 0; i <= STATS_NTOPICS; i++) {
+		if (g[SG_TOPIC + i] == 0)
+			continue;
+		buf_addf(b, "%s\"%s\": %llu", first ? "" : ", ",
+		    i < STATS_NTOPICS ? stats_topic_names[i] : "other",
+		    (unsigned long long)g[SG_TOPIC + i]);
+		first = 0;
+	}
+	buf_addf(b, "},\n%s  \"kinds\": {", ind);
+	first = 1;
+	for (i = 0; i <= STATS_NKINDS; i++) {
+		if (g[SG_KIND + i] == 0)
+			continue;
+		buf_addf(b, "%s\"%s\": %llu", first ? "" : ", ",
+		    i < STATS_NKINDS ? stats_kind_names[i] : "other",
+		    (unsigned long long)g[SG_KIND + i]);
+		first = 0;
+	}
+	buf_addc(b, '}');
+}
+
+static void
+jgroup(struct buf *b, const uint64_t *g, const char *ind)
+{
+	jgroup_open(b, g, ind);
+	buf_addf(b, "\n%s}", ind);
+}
+
+static const uint64_t *
+totals(struct stats *s)
+{
+	static const uint64_t zero[SG_NVAL];
+	uint64_t *g = stab_add(&s->tab[ST_ALL], "", 0);
+
+	return g == NULL ? zero : g;
+}
+
+/* A map of group objects keyed by the table's keys. */
+static void
+jgroups(struct buf *b, const struct stab *t)
+{
+	struct stab_ent **v;
+	size_t i, n;
+
+	v = stab_sorted(t, &n);
+	buf_addc(b, '{');
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n    " : ",\n    ");
+		jkey(b, stab_key(v[i], t->nval), v[i]->klen);
+		jgroup(b, v[i]->val, "    ");
+	}
+	buf_adds(b, n == 0 ? "}" : "\n  }");
+	free(v);
+}
+
+/* A map name: {"count": n, "rate": x}, sorted by key. */
+static void
+jcounts(struct buf *b, const struct stab *t, uint64_t den)
+{
+	struct stab_ent **v;
+	size_t i, n;
+
+	v = stab_sorted(t, &n);
+	buf_addc(b, '{');
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n    " : ",\n    ");
+		jkey(b, stab_key(v[i], 1), v[i]->klen);
+		buf_addf(b, "{\"count\": %llu, \"rate\": ",
+		    (unsigned long long)v[i]->val[0]);
+		jrate(b, v[i]->val[0], den);
+		buf_addc(b, '}');
+	}
+	buf_adds(b, n == 0 ? "}" : "\n  }");
+	free(v);
+}
+
+static void
+jseller(struct buf *b, const struct stab_ent *e, struct stab_ent **sev,
+    size_t nsev, size_t top)
+{
+	struct stab_ent *ev[64];
+	struct slice name = { stab_key(e, SG_NVAL), e->klen };
+	size_t order[STATS_NTOPICS + 1], i, j, n, t;
+	const char *k;
+
+	jkey(b, name.p, name.n);
+	jgroup_open(b, e->val, "      ");
+	buf_adds(b, ",\n        \"top_topics\": [");
+	/* Topics by count, ties by the fixed topic order. */
+	for (i = 0; i <= STATS_NTOPICS; i++) {
+		for (j = i; j > 0 && e->val[SG_TOPIC + order[j - 1]] <
+		    e->val[SG_TOPIC + i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	for (i = 0, n = 0; i <= STATS_NTOPICS && n < top; i++) {
+		t = order[i];
+		if (e->val[SG_TOPIC + t] == 0)
+			break;
+		buf_addf(b, "%s\"%s\"", n == 0 ? "" : ", ",
+		    t < STATS_NTOPICS ? stats_topic_names[t] : "other");
+		n++;
+	}
+	buf_adds(b, "],\n        \"top_evidence\": [");
+	n = stats_seller_evidence(sev, nsev, name, top < 64 ? top : 64, ev);
+	for (i = 0; i < n; i++) {
+		k = stab_key(ev[i], 1);
+		buf_adds(b, i == 0 ? "[\"" : ", [\"");
+		stats_json_str(b, k + name.n + 1, ev[i]->klen - name.n - 1);
+		buf_addf(b, "\", %llu]", (unsigned long long)ev[i]->val[0]);
+	}
+	buf_adds(b, "]\n      }");
+}
+
+void
+stats_json(struct stats *s, struct buf *b, size_t top)
+{
+	const uint64_t *g = totals(s);
+	struct stab_ent **v, **sev;
+	int64_t now = stats_now(s);
+	uint64_t due = g[SG_DUE], overdue = stats_overdue(s), sum, x;
+	uint64_t dups = 0, rejects = 0;
+	size_t i, n, nsev;
+	char ts[32];
+	int first;
+
+	buf_adds(b, "{\n  \"format\": \"revpipe-stats\",\n  \"version\": 1,\n");
+	buf_addf(b, "  \"records\": %llu,\n", (unsigned long long)s->records);
+	if (now == STATS_NOW_UNSET)
+		buf_adds(b, "  \"now\": null,\n");
+	else {
+		stats_iso(now, ts);
+		buf_addf(b, "  \"now\": \"%s\",\n", ts);
+	}
+	buf_addf(b, "  \"now_source\": \"%s\",\n",
+	    s->now != STATS_NOW_UNSET ? "option" :
+	    now != STATS_NOW_UNSET ? "max_created_at" : "none");
+	buf_addf(b, "  \"distinct_buyers_approx\": %llu,\n",
+	    (unsigned long long)hll_estimate(s->hll_buyers));
+	if (stab_fraction(&s->tab[ST_SELLER]) == 1.0)
+		buf_addf(b, "  \"distinct_sellers\": %zu,\n"
+		    "  \"distinct_sellers_exact\": true,\n",
+		    s->tab[ST_SELLER].n);
+	else
+		buf_addf(b, "  \"distinct_sellers\": %llu,\n"
+		    "  \"distinct_sellers_exact\": false,\n",
+		    (unsigned long long)hll_estimate(s->hll_sellers));
+	buf_adds(b, "  \"totals\": ");
+	jgroup(b, g, "  ");
+	buf_adds(b, ",\n  \"sentiment\": ");
+	jcounts(b, &s->tab[ST_SENTIMENT], s->records);
+	buf_adds(b, ",\n  \"topic\": ");
+	jcounts(b, &s->tab[ST_TOPIC], s->records);
+	buf_adds(b, ",\n  \"kind\": ");
+	jcounts(b, &s->tab[ST_KIND], s->records);
+	buf_adds(b, ",\n  \"action\": ");
+	jcounts(b, &s->tab[ST_ACTION], s->records);
+	buf_adds(b, ",\n  \"platform\": ");
+	jgroups(b, &s->tab[ST_PLATFORM]);
+	buf_adds(b, ",\n  \"lang\": ");
+	jgroups(b, &s->tab[ST_LANG]);
+	buf_adds(b, ",\n  \"day\": ");
+	jgroups(b, &s->tab[ST_DAY]);
+
+	buf_addf(b, ",\n  \"replies\": {\n    \"due\": %llu,\n"
+	    "    \"overdue\": %llu,\n    \"not_overdue\": %llu,\n"
+	    "    \"by_due_day\": {", (unsigned long long)due,
+	    (unsigned long long)overdue,
+	    (unsigned long long)(due >= overdue ? due - overdue : 0));
+	v = stab_sorted(&s->tab[ST_DUEDAY], &n);
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "" : ", ");
+		jkey(b, stab_key(v[i], 1), v[i]->klen);
+		buf_addf(b, "%llu", (unsigned long long)v[i]->val[0]);
+	}
+	free(v);
+	buf_adds(b, "}\n  },\n");
+
+	buf_adds(b, "  \"pain_points\": {\n    \"topics\": [");
+	v = stats_top(&s->tab[ST_TOPIC], 0, SIZE_MAX, &n);
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n      {\"topic\": \"" :
+		    ",\n      {\"topic\": \"");
+		stats_json_str(b, stab_key(v[i], 1), v[i]->klen);
+		buf_addf(b, "\", \"count\": %llu, \"share_of_complaints\": ",
+		    (unsigned long long)v[i]->val[0]);
+		jrate(b, v[i]->val[0], g[SG_COMPLAINT]);
+		buf_addc(b, '}');
+	}
+	free(v);
+	buf_adds(b, n == 0 ? "],\n    \"evidence\": [" :
+	    "\n    ],\n    \"evidence\": [");
+	v = stats_top(&s->tab[ST_EVIDENCE], 0, top * 4, &n);
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n      [\"" : ",\n      [\"");
+		stats_json_str(b, stab_key(v[i], 1), v[i]->klen);
+		buf_addf(b, "\", %llu]", (unsigned long long)v[i]->val[0]);
+	}
+	free(v);
+	buf_adds(b, n == 0 ? "]\n  },\n" : "\n    ]\n  },\n");
+
+	buf_adds(b, "  \"sellers\": {\n    \"kept\": ");
+	buf_addf(b, "%zu,\n    \"sample_fraction\": %.6f,\n    \"worst\": [",
+	    s->tab[ST_SELLER].n, stab_fraction(&s->tab[ST_SELLER]));
+	v = stats_worst(&s->tab[ST_SELLER], top * 4, &n);
+	for (i = 0, first = 1; i < n; i++) {
+		if (v[i]->val[SG_NEG] == 0)
+			break;
+		buf_adds(b, first ? "\"" : ", \"");
+		stats_json_str(b, stab_key(v[i], SG_NVAL), v[i]->klen);
+		buf_addc(b, '"');
+		first = 0;
+	}
+	free(v);
+	buf_adds(b, "],\n    \"by_seller\": {");
+	sev = stab_sorted(&s->tab[ST_SELLER_EVIDENCE], &nsev);
+	v = stab_sorted(&s->tab[ST_SELLER], &n);
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n      " : ",\n      ");
+		jseller(b, v[i], sev, nsev, top);
+	}
+	free(v);
+	free(sev);
+	buf_adds(b, n == 0 ? "}\n  },\n" : "\n    }\n  },\n");
+
+	buf_adds(b, "  \"sampled\": {");
+	for (i = 0, first = 1; i < ST_NTAB; i++) {
+		if (stab_fraction(&s->tab[i]) == 1.0)
+			continue;
+		buf_addf(b, "%s\"%s\": %.6f", first ? "" : ", ",
+		    s->tab[i].name, stab_fraction(&s->tab[i]));
+		first = 0;
+	}
+	buf_adds(b, "},\n");
+
+	buf_adds(b, "  \"upstream\": {\n    \"stages\": {");
+	v = stab_sorted(&s->tab[ST_STAGES], &n);
+	for (i = 0; i < n; i++) {
+		buf_adds(b, i == 0 ? "\n      " : ",\n      ");
+		jkey(b, stab_key(v[i], SC_NVAL), v[i]->klen);
+		buf_addf(b, "{\"read\": %llu, \"written\": %llu, "
+		    "\"duplicates\": %llu, \"rejects\": %llu, "
+		    "\"aggregated\": %llu}",
+		    (unsigned long long)v[i]->val[SC_READ],
+		    (unsigned long long)v[i]->val[SC_WRITTEN],
+		    (unsigned long long)v[i]->val[SC_DUPS],
+		    (unsigned long long)v[i]->val[SC_REJECTS],
+		    (unsigned long long)v[i]->val[SC_AGG]);
+		dups += v[i]->val[SC_DUPS];
+		rejects += v[i]->val[SC_REJECTS];
+	}
+	free(v);
+	buf_adds(b, n == 0 ? "},\n" : "\n    },\n");
+	buf_adds(b, "    \"rejects_by_reason\": {");
+	v = stab_sorted(&s->tab[ST_REJECTS], &n);
+	for (i = 0, sum = 0; i < n; i++) {
+		const char *k = stab_key(v[i], 1);
+		const char *nul = memchr(k, '\0', v[i]->klen);
+		size_t sn = nul == NULL ? v[i]->klen : (size_t)(nul - k);
+
+		buf_adds(b, i == 0 ? "\n      \"" : ",\n      \"");
+		stats_json_str(b, k, sn);
+		buf_addc(b, '/');
+		if (nul != NULL)
+			stats_json_str(b, nul + 1, v[i]->klen - sn - 1);
+		x = v[i]->val[0];
+		buf_addf(b, "\": %llu", (unsigned long long)x);
+		sum += x;
+	}
+	free(v);
+	buf_adds(b, n == 0 ? "},\n" : "\n    },\n");
+	/* Without --counts the reject stream is the only source. */
+	if (s->tab[ST_STAGES].n == 0)
+		rejects = sum;
+	buf_addf(b, "    \"duplicates\": %llu,\n    \"rejects\": %llu\n  }\n}\n",
+	    (unsigned long long)dups, (unsigned long long)rejects);
+}

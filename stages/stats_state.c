@@ -1,0 +1,960 @@
+/*
+ * stats_state - the mergeable aggregate state of the stats stage.
+ *
+ * See stats.h for the sampling rule that keeps memory bounded and merges
+ * exact.  The packed partial state is a msgpack map:
+ *     {"format": "revpipe-stats-partial", "version": 1, "records": u,
+ *      "now": i|nil, "max_created": i|nil, "overdue": u,
+ *      "pending": [due, n, ...], "hll_buyers": bin, "hll_sellers": bin,
+ *      "tables": {name: {"cap": u, "thr": u, "nval": u,
+ *                        "ents": [key(bin), v0, ..., key, ...]}}}
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "mp.h"
+#include "rec.h"
+#include "stats.h"
+
+const char *const stats_topic_names[STATS_NTOPICS] = {
+	"delivery", "quality", "communication", "cancellation", "refund",
+	"price", "scope", "fraud", "rudeness", "support"
+};
+
+const char *const stats_kind_names[STATS_NKINDS] = {
+	"genuine", "suspect_fake", "abusive", "rating_mismatch"
+};
+
+static const struct {
+	const char	*name;
+	size_t		 nval;
+	size_t		 cap;	/* 0: --max-sellers; 1: 4x that */
+} stats_tabs[ST_NTAB] = {
+	[ST_ALL] = { "all", SG_NVAL, 4 },
+	[ST_PLATFORM] = { "platform", SG_NVAL, 1024 },
+	[ST_SELLER] = { "seller", SG_NVAL, 0 },
+	[ST_LANG] = { "lang", SG_NVAL, 1024 },
+	[ST_DAY] = { "day", SG_NVAL, 4096 },
+	[ST_SENTIMENT] = { "sentiment", 1, 1024 },
+	[ST_TOPIC] = { "topic", 1, 1024 },
+	[ST_KIND] = { "kind", 1, 1024 },
+	[ST_ACTION] = { "action", 1, 1024 },
+	[ST_EVIDENCE] = { "evidence", 1, 65536 },
+	[ST_SELLER_EVIDENCE] = { "seller_evidence", 1, 1 },
+	[ST_DUEDAY] = { "dueday", 1, 4096 },
+	[ST_STAGES] = { "stages", SC_NVAL, 256 },
+	[ST_REJECTS] = { "rejects", 1, 4096 },
+};
+
+static void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n, sz);
+
+	if (p == NULL) {
+		fprintf(stderr, "revpipe stats: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+/* ---- sampled counter tables -------------------------------------------- */
+
+static void
+stab_init(struct stab *t, const char *name, size_t nval, size_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	t->nval = nval;
+	t->cap = cap;
+	t->thr = UINT64_MAX;
+	t->nslot = 16;
+	t->slot = xcalloc(t->nslot, sizeof(*t->slot));
+}
+
+static void
+stab_release(struct stab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nslot; i++)
+		free(t->slot[i].val);
+	free(t->slot);
+	t->slot = NULL;
+	t->n = t->nslot = 0;
+}
+
+static void
+stab_put(struct stab_ent *slot, size_t nslot, const struct stab_ent *e)
+{
+	size_t i = e->hash & (nslot - 1);
+
+	while (slot[i].val != NULL)
+		i = (i + 1) & (nslot - 1);
+	slot[i] = *e;
+}
+
+/* Rehash into nslot slots, dropping keys above the threshold. */
+static void
+stab_rebuild(struct stab *t, size_t nslot)
+{
+	struct stab_ent *slot = xcalloc(nslot, sizeof(*slot));
+	size_t i;
+
+	t->n = 0;
+	for (i = 0; i < t->nslot; i++) {
+		if (t->slot[i].val == NULL)
+			continue;
+		if (t->slot[i].hash > t->thr) {
+			free(t->slot[i].val);
+			continue;
+		}
+		stab_put(slot, nslot, &t->slot[i]);
+		t->n++;
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->nslot = nslot;
+}
+
+static struct stab_ent *
+stab_find(const struct stab *t, uint64_t h, const char *key, size_t klen)
+{
+	size_t i = h & (t->nslot - 1);
+	struct stab_ent *e;
+
+	for (;; i = (i + 1) & (t->nslot - 1)) {
+		e = &t->slot[i];
+		if (e->val == NULL)
+			return NULL;
+		if (e->hash == h && e->klen == klen &&
+		    memcmp(stab_key(e, t->nval), key, klen) == 0)
+			return e;
+	}
+}
+
+static void
+stab_lower(struct stab *t, uint64_t thr)
+{
+	if (thr >= t->thr)
+		return;
+	t->thr = thr;
+	stab_rebuild(t, t->nslot);
+}
+
+uint64_t *
+stab_add(struct stab *t, const char *key, size_t klen)
+{
+	uint64_t h = XXH3_64bits(key, klen);
+	struct stab_ent *e, ne;
+
+	if (h > t->thr)
+		return NULL;
+	if ((e = stab_find(t, h, key, klen)) != NULL)
+		return e->val;
+	if ((t->n + 1) * 4 > t->nslot * 3)
+		stab_rebuild(t, t->nslot * 2);
+	ne.hash = h;
+	ne.klen = klen;
+	ne.val = xcalloc(1, t->nval * sizeof(uint64_t) + klen + 1);
+	memcpy((char *)(ne.val + t->nval), key, klen);
+	stab_put(t->slot, t->nslot, &ne);
+	t->n++;
+	if (t->n <= t->cap)
+		return ne.val;
+	while (t->n > t->cap)
+		stab_lower(t, t->thr >> 1);
+	e = stab_find(t, h, key, klen);
+	return e == NULL ? NULL : e->val;
+}
+
+/* qsort has no context argument: the table's nval travels here. */
+static size_t stab_sort_nval;
+
+static int
+stab_keycmp(const void *a, const void *b)
+{
+	const struct stab_ent *x = *(struct stab_ent *const *)a;
+	const struct stab_ent *y = *(struct stab_ent *const *)b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(stab_key(x, stab_sort_nval), stab_key(y, stab_sort_nval),
+	    n);
+
+	if (c != 0)
+		return c;
+	return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+struct stab_ent **
+stab_sorted(const struct stab *t, size_t *n)
+{
+	struct stab_ent **v = xcalloc(t->n + 1, sizeof(*v));
+	size_t i, k = 0;
+
+	for (i = 0; i < t->nslot; i++)
+		if (t->slot[i].val != NULL)
+			v[k++] = &t->slot[i];
+	stab_sort_nval = t->nval;
+	qsort(v, k, sizeof(*v), stab_keycmp);
+	*n = k;
+	return v;
+}
+
+double
+stab_fraction(const struct stab *t)
+{
+	if (t->thr == UINT64_MAX)
+		return 1.0;
+	return ((double)t->thr + 1.0) / 18446744073709551616.0;
+}
+
+/* ---- HyperLogLog (p = 14, xxh3) ---------------------------------------- */
+
+static void
+hll_add(uint8_t *reg, const char *p, size_t n)
+{
+	uint64_t h = XXH3_64bits(p, n);
+	uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
+	uint64_t w = (h << HLL_P) | ((uint64_t)1 << (HLL_P - 1));
+	uint8_t rho = (uint8_t)(__builtin_clzll(w) + 1);
+
+	if (rho > reg[idx])
+		reg[idx] = rho;
+}
+
+uint64_t
+hll_estimate(const uint8_t *reg)
+{
+	double m = HLL_M, sum = 0, e;
+	unsigned zeros = 0, i;
+
+	for (i = 0; i < HLL_M; i++) {
+		sum += ldexp(1.0, -(int)reg[i]);
+		if (reg[i] == 0)
+			zeros++;
+	}
+	e = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
+	if (e <= 2.5 * m && zeros != 0)
+		e = m * log(m / zeros);
+	return (uint64_t)llround(e);
+}
+
+/* ---- the state ---------------------------------------------------------- */
+
+void
+stats_init(struct stats *s, size_t max_sellers, int64_t now)
+{
+	size_t i, cap;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < ST_NTAB; i++) {
+		cap = stats_tabs[i].cap;
+		if (i == ST_SELLER)
+			cap = max_sellers;
+		else if (i == ST_SELLER_EVIDENCE)
+			cap = max_sellers * 4;
+		stab_init(&s->tab[i], stats_tabs[i].name, stats_tabs[i].nval,
+		    cap);
+	}
+	s->now = now;
+	s->max_created = STATS_NOW_UNSET;
+}
+
+void
+stats_release(struct stats *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST_NTAB; i++)
+		stab_release(&s->tab[i]);
+	free(s->pend_key);
+	free(s->pend_cnt);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Pending due_at values: open addressing, INT64_MIN marks a free slot. */
+static void
+pend_put(int64_t *key, uint64_t *cnt, size_t cap, int64_t k, uint64_t c)
+{
+	size_t i = XXH3_64bits(&k, sizeof(k)) & (cap - 1);
+
+	while (key[i] != INT64_MIN && key[i] != k)
+		i = (i + 1) & (cap - 1);
+	key[i] = k;
+	cnt[i] += c;
+}
+
+/* Move every pending value below max_created to the settled count. */
+static void
+pend_rehash(struct stats *s, size_t cap)
+{
+	int64_t *key = xcalloc(cap, sizeof(*key));
+	uint64_t *cnt = xcalloc(cap, sizeof(*cnt));
+	size_t i, n = 0;
+
+	for (i = 0; i < cap; i++)
+		key[i] = INT64_MIN;
+	for (i = 0; i < s->pend_cap; i++) {
+		if (s->pend_key[i] == INT64_MIN)
+			continue;
+		if (s->now == STATS_NOW_UNSET &&
+		    s->pend_key[i] < s->max_created) {
+			s->overdue += s->pend_cnt[i];
+			continue;
+		}
+		pend_put(key, cnt, cap, s->pend_key[i], s->pend_cnt[i]);
+		n++;
+	}
+	free(s->pend_key);
+	free(s->pend_cnt);
+	s->pend_key = key;
+	s->pend_cnt = cnt;
+	s->pend_cap = cap;
+	s->pend_n = s->pend_settled = n;
+}
+
+static void
+pend_add(struct stats *s, int64_t due, uint64_t c)
+{
+	size_t i;
+
+	if (s->pend_cap == 0)
+		pend_rehash(s, 1024);
+	i = XXH3_64bits(&due, sizeof(due)) & (s->pend_cap - 1);
+	while (s->pend_key[i] != INT64_MIN && s->pend_key[i] != due)
+		i = (i + 1) & (s->pend_cap - 1);
+	if (s->pend_key[i] == INT64_MIN)
+		s->pend_n++;
+	s->pend_key[i] = due;
+	s->pend_cnt[i] += c;
+	if (s->pend_n * 4 > s->pend_cap * 3) {
+		/* Settle first; grow only if that did not free enough. */
+		pend_rehash(s, s->pend_cap);
+		if (s->pend_n * 2 > s->pend_cap)
+			pend_rehash(s, s->pend_cap * 2);
+	}
+}
+
+static void
+due_add(struct stats *s, int64_t due, uint64_t c)
+{
+	if (s->now != STATS_NOW_UNSET) {
+		if (due < s->now)
+			s->overdue += c;
+	} else if (s->max_created != STATS_NOW_UNSET &&
+	    due < s->max_created)
+		s->overdue += c;
+	else
+		pend_add(s, due, c);
+}
+
+int64_t
+stats_now(const struct stats *s)
+{
+	return s->now != STATS_NOW_UNSET ? s->now : s->max_created;
+}
+
+uint64_t
+stats_overdue(struct stats *s)
+{
+	int64_t now = stats_now(s);
+	uint64_t n = s->overdue;
+	size_t i;
+
+	if (now == STATS_NOW_UNSET)
+		return n;
+	for (i = 0; i < s->pend_cap; i++)
+		if (s->pend_key[i] != INT64_MIN && s->pend_key[i] < now)
+			n += s->pend_cnt[i];
+	return n;
+}
+
+static size_t
+topic_index(struct slice t)
+{
+	size_t i;
+
+	for (i = 0; i < STATS_NTOPICS; i++)
+		if (slice_eq(t, stats_topic_names[i]))
+			return i;
+	return STATS_NTOPICS;
+}
+
+static size_t
+kind_index(struct slice k)
+{
+	size_t i;
+
+	for (i = 0; i < STATS_NKINDS; i++)
+		if (slice_eq(k, stats_kind_names[i]))
+			return i;
+	return STATS_NKINDS;
+}
+
+static void
+group_add(uint64_t *g, const struct stats_rec *r)
+{
+	size_t i;
+
+	if (g == NULL)
+		return;
+	g[SG_N]++;
+	if (!r->has_sentiment)
+		g[SG_SENT_OTHER]++;
+	else if (slice_eq(r->sentiment, "pos"))
+		g[SG_POS]++;
+	else if (slice_eq(r->sentiment, "neg"))
+		g[SG_NEG]++;
+	else if (slice_eq(r->sentiment, "neu"))
+		g[SG_NEU]++;
+	else
+		g[SG_SENT_OTHER]++;
+	g[SG_R0 + r->rating]++;
+	if (r->has_score) {
+		g[SG_SCORE_N]++;
+		g[SG_SCORE_SUM] += (uint64_t)r->score_micro;
+	}
+	if (r->has_due)
+		g[SG_DUE]++;
+	if (r->ntopics != 0)
+		g[SG_COMPLAINT]++;
+	for (i = 0; i < r->ntopics; i++)
+		g[SG_TOPIC + topic_index(r->topics[i])]++;
+	if (r->has_kind)
+		g[SG_KIND + kind_index(r->kind)]++;
+}
+
+static void
+count1(struct stab *t, bool has, struct slice k, const char *dflt)
+{
+	uint64_t *v;
+
+	if (!has)
+		k = slice_from(dflt);
+	if ((v = stab_add(t, k.p, k.n)) != NULL)
+		v[0]++;
+}
+
+void
+stats_add(struct stats *s, const struct stats_rec *r)
+{
+	struct slice k;
+	struct buf kb = BUF_INIT;
+	char day[16];
+	size_t i;
+	uint64_t *v;
+
+	s->records++;
+	if (r->has_created && (s->max_created == STATS_NOW_UNSET ||
+	    r->created > s->max_created)) {
+		s->max_created = r->created;
+		/* Settle lazily: only once the pending map has doubled. */
+		if (s->now == STATS_NOW_UNSET &&
+		    s->pend_n > 2 * s->pend_settled + 256)
+			pend_rehash(s, s->pend_cap);
+	}
+	group_add(stab_add(&s->tab[ST_ALL], "", 0), r);
+	k = r->has_platform ? r->platform : slice_from("unknown");
+	group_add(stab_add(&s->tab[ST_PLATFORM], k.p, k.n), r);
+	if (r->has_seller) {
+		group_add(stab_add(&s->tab[ST_SELLER], r->seller.p,
+		    r->seller.n), r);
+		hll_add(s->hll_sellers, r->seller.p, r->seller.n);
+	}
+	k = r->has_lang ? r->lang : slice_from("unknown");
+	group_add(stab_add(&s->tab[ST_LANG], k.p, k.n), r);
+	if (r->has_created)
+		stats_day(r->created, day);
+	else
+		memcpy(day, "unknown", 8);
+	group_add(stab_add(&s->tab[ST_DAY], day, strlen(day)), r);
+	if (r->has_buyer)
+		hll_add(s->hll_buyers, r->buyer.p, r->buyer.n);
+
+	count1(&s->tab[ST_SENTIMENT], r->has_sentiment, r->sentiment,
+	    "unknown");
+	count1(&s->tab[ST_KIND], r->has_kind, r->kind, "unknown");
+	if (r->has_action)
+		count1(&s->tab[ST_ACTION], true, r->action, "");
+	for (i = 0; i < r->ntopics; i++)
+		count1(&s->tab[ST_TOPIC], true, r->topics[i], "");
+	if (r->has_due) {
+		stats_day(r->due, day);
+		count1(&s->tab[ST_DUEDAY], true, slice_from(day), "");
+		due_add(s, r->due, 1);
+	}
+	/* Evidence words of complaints: negative or naming a topic. */
+	if (r->ntopics != 0 || (r->has_sentiment &&
+	    slice_eq(r->sentiment, "neg"))) {
+		for (i = 0; i < r->nevidence; i++) {
+			count1(&s->tab[ST_EVIDENCE], true, r->evidence[i], "");
+			if (!r->has_seller)
+				continue;
+			buf_reset(&kb);
+			buf_add(&kb, r->seller.p, r->seller.n);
+			buf_addc(&kb, '\0');
+			buf_add(&kb, r->evidence[i].p, r->evidence[i].n);
+			if ((v = stab_add(&s->tab[ST_SELLER_EVIDENCE], kb.p,
+			    kb.len)) != NULL)
+				v[0]++;
+		}
+	}
+	buf_release(&kb);
+}
+
+void
+stats_add_stage(struct stats *s, struct slice stage,
+    const uint64_t cnt[SC_NVAL])
+{
+	uint64_t *v = stab_add(&s->tab[ST_STAGES], stage.p, stage.n);
+	size_t i;
+
+	if (v != NULL)
+		for (i = 0; i < SC_NVAL; i++)
+			v[i] += cnt[i];
+}
+
+void
+stats_add_reject(struct stats *s, struct slice stage, struct slice reason)
+{
+	struct buf kb = BUF_INIT;
+	uint64_t *v;
+
+	buf_add(&kb, stage.p, stage.n);
+	buf_addc(&kb, '\0');
+	buf_add(&kb, reason.p, reason.n);
+	if ((v = stab_add(&s->tab[ST_REJECTS], kb.p, kb.len)) != NULL)
+		v[0]++;
+	buf_release(&kb);
+}
+
+/* ---- packing and merging ---------------------------------------------- */
+
+static void
+pack_i64_or_nil(msgpack_packer *pk, int64_t v)
+{
+	if (v == STATS_NOW_UNSET)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_int64(pk, v);
+}
+
+void
+stats_pack(struct stats *s, struct buf *out)
+{
+	msgpack_packer pk;
+	struct stab_ent **v;
+	size_t i, j, k, n;
+
+	pend_rehash(s, s->pend_cap == 0 ? 1024 : s->pend_cap);
+	mp_packer_buf(&pk, out);
+	msgpack_pack_map(&pk, 10);
+	mp_pack_cstr(&pk, "format");
+	mp_pack_cstr(&pk, "revpipe-stats-partial");
+	mp_pack_cstr(&pk, "version");
+	msgpack_pack_uint64(&pk, 1);
+	mp_pack_cstr(&pk, "records");
+	msgpack_pack_uint64(&pk, s->records);
+	mp_pack_cstr(&pk, "now");
+	pack_i64_or_nil(&pk, s->now);
+	mp_pack_cstr(&pk, "max_created");
+	pack_i64_or_nil(&pk, s->max_created);
+	mp_pack_cstr(&pk, "overdue");
+	msgpack_pack_uint64(&pk, s->overdue);
+	mp_pack_cstr(&pk, "pending");
+	msgpack_pack_array(&pk, 2 * s->pend_n);
+	for (i = 0; i < s->pend_cap; i++) {
+		if (s->pend_key[i] == INT64_MIN)
+			continue;
+		msgpack_pack_int64(&pk, s->pend_key[i]);
+		msgpack_pack_uint64(&pk, s->pend_cnt[i]);
+	}
+	mp_pack_cstr(&pk, "hll_buyers");
+	msgpack_pack_bin(&pk, HLL_M);
+	msgpack_pack_bin_body(&pk, s->hll_buyers, HLL_M);
+	mp_pack_cstr(&pk, "hll_sellers");
+	msgpack_pack_bin(&pk, HLL_M);
+	msgpack_pack_bin_body(&pk, s->hll_sellers, HLL_M);
+	mp_pack_cstr(&pk, "tables");
+	msgpack_pack_map(&pk, ST_NTAB);
+	for (i = 0; i < ST_NTAB; i++) {
+		struct stab *t = &s->tab[i];
+
+		mp_pack_cstr(&pk, t->name);
+		msgpack_pack_map(&pk, 4);
+		mp_pack_cstr(&pk, "cap");
+		msgpack_pack_uint64(&pk, t->cap);
+		mp_pack_cstr(&pk, "thr");
+		msgpack_pack_uint64(&pk, t->thr);
+		mp_pack_cstr(&pk, "nval");
+		msgpack_pack_uint64(&pk, t->nval);
+		mp_pack_cstr(&pk, "ents");
+		v = stab_sorted(t, &n);
+		msgpack_pack_array(&pk, n * (1 + t->nval));
+		for (j = 0; j < n; j++) {
+			msgpack_pack_bin(&pk, v[j]->klen);
+			msgpack_pack_bin_body(&pk, stab_key(v[j], t->nval),
+			    v[j]->klen);
+			for (k = 0; k < t->nval; k++)
+				msgpack_pack_uint64(&pk, v[j]->val[k]);
+		}
+		free(v);
+	}
+}
+
+struct unpack {
+	const char	*p, *end;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+up_fail(struct unpack *u, const char *what)
+{
+	snprintf(u->err, u->errlen, "not a stats partial state (%s)", what);
+	return -1;
+}
+
+static int
+up_next(struct unpack *u, struct mp_val *v, enum mp_type want,
+    const char *what)
+{
+	if (mp_next(&u->p, u->end, v) != MP_OK)
+		return up_fail(u, what);
+	if (want == MP_UINT && v->type == MP_INT && v->v.i >= 0) {
+		v->type = MP_UINT;
+		v->v.u = (uint64_t)v->v.i;
+	}
+	if (want == MP_STR && v->type == MP_BIN)
+		v->type = MP_STR;
+	if (v->type != want)
+		return up_fail(u, what);
+	return 0;
+}
+
+static int
+up_uint(struct unpack *u, uint64_t *out, const char *what)
+{
+	struct mp_val v;
+
+	if (up_next(u, &v, MP_UINT, what) == -1)
+		return -1;
+	*out = v.v.u;
+	return 0;
+}
+
+static int
+up_time(struct unpack *u, int64_t *out, const char *what)
+{
+	struct mp_val v;
+
+	if (mp_next(&u->p, u->end, &v) != MP_OK)
+		return up_fail(u, what);
+	if (v.type == MP_NIL) {
+		*out = STATS_NOW_UNSET;
+		return 0;
+	}
+	if (!mp_as_int(&v, out))
+		return up_fail(u, what);
+	return 0;
+}
+
+static int
+merge_table(struct stats *s, struct unpack *u, struct slice name)
+{
+	struct mp_val v, m, kv;
+	uint64_t cap = 0, thr = UINT64_MAX, nval = 0, x;
+	struct stab *t = NULL;
+	uint64_t *dst;
+	uint32_t i, j, k;
+	struct slice key;
+
+	for (i = 0; i < ST_NTAB; i++)
+		if (slice_eq(name, s->tab[i].name))
+			t = &s->tab[i];
+	if (t == NULL)
+		return up_fail(u, "unknown table");
+	if (up_next(u, &m, MP_MAP, "table") == -1)
+		return -1;
+	for (i = 0; i < m.v.n; i++) {
+		if (up_next(u, &v, MP_STR, "table key") == -1)
+			return -1;
+		if (slice_eq(v.v.s, "cap")) {
+			if (up_uint(u, &cap, "cap") == -1)
+				return -1;
+		} else if (slice_eq(v.v.s, "thr")) {
+			if (up_uint(u, &thr, "thr") == -1)
+				return -1;
+		} else if (slice_eq(v.v.s, "nval")) {
+			if (up_uint(u, &nval, "nval") == -1)
+				return -1;
+			if (nval != t->nval)
+				return up_fail(u, "table width");
+		} else if (slice_eq(v.v.s, "ents")) {
+			if (nval != t->nval)
+				return up_fail(u, "ents before nval");
+			/* Equal caps are the rule; the smaller one wins. */
+			if (cap != 0 && cap < t->cap)
+				t->cap = cap;
+			stab_lower(t, thr);
+			if (up_next(u, &v, MP_ARRAY, "ents") == -1)
+				return -1;
+			if (v.v.n % (1 + nval) != 0)
+				return up_fail(u, "ents size");
+			for (j = 0; j < v.v.n; j += 1 + nval) {
+				if (up_next(u, &kv, MP_STR, "key") == -1)
+					return -1;
+				key = kv.v.s;
+				dst = stab_add(t, key.p, key.n);
+				for (k = 0; k < nval; k++) {
+					if (up_uint(u, &x, "counter") == -1)
+						return -1;
+					if (dst != NULL)
+						dst[k] += x;
+				}
+			}
+			/* A smaller cap from this partial may bite now. */
+			while (t->n > t->cap)
+				stab_lower(t, t->thr >> 1);
+		} else if (mp_skip(&u->p, u->end) != MP_OK)
+			return up_fail(u, "table value");
+	}
+	return 0;
+}
+
+int
+stats_merge_packed(struct stats *s, const char *p, size_t n, char *err,
+    size_t errlen)
+{
+	struct unpack u = { p, p + n, err, errlen };
+	struct mp_val m, k, v;
+	uint64_t x;
+	int64_t t;
+	uint32_t i, j;
+	bool fmt = false;
+
+	if (up_next(&u, &m, MP_MAP, "top") == -1)
+		return -1;
+	for (i = 0; i < m.v.n; i++) {
+		if (up_next(&u, &k, MP_STR, "key") == -1)
+			return -1;
+		if (slice_eq(k.v.s, "format")) {
+			if (up_next(&u, &v, MP_STR, "format") == -1)
+				return -1;
+			if (!slice_eq(v.v.s, "revpipe-stats-partial"))
+				return up_fail(&u, "format");
+			fmt = true;
+		} else if (slice_eq(k.v.s, "version")) {
+			if (up_uint(&u, &x, "version") == -1)
+				return -1;
+			if (x != 1) {
+				snprintf(err, errlen, "partial state version "
+				    "%llu, this revpipe reads 1",
+				    (unsigned long long)x);
+				return -1;
+			}
+		} else if (slice_eq(k.v.s, "records")) {
+			if (up_uint(&u, &x, "records") == -1)
+				return -1;
+			s->records += x;
+		} else if (slice_eq(k.v.s, "now")) {
+			if (up_time(&u, &t, "now") == -1)
+				return -1;
+			if (t != s->now) {
+				snprintf(err, errlen, "partial states disagree "
+				    "on --now");
+				return -1;
+			}
+		} else if (slice_eq(k.v.s, "max_created")) {
+			if (up_time(&u, &t, "max_created") == -1)
+				return -1;
+			if (t != STATS_NOW_UNSET &&
+			    (s->max_created == STATS_NOW_UNSET ||
+			    t > s->max_created))
+				s->max_created = t;
+		} else if (slice_eq(k.v.s, "overdue")) {
+			if (up_uint(&u, &x, "overdue") == -1)
+				return -1;
+			s->overdue += x;
+		} else if (slice_eq(k.v.s, "pending")) {
+			if (up_next(&u, &v, MP_ARRAY, "pending") == -1)
+				return -1;
+			for (j = 0; j + 1 < v.v.n; j += 2) {
+				if (up_time(&u, &t, "due") == -1 ||
+				    up_uint(&u, &x, "count") == -1)
+					return -1;
+				due_add(s, t, x);
+			}
+			if (v.v.n % 2 != 0)
+				return up_fail(&u, "pending size");
+		} else if (slice_eq(k.v.s, "hll_buyers") ||
+		    slice_eq(k.v.s, "hll_sellers")) {
+			uint8_t *reg = slice_eq(k.v.s, "hll_buyers") ?
+			    s->hll_buyers : s->hll_sellers;
+
+			if (mp_next(&u.p, u.end, &v) != MP_OK ||
+			    v.type != MP_BIN || v.v.s.n != HLL_M)
+				return up_fail(&u, "hll");
+			for (j = 0; j < HLL_M; j++)
+				if ((uint8_t)v.v.s.p[j] > reg[j])
+					reg[j] = (uint8_t)v.v.s.p[j];
+		} else if (slice_eq(k.v.s, "tables")) {
+			if (up_next(&u, &v, MP_MAP, "tables") == -1)
+				return -1;
+			for (j = 0; j < v.v.n; j++) {
+				struct mp_val name;
+
+				if (up_next(&u, &name, MP_STR, "name") == -1 ||
+				    merge_table(s, &u, name.v.s) == -1)
+					return -1;
+			}
+		} else if (mp_skip(&u.p, u.end) != MP_OK)
+			return up_fail(&u, "value");
+	}
+	if (!fmt)
+		return up_fail(&u, "no format key");
+	/* A new maximum may settle pending values. */
+	if (s->pend_cap != 0)
+		pend_rehash(s, s->pend_cap);
+	return 0;
+}
+
+/* ---- time and escaping helpers --------------------------------------- */
+
+void
+stats_day(int64_t t, char b[16])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 ||
+	    tm.tm_year > 9999 - 1900 ||
+	    strftime(b, 16, "%Y-%m-%d", &tm) == 0)
+		memcpy(b, "unknown", 8);
+}
+
+void
+stats_iso(int64_t t, char b[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 ||
+	    tm.tm_year > 9999 - 1900 ||
+	    strftime(b, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		memcpy(b, "unknown", 8);
+}
+
+int
+stats_parse_time(const char *s, int64_t *t)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+	int n = 0, y, mo, d, h = 0, mi = 0, sec = 0;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end == '\0' && errno == 0) {
+		*t = v;
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -1;
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		n = 0;
+		if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2)
+			return -1;
+		s += 1 + n;
+		if (*s == ':') {
+			n = 0;
+			if (sscanf(s + 1, "%2d%n", &sec, &n) != 1)
+				return -1;
+			s += 1 + n;
+		}
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = (int64_t)timegm(&tm);
+	return 0;
+}
+
+void
+stats_json_str(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, c);
+		} else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c == '\t')
+			buf_adds(b, "\\t");
+		else if (c == '\r')
+			buf_adds(b, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			buf_addf(b, "\\u%04x", c);
+		else
+			buf_addc(b, c);
+	}
+}
+
+void
+stats_html_str(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		switch (c) {
+		case '&':
+			buf_adds(b, "&amp;");
+			break;
+		case '<':
+			buf_adds(b, "&lt;");
+			break;
+		case '>':
+			buf_adds(b, "&gt;");
+			break;
+		case '"':
+			buf_adds(b, "&quot;");
+			break;
+		case '\'':
+			buf_adds(b, "&#39;");
+			break;
+		case '\0':
+			buf_adds(b, "\xef\xbf\xbd");
+			break;
+		default:
+			if (c < 0x20 && c != '\n' && c != '\t')
+				buf_addc(b, ' ');
+			else
+				buf_addc(b, c);
+		}
+	}
+}
