@@ -1,0 +1,959 @@
+/*
+ * dedupe - drop repeated reviews, flag copy-paste campaigns.
+ *
+ * Reads: text, buyer, and the --by fields.  Writes: dup and dup_of (with
+ * --keep, on duplicates), template (on the kept records of a template
+ * cluster: the number of distinct buyers that posted the text).
+ * Counts duplicates; rejects: missing_text, bad_text.
+ * Options: --by, --keep, --mode, --threshold, --short, --template-buyers,
+ * --template-length, --memory, --tmpdir.
+ *
+ * Which records are the same.  Every record gets an exact key: xxh3 of the
+ * matching form of its text (pipeline/norm.h) and of the other --by fields
+ * (raw msgpack bytes; absent is a value of its own).  In near mode it also
+ * gets a MinHash signature over character 4-grams of the form and DD_BANDS
+ * LSH band keys; two records sharing a band key are near duplicates when
+ * their estimated Jaccard similarity is >= --threshold and they share the
+ * buyer, or both texts are at least --short characters long (so "great"
+ * and "ممتاز" from different buyers stay apart).  Band keys include the
+ * --by fields other than text and buyer (the seller), so reviews of
+ * different sellers never match.  In exact mode, identical forms of at
+ * least --short characters from different buyers are linked the same way.
+ * Links form clusters (connected components).
+ *
+ * What happens to a cluster.  When it holds at least --template-buyers
+ * distinct buyers and its first text is at least --template-length
+ * characters, it is a template: each buyer's first record is kept and
+ * gets `template` = number of distinct buyers, later records of the same
+ * buyer are duplicates of that first one.  Otherwise the cluster's first
+ * record is kept and the others are duplicates of it (`dup` is `exact`
+ * when the exact key equals the kept record's, else `near`).  Records
+ * whose text has an empty matching form are never duplicates.
+ *
+ * How.  Deciding a record may need records that come after it (the third
+ * buyer of a template), so process() holds every record: its bytes go to
+ * a nameless spool file, its keys to DD_NPART partitions by key, its
+ * buyer, length and signature to a per-record table.  finish() groups each
+ * partition by key, links records with a union-find over record numbers,
+ * decides every cluster, then re-reads the spool and emits in input order.
+ * Output therefore always comes in input order, after the input ends.
+ * While partitions and table fit in --memory they stay in memory; past it
+ * they spill to nameless temporary files (removed by the kernel at exit,
+ * on error, SIGINT or SIGKILL) and finish() loads one partition at a time.
+ * The result does not depend on spilling: a key's records always meet in
+ * one partition and each key group is handled alone, in record order.
+ * What stays in memory regardless is 8 bytes per record (union-find).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "dedupe.h"
+#include "norm.h"
+#include "stage.h"
+#include "banned.h"
+
+#define DD_NPART_BITS	7
+#define DD_NPART	(1 << DD_NPART_BITS)
+#define DD_ENT		12		/* key (8) + record number (4) */
+#define DD_MAX_LEADERS	16		/* comparisons per record per band */
+#define DD_MAX_BY	16
+
+/* Kind of a key, in its low 2 bits. */
+#define DD_KEY_EXACT	1
+#define DD_KEY_TEXT	2
+#define DD_KEY_BAND	3
+
+/* Per-record table entry; the signature follows in near mode. */
+struct dd_meta {
+	uint32_t	 buyer;		/* hash of buyer, 0 = none */
+	uint16_t	 len;		/* code points of the form, capped */
+	uint16_t	 flags;
+};
+#define DD_META_SIG	0x1		/* a signature follows */
+
+/* A decided record that is not simply passed on. */
+struct dd_out {
+	uint32_t	 seq;
+	uint32_t	 keeper;	/* == seq: kept */
+	uint32_t	 tsize;		/* template: distinct buyers */
+	uint32_t	 exact;		/* duplicate of the same exact key */
+};
+
+struct dd_part {
+	struct dd_vec	 mem;		/* DD_ENT items until spilled */
+	struct dd_wfile	 w;		/* fd -1 until spilled */
+	uint64_t	 n;
+};
+
+struct dedupe {
+	/* Options. */
+	const char	*by[DD_MAX_BY];
+	size_t		 nby;
+	char		*bylist;
+	bool		 by_text;
+	bool		 keep, near;
+	double		 threshold;
+	uint32_t	 short_len, tbuyers, tlen;
+	uint64_t	 memory;
+	const char	*tmpdir;
+
+	/* Pass 1. */
+	uint32_t	 n;		/* records held */
+	struct dd_wfile	 spool;
+	struct dd_vec	 meta;
+	struct dd_wfile	 metaw;		/* fd -1 until spilled */
+	size_t		 msz;
+	struct dd_part	 part[DD_NPART];
+	bool		 spilled;
+	uint64_t	 membytes;	/* the in-memory part of pass 1 */
+
+	/* finish(). */
+	int32_t		*par;		/* union-find: < 0 root of -par */
+	uint32_t	*efirst;	/* first record with the same exact key */
+	char		*mbuf;		/* a few meta entries */
+	uint64_t	 templates, tclusters;
+};
+
+static const struct opt dedupe_opts[] = {
+	{ "by", 0, OPT_LIST, "FIELDS", "text,buyer,seller", 0, 0,
+	  "fields that make two records the same (text is compared in its "
+	  "matching form)" },
+	{ "keep", 'k', OPT_FLAG, NULL, NULL, 0, 0,
+	  "keep duplicates, marked with dup and dup_of, instead of dropping" },
+	{ "mode", 0, OPT_STR, "MODE", "near", 0, 0,
+	  "exact (same matching form) or near (also small edits)" },
+	{ "threshold", 't', OPT_FLOAT, "SIM", "0.7", 0.3, 1.0,
+	  "near: least estimated Jaccard similarity of character 4-grams" },
+	{ "short", 0, OPT_INT, "N", "20", 0, 65535,
+	  "texts of fewer characters are never near duplicates across buyers" },
+	{ "template-buyers", 0, OPT_INT, "N", "3", 2, 1e9,
+	  "distinct buyers that make a cluster a template" },
+	{ "template-length", 0, OPT_INT, "N", "30", 0, 65535,
+	  "shortest text (characters) that can be a template" },
+	{ "memory", 'm', OPT_SIZE, "SIZE", "512M", 1 << 20, 1e15,
+	  "memory for keys before spilling to temporary partitions" },
+	{ "tmpdir", 0, OPT_STR, "DIR", NULL, 0, 0,
+	  "directory for temporary files (default $TMPDIR, then /tmp)" },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static inline uint64_t
+dd_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int
+dedupe_init(struct stage_ctx *ctx)
+{
+	struct dedupe *d;
+	const char *mode;
+	char *f, *save = NULL;
+	int i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return stage_fail_errno(ctx, "cannot start");
+	ctx->priv = d;
+	d->spool.fd = d->metaw.fd = -1;
+	for (i = 0; i < DD_NPART; i++) {
+		dd_vec_init(&d->part[i].mem, DD_ENT);
+		dd_wfile_init(&d->part[i].w, -1);
+	}
+	dd_wfile_init(&d->metaw, -1);
+
+	d->keep = opt_flag(ctx, "keep");
+	mode = opt_str(ctx, "mode");
+	if (strcmp(mode, "near") == 0)
+		d->near = true;
+	else if (strcmp(mode, "exact") != 0)
+		return stage_usage_error(ctx, "--mode must be exact or near, "
+		    "not '%s'", mode);
+	d->threshold = opt_float(ctx, "threshold");
+	d->short_len = (uint32_t)opt_int(ctx, "short");
+	d->tbuyers = (uint32_t)opt_int(ctx, "template-buyers");
+	d->tlen = (uint32_t)opt_int(ctx, "template-length");
+	d->memory = (uint64_t)opt_int(ctx, "memory");
+	d->tmpdir = opt_str(ctx, "tmpdir");
+
+	if ((d->bylist = strdup(opt_str(ctx, "by"))) == NULL)
+		return stage_fail_errno(ctx, "cannot start");
+	for (f = strtok_r(d->bylist, ",", &save); f != NULL;
+	    f = strtok_r(NULL, ",", &save)) {
+		if (d->nby == DD_MAX_BY)
+			return stage_usage_error(ctx, "--by takes at most %d "
+			    "fields", DD_MAX_BY);
+		if (strcmp(f, "text") == 0)
+			d->by_text = true;
+		d->by[d->nby++] = f;
+	}
+	if (d->nby == 0)
+		return stage_usage_error(ctx, "--by needs at least one field");
+
+	d->msz = sizeof(struct dd_meta) + (d->near ? DD_K * sizeof(uint16_t) : 0);
+	dd_vec_init(&d->meta, d->msz);
+	if ((d->mbuf = malloc(d->msz * 2)) == NULL)
+		return stage_fail_errno(ctx, "cannot start");
+	if ((d->spool.fd = dd_tmpfile(d->tmpdir)) == -1)
+		return stage_fail_errno(ctx, "cannot create a temporary file "
+		    "in '%s'", d->tmpdir != NULL ? d->tmpdir :
+		    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	return 0;
+}
+
+/* Move the in-memory partitions and table to temporary files. */
+static int
+dedupe_spill(struct stage_ctx *ctx, struct dedupe *d)
+{
+	int i, fd;
+
+	stage_warn(ctx, "over --memory %s, spilling to %d temporary "
+	    "partitions", opt_str(ctx, "memory"), DD_NPART);
+	for (i = 0; i <= DD_NPART; i++) {
+		struct dd_vec *v = i < DD_NPART ? &d->part[i].mem : &d->meta;
+		struct dd_wfile *w = i < DD_NPART ? &d->part[i].w : &d->metaw;
+
+		if ((fd = dd_tmpfile(d->tmpdir)) == -1)
+			return stage_fail_errno(ctx, "cannot create a "
+			    "temporary file");
+		w->fd = fd;
+		if (dd_vec_write(v, fd) == -1)
+			return stage_fail_errno(ctx, "cannot write a "
+			    "temporary file");
+		w->size = (uint64_t)v->n * v->isz;
+		dd_vec_release(v);
+	}
+	d->spilled = true;
+	d->membytes = 0;
+	return 0;
+}
+
+static int
+dedupe_add_key(struct stage_ctx *ctx, struct dedupe *d, uint64_t key,
+    int kind, uint32_t seq)
+{
+	struct dd_part *pt;
+	char e[DD_ENT];
+
+	key = (key & ~3ULL) | (uint64_t)kind;
+	pt = &d->part[key >> (64 - DD_NPART_BITS)];
+	pt->n++;
+	if (!d->spilled) {
+		char *p = dd_vec_push(&pt->mem);
+
+		memcpy(p, &key, 8);
+		memcpy(p + 8, &seq, 4);
+		d->membytes += DD_ENT;
+		return 0;
+	}
+	memcpy(e, &key, 8);
+	memcpy(e + 8, &seq, 4);
+	if (dd_wfile_add(&pt->w, e, DD_ENT) == -1)
+		return stage_fail_errno(ctx, "cannot write a temporary file");
+	return 0;
+}
+
+/* Hash of a field's value, or of its absence. */
+static uint64_t
+dedupe_field(const struct rec *r, const char *name, uint64_t i)
+{
+	struct slice raw;
+
+	if (rec_get_raw(r, name, &raw) == -1 || rec_is_nil(r, name))
+		return dd_mix(0x5bd1e995ULL + i);
+	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
+}
+
+static int
+dedupe_process(struct stage_ctx *ctx, const struct rec *r)
+{
+	static const char *type_names[] = { "nil", "boolean", "integer",
+	    "integer", "float", "string", "binary", "array", "map",
+	    "extension" };
+	struct dedupe *d = ctx->priv;
+	struct mp_val v;
+	struct slice form, buyer;
+	struct dd_sig sig;
+	struct dd_meta *m;
+	uint64_t seed = 0, group = 0, h, exact;
+	uint32_t len, seq, rn;
+	char *mp;
+	size_t i;
+	int b;
+
+	if (rec_get(r, "text", &v) == -1 || v.type == MP_NIL)
+		return stage_reject(ctx, r, "missing_text", "no 'text'");
+	if (v.type != MP_STR)
+		return stage_reject(ctx, r, "bad_text", "'text' is %s %s, not "
+		    "a string", v.type == MP_INT || v.type == MP_UINT ||
+		    v.type == MP_ARRAY ? "an" : "a", type_names[v.type]);
+	if (d->n == INT32_MAX)
+		return stage_fail(ctx, "more than %d records", INT32_MAX);
+	seq = d->n++;
+	form = norm_arena(&ctx->scratch, v.v.s);
+
+	for (i = 0; i < d->nby; i++) {
+		if (strcmp(d->by[i], "text") == 0)
+			continue;
+		h = dedupe_field(r, d->by[i], i);
+		seed = dd_mix(seed ^ h) + i;
+		if (strcmp(d->by[i], "buyer") != 0)
+			group = dd_mix(group ^ h) + i;
+	}
+	exact = d->by_text ? XXH3_64bits_withSeed(form.p, form.n, seed) :
+	    dd_mix(seed ^ 0x2545f4914f6cdd1dULL);
+
+	mp = dd_vec_push(&d->meta);
+	m = (struct dd_meta *)mp;
+	m->buyer = 0;
+	m->flags = 0;
+	if (rec_get_str(r, "buyer", &buyer) == 0 && buyer.n > 0)
+		m->buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
+	else if (rec_get_raw(r, "buyer", &buyer) == 0 &&
+	    !rec_is_nil(r, "buyer"))
+		m->buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
+	if (d->near) {
+		dd_sig_make(&sig, form);
+		len = sig.len;
+		if (sig.has) {
+			m->flags |= DD_META_SIG;
+			dd_sig_pack(&sig, (uint16_t *)(mp + sizeof(*m)));
+		} else
+			memset(mp + sizeof(*m), 0, DD_K * sizeof(uint16_t));
+	} else {
+		len = 0;
+		for (i = 0; i < form.n; i++)
+			len += ((unsigned char)form.p[i] & 0xc0) != 0x80;
+	}
+	m->len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
+	if (d->spilled) {
+		if (dd_wfile_add(&d->metaw, mp, d->msz) == -1)
+			return stage_fail_errno(ctx, "cannot write a temporary "
+			    "file");
+		d->meta.n = 0;		/* one entry, reused */
+	} else
+		d->membytes += d->msz;
+
+	if (form.n > 0 || !d->by_text) {
+		if (dedupe_add_key(ctx, d, exact, DD_KEY_EXACT, seq) == -1)
+			return -1;
+	}
+	if (!d->near && form.n > 0 && len >= d->short_len) {
+		h = dd_mix(XXH3_64bits(form.p, form.n) ^ group);
+		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, seq) == -1)
+			return -1;
+	}
+	if (d->near && (m->flags & DD_META_SIG)) {
+		for (b = 0; b < DD_BANDS; b++)
+			if (dedupe_add_key(ctx, d, dd_sig_band(&sig, b, group),
+			    DD_KEY_BAND, seq) == -1)
+				return -1;
+	}
+
+	rn = (uint32_t)r->n;
+	if (dd_wfile_add(&d->spool, &rn, sizeof(rn)) == -1 ||
+	    dd_wfile_add(&d->spool, r->p, r->n) == -1)
+		return stage_fail_errno(ctx, "cannot write the spool file");
+	stage_hold(ctx, r);
+
+	/* finish() will need 8 bytes per record on top. */
+	if (!d->spilled && d->membytes + 8ULL * d->n + (8 << 20) > d->memory)
+		return dedupe_spill(ctx, d);
+	return 0;
+}
+
+/* ---- finish: link ------------------------------------------------------ */
+
+static uint32_t
+uf_find(int32_t *par, uint32_t x)
+{
+	while (par[x] >= 0) {
+		if (par[par[x]] >= 0)
+			par[x] = par[par[x]];
+		x = (uint32_t)par[x];
+	}
+	return x;
+}
+
+static void
+uf_union(int32_t *par, uint32_t a, uint32_t b)
+{
+	uint32_t t;
+
+	a = uf_find(par, a);
+	b = uf_find(par, b);
+	if (a == b)
+		return;
+	if (par[a] > par[b]) {		/* a is the smaller set */
+		t = a;
+		a = b;
+		b = t;
+	}
+	par[a] += par[b];
+	par[b] = (int32_t)a;
+}
+
+/* The table entry of record `seq` into out (d->msz bytes). */
+static int
+dedupe_meta(struct stage_ctx *ctx, struct dedupe *d, uint32_t seq, char *out)
+{
+	if (!d->spilled) {
+		memcpy(out, dd_vec_at(&d->meta, seq), d->msz);
+		return 0;
+	}
+	if (dd_pread_all(d->metaw.fd, out, d->msz, (uint64_t)seq * d->msz) == -1)
+		return stage_fail_errno(ctx, "cannot read a temporary file");
+	return 0;
+}
+
+/* Near-duplicate test of two table entries. */
+static bool
+dedupe_similar(const struct dedupe *d, const char *a, const char *b)
+{
+	const struct dd_meta *ma = (const struct dd_meta *)a;
+	const struct dd_meta *mb = (const struct dd_meta *)b;
+
+	if (!(ma->flags & mb->flags & DD_META_SIG))
+		return false;
+	if (!(ma->buyer != 0 && ma->buyer == mb->buyer) &&
+	    (ma->len < d->short_len || mb->len < d->short_len))
+		return false;
+	return dd_sig_sim((const uint16_t *)(a + sizeof(*ma)),
+	    (const uint16_t *)(b + sizeof(*mb))) >= d->threshold;
+}
+
+/*
+ * A band group: records in order; each is compared with the group's first
+ * unmatched records ("leaders") and linked to the first that is similar.
+ */
+static int
+dedupe_band_group(struct stage_ctx *ctx, struct dedupe *d,
+    const uint32_t *seqs, size_t n, char *lead)
+{
+	size_t i, l, nl = 0;
+	uint32_t lseq[DD_MAX_LEADERS];
+	char *cur = d->mbuf;
+	bool linked;
+
+	for (i = 0; i < n; i++) {
+		if (dedupe_meta(ctx, d, seqs[i], cur) == -1)
+			return -1;
+		linked = false;
+		for (l = 0; l < nl && !linked; l++) {
+			if (uf_find(d->par, lseq[l]) == uf_find(d->par, seqs[i]) ||
+			    dedupe_similar(d, lead + l * d->msz, cur)) {
+				uf_union(d->par, lseq[l], seqs[i]);
+				linked = true;
+			}
+		}
+		if (!linked && nl < DD_MAX_LEADERS) {
+			memcpy(lead + nl * d->msz, cur, d->msz);
+			lseq[nl++] = seqs[i];
+		}
+	}
+	return 0;
+}
+
+/* Load partition p as n entries in a malloc'd array. */
+static char *
+dedupe_load(struct stage_ctx *ctx, struct dedupe *d, int p, size_t *n)
+{
+	struct dd_part *pt = &d->part[p];
+	char *e;
+	size_t c, items;
+
+	*n = pt->n;
+	if ((e = malloc(pt->n * DD_ENT + 1)) == NULL) {
+		stage_fail_errno(ctx, "cannot load a partition of %llu keys",
+		    (unsigned long long)pt->n);
+		return NULL;
+	}
+	if (!d->spilled) {
+		for (c = 0; c < pt->mem.nchunk; c++) {
+			items = pt->mem.n - c * pt->mem.per;
+			if (items > pt->mem.per)
+				items = pt->mem.per;
+			memcpy(e + c * pt->mem.per * DD_ENT, pt->mem.chunk[c],
+			    items * DD_ENT);
+		}
+		dd_vec_release(&pt->mem);
+		return e;
+	}
+	if (dd_wfile_flush(&pt->w) == -1 ||
+	    dd_pread_all(pt->w.fd, e, pt->n * DD_ENT, 0) == -1) {
+		stage_fail_errno(ctx, "cannot read a temporary file");
+		free(e);
+		return NULL;
+	}
+	dd_wfile_release(&pt->w);
+	return e;
+}
+
+/* Group partition p by key and link the records of each group. */
+static int
+dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
+{
+	char *e, *lead = NULL;
+	size_t n, i, cap, mask, s, gn, gcap = 0;
+	int32_t *head = NULL, *tail = NULL, *next = NULL;
+	uint32_t *g = NULL, seq, s0;
+	uint64_t key, k2;
+	int j, ret = -1;
+
+	if ((e = dedupe_load(ctx, d, p, &n)) == NULL)
+		return -1;
+	if (n < 2) {
+		free(e);
+		return 0;
+	}
+	for (cap = 16; cap < 2 * n; cap *= 2)
+		;
+	mask = cap - 1;
+	head = malloc(cap * sizeof(*head));
+	tail = malloc(cap * sizeof(*tail));
+	next = malloc(n * sizeof(*next));
+	lead = malloc(DD_MAX_LEADERS * d->msz);
+	if (head == NULL || tail == NULL || next == NULL || lead == NULL) {
+		stage_fail_errno(ctx, "cannot group a partition");
+		goto out;
+	}
+	memset(head, 0xff, cap * sizeof(*head));
+	for (i = 0; i < n; i++) {
+		memcpy(&key, e + i * DD_ENT, 8);
+		next[i] = -1;
+		for (s = (key >> 2) & mask;; s = (s + 1) & mask) {
+			if (head[s] == -1) {
+				head[s] = tail[s] = (int32_t)i;
+				break;
+			}
+			memcpy(&k2, e + (size_t)head[s] * DD_ENT, 8);
+			if (k2 == key) {
+				next[tail[s]] = (int32_t)i;
+				tail[s] = (int32_t)i;
+				break;
+			}
+		}
+	}
+	for (s = 0; s < cap; s++) {
+		if (head[s] == -1 || next[head[s]] == -1)
+			continue;
+		gn = 0;
+		for (j = head[s]; j != -1; j = next[j]) {
+			if (gn == gcap) {
+				size_t nc = gcap ? gcap * 2 : 64;
+				uint32_t *ng = realloc(g, nc * sizeof(*g));
+
+				if (ng == NULL) {
+					stage_fail_errno(ctx, "cannot group "
+					    "a partition");
+					goto out;
+				}
+				g = ng;
+				gcap = nc;
+			}
+			memcpy(&seq, e + (size_t)j * DD_ENT + 8, 4);
+			g[gn++] = seq;
+		}
+		memcpy(&key, e + (size_t)head[s] * DD_ENT, 8);
+		s0 = g[0];
+		switch (key & 3) {
+		case DD_KEY_EXACT:
+			for (i = 1; i < gn; i++) {
+				uf_union(d->par, s0, g[i]);
+				d->efirst[g[i]] = s0;
+			}
+			break;
+		case DD_KEY_TEXT:
+			for (i = 1; i < gn; i++)
+				uf_union(d->par, s0, g[i]);
+			break;
+		case DD_KEY_BAND:
+			if (dedupe_band_group(ctx, d, g, gn, lead) == -1)
+				goto out;
+			break;
+		}
+	}
+	ret = 0;
+out:
+	free(e);
+	free(head);
+	free(tail);
+	free(next);
+	free(lead);
+	free(g);
+	return ret;
+}
+
+/* ---- finish: decide ---------------------------------------------------- */
+
+struct dd_member {
+	uint32_t	 root, buyer, seq, len;
+};
+
+static int
+dd_member_cmp(const void *a, const void *b)
+{
+	const struct dd_member *x = a, *y = b;
+
+	if (x->root != y->root)
+		return x->root < y->root ? -1 : 1;
+	if (x->buyer != y->buyer)
+		return x->buyer < y->buyer ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+dd_out_cmp(const void *a, const void *b)
+{
+	const struct dd_out *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+dd_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Decide every record of a cluster of two or more: the outcomes, sorted
+ * by record number, into *outp (*noutp entries).
+ */
+static int
+dedupe_decide(struct stage_ctx *ctx, struct dedupe *d, struct dd_out **outp,
+    size_t *noutp)
+{
+	struct dd_member *mem = NULL;
+	struct dd_out *out = NULL;
+	struct dd_meta m;
+	size_t nm = 0, cm = 0, i, j, k, b, nout = 0;
+	uint32_t seq, root, keeper, nb, klen;
+	bool tmpl;
+
+	for (seq = 0; seq < d->n; seq++) {
+		root = uf_find(d->par, seq);
+		if (d->par[root] == -1)
+			continue;
+		if (nm == cm) {
+			size_t nc = cm ? cm * 2 : 1024;
+			struct dd_member *nmem = realloc(mem, nc * sizeof(*mem));
+
+			if (nmem == NULL)
+				goto oom;
+			mem = nmem;
+			cm = nc;
+		}
+		if (dedupe_meta(ctx, d, seq, d->mbuf) == -1)
+			goto fail;
+		memcpy(&m, d->mbuf, sizeof(m));
+		mem[nm].root = root;
+		mem[nm].buyer = m.buyer;
+		mem[nm].seq = seq;
+		mem[nm].len = m.len;
+		nm++;
+	}
+	if (nm > 0)
+		qsort(mem, nm, sizeof(*mem), dd_member_cmp);
+	if ((out = malloc((nm + 1) * sizeof(*out))) == NULL)
+		goto oom;
+	for (i = 0; i < nm; i = j) {
+		keeper = mem[i].seq;
+		klen = mem[i].len;
+		nb = 0;
+		for (j = i; j < nm && mem[j].root == mem[i].root; j++) {
+			if (mem[j].seq < keeper) {
+				keeper = mem[j].seq;
+				klen = mem[j].len;
+			}
+			if (mem[j].buyer != 0 && (j == i ||
+			    mem[j].buyer != mem[j - 1].buyer))
+				nb++;
+		}
+		tmpl = nb >= d->tbuyers && klen >= d->tlen;
+		if (tmpl) {
+			d->tclusters++;
+			for (b = i; b < j; b = k) {
+				/* Sorted by buyer, then record: b keeps. */
+				for (k = b; k < j && mem[k].buyer ==
+				    mem[b].buyer; k++) {
+					out[nout].seq = mem[k].seq;
+					out[nout].keeper = mem[b].seq;
+					out[nout].tsize = nb;
+					out[nout].exact = d->efirst[mem[k].seq] ==
+					    mem[b].seq;
+					nout++;
+				}
+				d->templates++;
+			}
+			continue;
+		}
+		for (k = i; k < j; k++) {
+			if (mem[k].seq == keeper)
+				continue;
+			out[nout].seq = mem[k].seq;
+			out[nout].keeper = keeper;
+			out[nout].tsize = 0;
+			out[nout].exact = d->efirst[mem[k].seq] == keeper;
+			nout++;
+		}
+	}
+	free(mem);
+	if (nout > 0)
+		qsort(out, nout, sizeof(*out), dd_out_cmp);
+	*outp = out;
+	*noutp = nout;
+	return 0;
+oom:
+	stage_fail_errno(ctx, "cannot decide clusters");
+fail:
+	free(mem);
+	free(out);
+	return -1;
+}
+
+/* ---- finish: emit ------------------------------------------------------ */
+
+struct dd_ids {
+	uint32_t	*seq;		/* sorted keepers */
+	uint32_t	*off, *len;	/* their ids in pool; len UINT32_MAX: none */
+	size_t		 n;
+	struct buf	 pool;
+};
+
+static int
+dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
+    size_t nout)
+{
+	struct dd_ids ids;
+	struct rec r;
+	struct rec_out *o;
+	struct slice id;
+	char *buf = NULL;
+	size_t cap = 1 << 20, have = 0, pos = 0, oc = 0, used, i, k;
+	uint64_t off = 0;
+	uint32_t seq, rn;
+	ssize_t got;
+	int ret = -1;
+
+	memset(&ids, 0, sizeof(ids));
+	memset(&r, 0, sizeof(r));
+	buf_init(&ids.pool);
+	if (d->keep && nout > 0) {
+		if ((ids.seq = malloc(nout * sizeof(uint32_t))) == NULL ||
+		    (ids.off = malloc(nout * sizeof(uint32_t))) == NULL ||
+		    (ids.len = malloc(nout * sizeof(uint32_t))) == NULL) {
+			stage_fail_errno(ctx, "cannot emit");
+			goto out;
+		}
+		for (i = 0; i < nout; i++)
+			if (out[i].keeper != out[i].seq)
+				ids.seq[ids.n++] = out[i].keeper;
+		if (ids.n > 0)
+			qsort(ids.seq, ids.n, sizeof(uint32_t), dd_u32_cmp);
+		for (i = k = 0; i < ids.n; i++)
+			if (k == 0 || ids.seq[i] != ids.seq[k - 1])
+				ids.seq[k++] = ids.seq[i];
+		ids.n = k;
+		for (i = 0; i < ids.n; i++)
+			ids.len[i] = UINT32_MAX;
+	}
+	if (dd_wfile_flush(&d->spool) == -1) {
+		stage_fail_errno(ctx, "cannot write the spool file");
+		goto out;
+	}
+	if ((buf = malloc(cap)) == NULL) {
+		stage_fail_errno(ctx, "cannot emit");
+		goto out;
+	}
+	for (seq = 0; seq < d->n; seq++) {
+		/* Make the next length and record contiguous in buf. */
+		for (;;) {
+			if (have - pos >= sizeof(rn)) {
+				memcpy(&rn, buf + pos, sizeof(rn));
+				if (have - pos >= sizeof(rn) + rn)
+					break;
+			}
+			if (pos > 0) {
+				memmove(buf, buf + pos, have - pos);
+				have -= pos;
+				pos = 0;
+			}
+			if (have >= sizeof(rn) && sizeof(rn) + rn > cap) {
+				char *nb = realloc(buf, sizeof(rn) + rn);
+
+				if (nb == NULL) {
+					stage_fail_errno(ctx, "cannot emit");
+					goto out;
+				}
+				buf = nb;
+				cap = sizeof(rn) + rn;
+			}
+			got = pread(d->spool.fd, buf + have, cap - have,
+			    (off_t)off);
+			if (got == -1 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				if (got == 0)
+					errno = EIO;
+				stage_fail_errno(ctx, "cannot read the spool "
+				    "file");
+				goto out;
+			}
+			have += (size_t)got;
+			off += (uint64_t)got;
+		}
+		pos += sizeof(rn);
+		if (rec_parse(&r, buf + pos, rn, &used) != MP_OK) {
+			stage_fail(ctx, "spool record %u is corrupt", seq);
+			goto out;
+		}
+		pos += rn;
+		stage_unhold(ctx);
+
+		if (ids.n > 0) {
+			uint32_t *f = bsearch(&seq, ids.seq, ids.n,
+			    sizeof(uint32_t), dd_u32_cmp);
+
+			if (f != NULL && rec_get_str(&r, "id", &id) == 0) {
+				k = (size_t)(f - ids.seq);
+				ids.off[k] = (uint32_t)ids.pool.len;
+				ids.len[k] = (uint32_t)id.n;
+				buf_add(&ids.pool, id.p, id.n);
+			}
+		}
+		if (oc < nout && out[oc].seq == seq) {
+			const struct dd_out *u = &out[oc++];
+
+			if (u->keeper == seq) {
+				o = rec_out_begin(ctx, &r);
+				rec_out_int(o, "template", u->tsize);
+				if (rec_out_end(o) == -1)
+					goto out;
+				continue;
+			}
+			if (!d->keep) {
+				stage_duplicate(ctx, &r);
+				continue;
+			}
+			o = rec_out_begin(ctx, &r);
+			rec_out_str(o, "dup", u->exact ? "exact" : "near");
+			if (u->tsize > 0)
+				rec_out_int(o, "template", u->tsize);
+			{
+				uint32_t *f = bsearch(&u->keeper, ids.seq,
+				    ids.n, sizeof(uint32_t), dd_u32_cmp);
+
+				k = f != NULL ? (size_t)(f - ids.seq) : 0;
+				if (f != NULL && ids.len[k] != UINT32_MAX)
+					rec_out_strn(o, "dup_of", ids.pool.p +
+					    ids.off[k], ids.len[k]);
+				else
+					rec_out_nil(o, "dup_of");
+			}
+			if (rec_out_end(o) == -1)
+				goto out;
+			continue;
+		}
+		if (rec_pass(ctx, &r) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(buf);
+	rec_release(&r);
+	free(ids.seq);
+	free(ids.off);
+	free(ids.len);
+	buf_release(&ids.pool);
+	return ret;
+}
+
+static int
+dedupe_finish(struct stage_ctx *ctx)
+{
+	struct dedupe *d = ctx->priv;
+	struct dd_out *out = NULL;
+	size_t nout = 0;
+	uint32_t i;
+	int p;
+
+	if (d->spilled) {
+		for (p = 0; p < DD_NPART; p++)
+			if (dd_wfile_flush(&d->part[p].w) == -1)
+				return stage_fail_errno(ctx, "cannot write a "
+				    "temporary file");
+		if (dd_wfile_flush(&d->metaw) == -1)
+			return stage_fail_errno(ctx, "cannot write a "
+			    "temporary file");
+	}
+	if ((d->par = malloc(((size_t)d->n + 1) * sizeof(*d->par))) == NULL ||
+	    (d->efirst = malloc(((size_t)d->n + 1) *
+	    sizeof(*d->efirst))) == NULL)
+		return stage_fail_errno(ctx, "cannot hold %u records", d->n);
+	for (i = 0; i < d->n; i++) {
+		d->par[i] = -1;
+		d->efirst[i] = i;
+	}
+	for (p = 0; p < DD_NPART; p++)
+		if (dedupe_partition(ctx, d, p) == -1)
+			return -1;
+	if (dedupe_decide(ctx, d, &out, &nout) == -1)
+		return -1;
+	free(d->efirst);
+	d->efirst = NULL;
+	if (dedupe_emit(ctx, d, out, nout) == -1) {
+		free(out);
+		return -1;
+	}
+	free(out);
+	if (d->templates > 0)
+		stage_info(ctx, "%llu template records in %llu clusters",
+		    (unsigned long long)d->templates,
+		    (unsigned long long)d->tclusters);
+	return 0;
+}
+
+static void
+dedupe_free(struct stage_ctx *ctx)
+{
+	struct dedupe *d = ctx->priv;
+	int p;
+
+	if (d == NULL)
+		return;
+	for (p = 0; p < DD_NPART; p++) {
+		dd_vec_release(&d->part[p].mem);
+		dd_wfile_release(&d->part[p].w);
+	}
+	dd_vec_release(&d->meta);
+	dd_wfile_release(&d->metaw);
+	dd_wfile_release(&d->spool);
+	free(d->par);
+	free(d->efirst);
+	free(d->mbuf);
+	free(d->bylist);
+	free(d);
+	ctx->priv = NULL;
+}
+
+const struct stage dedupe_stage = {
+	.name = "dedupe",
+	.summary = "drop exact and near-duplicate reviews, mark templates",
+	.opts = dedupe_opts,
+	.init = dedupe_init,
+	.process = dedupe_process,
+	.finish = dedupe_finish,
+	.free = dedupe_free,
+};

@@ -1,0 +1,101 @@
+/*
+ * dedupe internals shared by dedupe.c (the stage), dedupe_sig.c (MinHash
+ * signatures) and dedupe_store.c (memory/temporary-file storage).
+ * Nothing outside stages/dedupe*.c includes this.
+ */
+#ifndef REVPIPE_DEDUPE_H
+#define REVPIPE_DEDUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "slice.h"
+
+/* ---- signatures (dedupe_sig.c) ------------------------------------------ */
+
+/*
+ * One-permutation MinHash over character shingles of the matching form
+ * (norm.h): each shingle of DD_SHINGLE code points is hashed once, the top
+ * bits pick one of DD_K bins and the bin keeps the smallest value; empty
+ * bins are filled by "optimal densification" (Shrivastava 2017), so two
+ * texts agree on a bin with probability = their Jaccard similarity.  LSH:
+ * DD_BANDS bands of DD_ROWS bins; texts sharing any band are compared.
+ */
+#define DD_K		64
+#define DD_KBITS	6
+#define DD_BANDS	16
+#define DD_ROWS		4
+#define DD_SHINGLE	4
+
+struct dd_sig {
+	uint32_t	 len;		/* code points in the form */
+	bool		 has;		/* at least one shingle */
+	uint32_t	 v[DD_K];
+};
+
+/* Signature of the matching form `form` (valid UTF-8). */
+void	dd_sig_make(struct dd_sig *s, struct slice form);
+/* The LSH key of band `band` (0..DD_BANDS-1) within group `group`. */
+uint64_t dd_sig_band(const struct dd_sig *s, int band, uint64_t group);
+/* The stored form of a signature: the low 16 bits of each bin. */
+void	dd_sig_pack(const struct dd_sig *s, uint16_t *out);
+/* Estimated Jaccard similarity of two packed signatures, in [0, 1]. */
+double	dd_sig_sim(const uint16_t *a, const uint16_t *b);
+
+/* ---- storage (dedupe_store.c) -------------------------------------------- */
+
+/*
+ * A growable array of fixed-size items in chunks: growing never copies,
+ * so the memory it takes is its size, not twice that.
+ */
+struct dd_vec {
+	char		**chunk;
+	size_t		 nchunk, capchunk;
+	size_t		 isz;		/* bytes per item */
+	size_t		 per;		/* items per chunk */
+	size_t		 n;		/* items */
+};
+
+void	dd_vec_init(struct dd_vec *v, size_t isz);
+/* Room for one more item at the end; aborts when out of memory. */
+void	*dd_vec_push(struct dd_vec *v);
+static inline void *
+dd_vec_at(const struct dd_vec *v, size_t i)
+{
+	return v->chunk[i / v->per] + (i % v->per) * v->isz;
+}
+/* Bytes allocated. */
+size_t	dd_vec_bytes(const struct dd_vec *v);
+/* Write every item to fd; returns 0 or -1 (errno set). */
+int	dd_vec_write(const struct dd_vec *v, int fd);
+void	dd_vec_release(struct dd_vec *v);
+
+/*
+ * A temporary file in `dir` ($TMPDIR or /tmp when NULL) that has no name
+ * from the start (O_TMPFILE, else mkstemp + unlink): it disappears when
+ * the process ends, on error, SIGINT or SIGKILL as well.  Returns an fd or
+ * -1 (errno set).
+ */
+int	dd_tmpfile(const char *dir);
+
+/* A write-behind buffer on a file descriptor. */
+struct dd_wfile {
+	int		 fd;
+	struct buf	 b;
+	uint64_t	 size;		/* bytes written or buffered */
+};
+
+#define DD_WFILE_BUF	(256 << 10)
+
+void	dd_wfile_init(struct dd_wfile *w, int fd);
+/* Returns 0 or -1 (errno set). */
+int	dd_wfile_add(struct dd_wfile *w, const void *p, size_t n);
+int	dd_wfile_flush(struct dd_wfile *w);
+void	dd_wfile_release(struct dd_wfile *w);
+
+/* Read exactly n bytes at offset; 0, or -1 (errno set, EIO when short). */
+int	dd_pread_all(int fd, void *p, size_t n, uint64_t off);
+
+#endif

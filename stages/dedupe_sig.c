@@ -1,0 +1,104 @@
+/*
+ * dedupe_sig - MinHash signatures of matching forms, for near duplicates.
+ *
+ * One hash per shingle (one-permutation hashing) keeps this at a few
+ * nanoseconds per character; see dedupe.h for the scheme.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "dedupe.h"
+#include "norm.h"
+#include "banned.h"
+
+/* MurmurHash3's finaliser: a cheap, well-mixed 64-bit permutation. */
+static inline uint64_t
+dd_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+void
+dd_sig_make(struct dd_sig *s, struct slice form)
+{
+	const char *p = form.p, *end = form.p + form.n;
+	uint32_t w0 = 0, w1 = 0, w2 = 0, w3;
+	uint64_t filled = 0, h;
+	uint32_t len = 0, i, j, attempt;
+	int32_t c;
+
+	for (i = 0; i < DD_K; i++)
+		s->v[i] = UINT32_MAX;
+	while ((c = norm_next_cp(&p, end)) != -1) {
+		w3 = (uint32_t)c;
+		len++;
+		if (len >= DD_SHINGLE) {
+			h = dd_mix(((uint64_t)w0 | (uint64_t)w1 << 21 |
+			    (uint64_t)w2 << 42) ^ (uint64_t)w3 *
+			    0x9e3779b97f4a7c15ULL);
+			i = (uint32_t)(h >> (64 - DD_KBITS));
+			filled |= 1ULL << i;
+			if ((uint32_t)h < s->v[i])
+				s->v[i] = (uint32_t)h;
+		}
+		w0 = w1;
+		w1 = w2;
+		w2 = w3;
+	}
+	s->len = len;
+	s->has = filled != 0;
+	if (!s->has)
+		return;
+	/*
+	 * Optimal densification: an empty bin borrows the value of the first
+	 * non-empty bin in its own fixed pseudo-random probe sequence, so
+	 * two texts fill it alike exactly when they agree on the donor.
+	 */
+	for (i = 0; i < DD_K; i++) {
+		if (filled & 1ULL << i)
+			continue;
+		for (attempt = 1;; attempt++) {
+			j = (uint32_t)(dd_mix((uint64_t)i << 32 | attempt) >>
+			    (64 - DD_KBITS));
+			if (filled & 1ULL << j)
+				break;
+		}
+		s->v[i] = s->v[j];
+	}
+}
+
+uint64_t
+dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
+{
+	uint64_t k = dd_mix(group ^ (uint64_t)(band + 1) * 0x9e3779b97f4a7c15ULL);
+	int r;
+
+	for (r = 0; r < DD_ROWS; r++)
+		k = dd_mix(k ^ ((uint64_t)s->v[band * DD_ROWS + r] << 8 |
+		    (uint64_t)r));
+	return k;
+}
+
+void
+dd_sig_pack(const struct dd_sig *s, uint16_t *out)
+{
+	int i;
+
+	for (i = 0; i < DD_K; i++)
+		out[i] = (uint16_t)s->v[i];
+}
+
+double
+dd_sig_sim(const uint16_t *a, const uint16_t *b)
+{
+	int i, same = 0;
+
+	for (i = 0; i < DD_K; i++)
+		same += a[i] == b[i];
+	return (double)same / DD_K;
+}
