@@ -1,0 +1,673 @@
+/*
+ * lang - language identification: script detection, then naive Bayes over
+ * hashed character n-grams and words.  See lang.h.
+ *
+ * Profile file layout (little-endian, written by stages/langid_train.c):
+ *
+ *	char	 magic[8]		LANG_MAGIC
+ *	u32	 nprof, nkeys, npost, qscale
+ *	nprof x { char lang[4]; char script[4]; f32 floor[LANG_ORDERS]; }
+ *	nkeys x u32 key			ascending
+ *	nkeys x u8 count		postings per key
+ *	npost x u16 posting		profile << 10 | q
+ *
+ * A posting's q is (log P(feature | profile) - floor) * qscale, where floor
+ * is the profile's log probability of an unseen feature of that order, so
+ * a text's score for profile p is
+ *	sum over orders o of nfeat[o] * floor[p][o]  +  sum of q / qscale
+ * and only features the profile has seen cost anything at run time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "lang.h"
+
+#define LANG_QBITS	10
+#define LANG_QMASK	((1u << LANG_QBITS) - 1)
+/* Features of orders 1..5 overlap heavily; this tempers the softmax. */
+#define LANG_TEMPER	3.0
+
+struct lang_slot {
+	uint32_t	key;	/* 0 = empty */
+	uint32_t	post;	/* first posting << 7 | count */
+};
+
+struct lang_prof {
+	char		lang[4];	/* NUL-terminated */
+	enum lang_script script;
+	float		floor[LANG_ORDERS];
+};
+
+struct lang_model {
+	int		 nprof;
+	struct lang_prof prof[LANG_MAX];
+	uint64_t	 by_script[LS_COUNT];	/* profiles writing each script */
+	struct lang_slot *slots;
+	uint32_t	 mask;
+	uint16_t	*post;
+	double		 qscale;
+};
+
+static const char *const lang_script_names[LS_COUNT] = {
+	"Zyyy", "Latn", "Cyrl", "Arab", "Grek", "Hebr", "Armn", "Geor",
+	"Deva", "Beng", "Guru", "Gujr", "Taml", "Telu", "Knda",
+	"Mlym", "Sinh", "Thai", "Laoo", "Tibt", "Mymr", "Ethi",
+	"Khmr", "Mong", "Hang", "Hira", "Kana", "Hani",
+};
+
+/* Letter ranges by script, ascending; non-letters are filtered first. */
+static const struct {
+	uint32_t	lo, hi;
+	uint8_t		script;
+} lang_ranges[] = {
+	{ 0x0041, 0x024f, LS_LATN }, { 0x0250, 0x02af, LS_LATN },
+	{ 0x0370, 0x03ff, LS_GREK }, { 0x0400, 0x052f, LS_CYRL },
+	{ 0x0530, 0x058f, LS_ARMN }, { 0x0590, 0x05ff, LS_HEBR },
+	{ 0x0600, 0x06ff, LS_ARAB }, { 0x0750, 0x077f, LS_ARAB },
+	{ 0x08a0, 0x08ff, LS_ARAB }, { 0x0900, 0x097f, LS_DEVA },
+	{ 0x0980, 0x09ff, LS_BENG }, { 0x0a00, 0x0a7f, LS_GURU },
+	{ 0x0a80, 0x0aff, LS_GUJR }, { 0x0b80, 0x0bff, LS_TAML },
+	{ 0x0c00, 0x0c7f, LS_TELU }, { 0x0c80, 0x0cff, LS_KNDA },
+	{ 0x0d00, 0x0d7f, LS_MLYM }, { 0x0d80, 0x0dff, LS_SINH },
+	{ 0x0e00, 0x0e7f, LS_THAI }, { 0x0e80, 0x0eff, LS_LAOO },
+	{ 0x0f00, 0x0fff, LS_TIBT }, { 0x1000, 0x109f, LS_MYMR },
+	{ 0x10a0, 0x10ff, LS_GEOR }, { 0x1100, 0x11ff, LS_HANG },
+	{ 0x1200, 0x139f, LS_ETHI }, { 0x1780, 0x17ff, LS_KHMR },
+	{ 0x1800, 0x18af, LS_MONG }, { 0x1c80, 0x1c8f, LS_CYRL },
+	{ 0x1c90, 0x1cbf, LS_GEOR }, { 0x1e00, 0x1eff, LS_LATN },
+	{ 0x1f00, 0x1fff, LS_GREK }, { 0x2c60, 0x2c7f, LS_LATN },
+	{ 0x2d00, 0x2d2f, LS_GEOR }, { 0x2de0, 0x2dff, LS_CYRL },
+	{ 0x3040, 0x309f, LS_HIRA }, { 0x30a0, 0x30ff, LS_KANA },
+	{ 0x3130, 0x318f, LS_HANG }, { 0x31f0, 0x31ff, LS_KANA },
+	{ 0x3400, 0x4dbf, LS_HANI }, { 0x4e00, 0x9fff, LS_HANI },
+	{ 0xa640, 0xa69f, LS_CYRL }, { 0xa720, 0xa7ff, LS_LATN },
+	{ 0xac00, 0xd7af, LS_HANG }, { 0xf900, 0xfaff, LS_HANI },
+	{ 0xfb50, 0xfdff, LS_ARAB }, { 0xfe70, 0xfeff, LS_ARAB },
+	{ 0xff21, 0xff5a, LS_LATN }, { 0xff66, 0xff9f, LS_KANA },
+	{ 0xffa0, 0xffdc, LS_HANG }, { 0x20000, 0x3134f, LS_HANI },
+};
+
+const char *
+lang_script_name(enum lang_script s)
+{
+	if ((unsigned)s >= LS_COUNT)
+		s = LS_NONE;
+	return lang_script_names[s];
+}
+
+enum lang_script
+lang_script_from_name(const char *name, size_t n)
+{
+	int s;
+
+	for (s = 1; s < LS_COUNT; s++)
+		if (n == 4 && memcmp(name, lang_script_names[s], 4) == 0)
+			return s;
+	return LS_NONE;
+}
+
+static enum lang_script
+script_of_letter(uint32_t cp)
+{
+	size_t lo = 0, hi = sizeof(lang_ranges) / sizeof(lang_ranges[0]);
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cp < lang_ranges[mid].lo)
+			hi = mid;
+		else if (cp > lang_ranges[mid].hi)
+			lo = mid + 1;
+		else
+			return lang_ranges[mid].script;
+	}
+	return LS_NONE;
+}
+
+/* Character classes for the scanner. */
+enum {
+	CH_SEP,		/* ends a word */
+	CH_LETTER,	/* a letter of *script, lowercased into *cp */
+	CH_JOIN,	/* inside a word only: apostrophe, ZWNJ, marks */
+	CH_SKIP,	/* dropped: Arabic harakat and tatweel */
+	CH_EMOJI	/* a separator counted as emoji */
+};
+
+static int
+classify(uint32_t *cp, enum lang_script *script)
+{
+	uint32_t c = *cp;
+	int cat;
+
+	if (c < 0x80) {
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+			*cp = c | 0x20;
+			*script = LS_LATN;
+			return CH_LETTER;
+		}
+		return c == '\'' ? CH_JOIN : CH_SEP;
+	}
+	/* Cyrillic is the hot path after ASCII: no table walk. */
+	if (c >= 0x0400 && c <= 0x04ff && (c < 0x0482 || c > 0x0489)) {
+		if (c >= 0x0410 && c <= 0x042f)
+			c += 0x20;
+		else if (c < 0x0410)
+			c += 0x50;
+		else if (c >= 0x0460 && c != 0x04c0 && c <= 0x04ff) {
+			if (c >= 0x04c1 && c <= 0x04ce)
+				c += c & 1;
+			else
+				c |= 1;
+		} else if (c == 0x04c0)
+			c = 0x04cf;
+		*cp = c;
+		*script = LS_CYRL;
+		return CH_LETTER;
+	}
+	if (c == 0x2019 || c == 0x02bc) {
+		*cp = '\'';
+		return CH_JOIN;
+	}
+	if (c == 0x200c)
+		return CH_JOIN;
+	if (c == 0x0640 || (c >= 0x064b && c <= 0x065f) || c == 0x0670)
+		return CH_SKIP;
+	cat = utf8proc_category((utf8proc_int32_t)c);
+	if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) {
+		*script = script_of_letter(c);
+		*cp = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+		return CH_LETTER;
+	}
+	if (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME)
+		return CH_JOIN;
+	if (cat == UTF8PROC_CATEGORY_SO && (c >= 0x2600 ||
+	    (c >= 0x2190 && c <= 0x21ff)))
+		return CH_EMOJI;
+	return CH_SEP;
+}
+
+/*
+ * Decode one code point at *pp (before end); invalid bytes come back as
+ * U+FFFD one byte at a time, so scanning always advances.
+ */
+static uint32_t
+next_cp(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char *p = *pp;
+	uint32_t c = p[0];
+	size_t len, i;
+
+	if (c < 0x80) {
+		*pp = p + 1;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+	} else {
+		*pp = p + 1;
+		return 0xfffd;
+	}
+	if ((size_t)(end - p) < len) {
+		*pp = p + 1;
+		return 0xfffd;
+	}
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*pp = p + 1;
+			return 0xfffd;
+		}
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	*pp = p + len;
+	return c;
+}
+
+unsigned
+lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + n;
+	enum lang_script s = LS_NONE;
+	unsigned letters = 0;
+	uint32_t cp;
+	int k;
+
+	memset(counts, 0, sizeof(unsigned) * LS_COUNT);
+	while (p < end) {
+		cp = next_cp(&p, end);
+		k = classify(&cp, &s);
+		if (k == CH_LETTER) {
+			if (s != LS_NONE) {
+				counts[s]++;
+				letters++;
+			}
+		} else if (k == CH_EMOJI)
+			counts[LS_NONE]++;
+	}
+	return letters;
+}
+
+enum lang_script
+lang_script_of(uint32_t cp)
+{
+	enum lang_script s = LS_NONE;
+
+	return classify(&cp, &s) == CH_LETTER ? s : LS_NONE;
+}
+
+static inline uint32_t
+fmix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline uint32_t
+hstep(uint32_t h, uint32_t cp)
+{
+	return ((h << 5 | h >> 27) ^ cp) * 0x9e3779b1;
+}
+
+static inline uint32_t
+hkey(uint32_t h, int order)
+{
+	h = fmix32(h ^ (uint32_t)order * 0x27d4eb2f);
+	return h == 0 ? 1 : h;
+}
+
+/* Emit the features of one word w[1..len] padded by spaces at 0, len+1. */
+static void
+word_features(uint32_t *w, unsigned len,
+    void (*fn)(void *, uint32_t, int), void *arg)
+{
+	unsigned i, k, last = len + 1;
+	uint32_t h;
+
+	w[0] = ' ';
+	w[last] = ' ';
+	for (i = 0; i <= last; i++) {
+		h = 0x2545f491;
+		for (k = 0; k < 5 && i + k <= last; k++) {
+			h = hstep(h, w[i + k]);
+			/* A lone pad says nothing. */
+			if (k == 0 && (i == 0 || i == last))
+				continue;
+			fn(arg, hkey(h, k + 1), k + 1);
+		}
+	}
+	h = 0x2545f491;
+	for (i = 0; i <= last; i++)
+		h = hstep(h, w[i]);
+	fn(arg, hkey(h, 0), 0);
+}
+
+unsigned
+lang_features(const char *text, size_t n, enum lang_script script,
+    unsigned max_letters, void (*fn)(void *, uint32_t, int), void *arg)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + n;
+	uint32_t w[LANG_MAX_WORD + 2], cp;
+	enum lang_script s = LS_NONE, ws = LS_NONE;
+	unsigned len = 0, used = 0;
+	int k;
+
+	while (p < end && used < max_letters) {
+		cp = next_cp(&p, end);
+		k = classify(&cp, &s);
+		if (k == CH_SKIP)
+			continue;
+		if (k == CH_LETTER && (len == 0 || s == ws)) {
+			if (len == 0)
+				ws = s;
+			if (len < LANG_MAX_WORD)
+				w[++len] = cp;
+			continue;
+		}
+		if (k == CH_JOIN && len > 0) {
+			if (len < LANG_MAX_WORD && cp != 0xfffd &&
+			    w[len] != cp)
+				w[++len] = cp;
+			continue;
+		}
+		/* The word ends here. */
+		while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
+			len--;
+		if (len > 0 && ws == script) {
+			word_features(w, len, fn, arg);
+			used += len;
+		}
+		len = 0;
+		if (k == CH_LETTER) {
+			/* Script change inside a run: start a new word. */
+			ws = s;
+			w[++len] = cp;
+		}
+	}
+	while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
+		len--;
+	if (len > 0 && ws == script) {
+		word_features(w, len, fn, arg);
+		used += len;
+	}
+	return used;
+}
+
+/* ---- model ------------------------------------------------------------ */
+
+static uint32_t
+rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static float
+rdf32(const unsigned char *p)
+{
+	uint32_t u = rd32(p);
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+struct lang_model *
+lang_model_new(const void *data, size_t n, char *err, size_t errlen)
+{
+	const unsigned char *p = data, *keys, *cnt, *post;
+	struct lang_model *m;
+	uint32_t nprof, nkeys, npost, qscale, i, j, size, at;
+	size_t need;
+	int o;
+
+	if (n < 24 || memcmp(p, LANG_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "not a language profile file (magic)");
+		return NULL;
+	}
+	nprof = rd32(p + 8);
+	nkeys = rd32(p + 12);
+	npost = rd32(p + 16);
+	qscale = rd32(p + 20);
+	need = 24 + (size_t)nprof * (8 + 4 * LANG_ORDERS) +
+	    (size_t)nkeys * 5 + (size_t)npost * 2;
+	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 || n < need ||
+	    npost >= 1u << 25) {
+		snprintf(err, errlen, "language profile file is truncated "
+		    "or has bad counts");
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->nprof = (int)nprof;
+	m->qscale = qscale;
+	p += 24;
+	for (i = 0; i < nprof; i++, p += 8 + 4 * LANG_ORDERS) {
+		struct lang_prof *pr = &m->prof[i];
+
+		memcpy(pr->lang, p, 3);
+		pr->lang[3] = '\0';
+		pr->script = lang_script_from_name((const char *)p + 4, 4);
+		for (o = 0; o < LANG_ORDERS; o++)
+			pr->floor[o] = rdf32(p + 8 + 4 * o);
+		if (pr->script == LS_NONE) {
+			snprintf(err, errlen, "profile %u has an unknown "
+			    "script '%.4s'", i, p + 4);
+			free(m);
+			return NULL;
+		}
+		m->by_script[pr->script] |= (uint64_t)1 << i;
+	}
+	keys = p;
+	cnt = keys + (size_t)nkeys * 4;
+	post = cnt + nkeys;
+	for (size = 1024; size < nkeys + nkeys / 2; size *= 2)
+		;
+	m->mask = size - 1;
+	m->slots = calloc(size, sizeof(*m->slots));
+	m->post = malloc(((size_t)npost + 1) * sizeof(*m->post));
+	if (m->slots == NULL || m->post == NULL) {
+		snprintf(err, errlen, "out of memory");
+		lang_model_free(m);
+		return NULL;
+	}
+	for (i = 0; i < npost; i++) {
+		m->post[i] = (uint16_t)(post[2 * i] | post[2 * i + 1] << 8);
+		if ((m->post[i] >> LANG_QBITS) >= nprof) {
+			snprintf(err, errlen, "posting %u names profile %u",
+			    i, m->post[i] >> LANG_QBITS);
+			lang_model_free(m);
+			return NULL;
+		}
+	}
+	for (i = 0, at = 0; i < nkeys; i++) {
+		uint32_t key = rd32(keys + 4 * (size_t)i), c = cnt[i];
+
+		if (key == 0 || c == 0 || c > LANG_MAX || at + c > npost) {
+			snprintf(err, errlen, "bad key %u in profile file", i);
+			lang_model_free(m);
+			return NULL;
+		}
+		for (j = fmix32(key) & m->mask; m->slots[j].key != 0;
+		    j = (j + 1) & m->mask)
+			;
+		m->slots[j].key = key;
+		m->slots[j].post = at << 7 | c;
+		at += c;
+	}
+	return m;
+}
+
+void
+lang_model_free(struct lang_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->slots);
+	free(m->post);
+	free(m);
+}
+
+int
+lang_model_count(const struct lang_model *m)
+{
+	return m->nprof;
+}
+
+const char *
+lang_model_lang(const struct lang_model *m, int i)
+{
+	return m->prof[i].lang;
+}
+
+const char *
+lang_model_script(const struct lang_model *m, int i)
+{
+	return lang_script_name(m->prof[i].script);
+}
+
+int
+lang_set_parse(const struct lang_model *m, const char *list,
+    struct lang_set *set, char *err, size_t errlen)
+{
+	const char *p = list, *e;
+	size_t len;
+	int i, found;
+
+	set->bits = 0;
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		len = e == NULL ? strlen(p) : (size_t)(e - p);
+		while (len > 0 && p[0] == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len > 0) {
+			found = 0;
+			for (i = 0; i < m->nprof; i++)
+				if (strlen(m->prof[i].lang) == len &&
+				    memcmp(m->prof[i].lang, p, len) == 0) {
+					set->bits |= (uint64_t)1 << i;
+					found = 1;
+				}
+			if (!found) {
+				snprintf(err, errlen, "unknown language '%.*s'",
+				    (int)len, p);
+				return -1;
+			}
+		}
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* ---- detection ---------------------------------------------------------- */
+
+struct lang_scorer {
+	const struct lang_model *m;
+	uint64_t	 allowed;
+	unsigned	 nfeat[LANG_ORDERS];
+	int32_t		 acc[LANG_MAX];
+};
+
+static void
+score_feature(void *arg, uint32_t key, int order)
+{
+	struct lang_scorer *sc = arg;
+	const struct lang_model *m = sc->m;
+	uint32_t j, at, c;
+	uint16_t e;
+
+	sc->nfeat[order]++;
+	for (j = fmix32(key) & m->mask; m->slots[j].key != 0;
+	    j = (j + 1) & m->mask) {
+		if (m->slots[j].key != key)
+			continue;
+		at = m->slots[j].post >> 7;
+		c = m->slots[j].post & 0x7f;
+		while (c-- > 0) {
+			e = m->post[at++];
+			if (sc->allowed >> (e >> LANG_QBITS) & 1)
+				sc->acc[e >> LANG_QBITS] += e & LANG_QMASK;
+		}
+		return;
+	}
+}
+
+static int
+und(struct lang_result *out, enum lang_script s)
+{
+	out->lang = "und";
+	out->script = lang_script_name(s);
+	out->conf = 0;
+	out->idx = -1;
+	out->second = NULL;
+	return -1;
+}
+
+int
+lang_detect(const struct lang_model *m, const char *text, size_t n,
+    const struct lang_set *allowed, struct lang_result *out)
+{
+	unsigned counts[LS_COUNT], letters, best_n;
+	struct lang_scorer sc;
+	uint64_t all, cand;
+	enum lang_script script, top;
+	double score[LANG_MAX], best, second, sum;
+	int i, o, bi, si, s;
+
+	memset(out, 0, sizeof(*out));
+	all = m->nprof == 64 ? ~(uint64_t)0 :
+	    ((uint64_t)1 << m->nprof) - 1;
+	if (allowed != NULL && allowed->bits != 0)
+		all &= allowed->bits;
+	letters = lang_script_counts(text, n, counts);
+
+	/* The most used script, and the most used one we have a language for. */
+	top = LS_NONE;
+	script = LS_NONE;
+	best_n = 0;
+	for (s = 1; s < LS_COUNT; s++)
+		if (counts[s] > counts[top] || (top == LS_NONE && counts[s]))
+			top = s;
+	for (s = 1; s < LS_COUNT; s++)
+		if ((m->by_script[s] & all) != 0 && counts[s] > best_n) {
+			best_n = counts[s];
+			script = s;
+		}
+	if (letters == 0) {
+		und(out, LS_NONE);
+		if (counts[LS_NONE] > 0)
+			out->script = "Zsye";
+		return -1;
+	}
+	if (letters < LANG_MIN_LETTERS || script == LS_NONE)
+		return und(out, top);
+	out->letters = best_n;
+	cand = m->by_script[script] & all;
+	if ((cand & (cand - 1)) == 0) {
+		/* One language writes this script: no need to look further. */
+		for (bi = 0; (cand >> bi & 1) == 0; bi++)
+			;
+		out->idx = bi;
+		out->lang = m->prof[bi].lang;
+		out->script = lang_script_name(script);
+		out->conf = (double)best_n / letters;
+		return bi;
+	}
+
+	memset(&sc, 0, sizeof(sc));
+	sc.m = m;
+	sc.allowed = cand;
+	lang_features(text, n, script, LANG_MAX_LETTERS, score_feature, &sc);
+	bi = si = -1;
+	best = second = -INFINITY;
+	for (i = 0; i < m->nprof; i++) {
+		if ((cand >> i & 1) == 0)
+			continue;
+		score[i] = sc.acc[i] / m->qscale;
+		for (o = 0; o < LANG_ORDERS; o++)
+			score[i] += sc.nfeat[o] * (double)m->prof[i].floor[o];
+		if (score[i] > best) {
+			second = best;
+			si = bi;
+			best = score[i];
+			bi = i;
+		} else if (score[i] > second) {
+			second = score[i];
+			si = i;
+		}
+	}
+	for (o = 0; o < LANG_ORDERS; o++)
+		out->features += sc.nfeat[o];
+	/* Same language in two scripts (uz Latn/Cyrl) never competes. */
+	sum = 0;
+	for (i = 0; i < m->nprof; i++)
+		if (cand >> i & 1)
+			sum += exp((score[i] - best) / LANG_TEMPER);
+	out->idx = bi;
+	out->lang = m->prof[bi].lang;
+	out->script = lang_script_name(script);
+	out->conf = (1.0 / sum) * ((double)best_n / letters);
+	out->second = si >= 0 ? m->prof[si].lang : NULL;
+	return bi;
+}

@@ -1,0 +1,408 @@
+/*
+ * train-langid - build the language profiles langid uses.
+ *
+ * Reads DIR/LANG.SCRIPT.txt (one text per line, UTF-8; e.g. kk.Cyrl.txt,
+ * el.Latn.txt) and writes one profile file (lang.c describes the layout).
+ * Only words written in SCRIPT count for that profile, so English inside
+ * a Russian training row does not teach Russian English.
+ * Per profile and feature order, P(feature) is the count smoothed by
+ * --alpha; the --top most frequent features with at least --min-count
+ * occurrences are kept, the rest fall to the profile's floor.
+ * Options: -o/--out FILE, --top N, --min-count N, --alpha X.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang.h"
+#include "stage.h"
+
+#define TRAIN_QSCALE	64
+#define LANG_QMAX	1023
+
+struct feat {
+	uint32_t	key;	/* 0 = empty slot */
+	uint32_t	count;
+	uint8_t		order;
+};
+
+struct fmap {
+	struct feat	*v;
+	size_t		 n, cap;	/* cap: power of two */
+};
+
+struct post {
+	uint32_t	key;
+	uint16_t	val;	/* profile << 10 | q, once quantised */
+	uint8_t		prof, order;
+	float		logp;
+};
+
+struct train {
+	struct fmap	 map;
+	struct post	*posts;
+	size_t		 nposts, capposts;
+	double		 floor[LANG_MAX][LANG_ORDERS];
+};
+
+static const struct opt train_opts[] = {
+	{ "out", 'o', OPT_STR, "FILE", "models/langid/profiles.bin", 0, 0,
+	    "write the profiles to FILE" },
+	{ "top", 0, OPT_INT, "N", "20000", 100, 1000000,
+	    "keep the N most frequent features per profile" },
+	{ "min-count", 0, OPT_INT, "N", "2", 1, 1000,
+	    "drop features seen fewer than N times" },
+	{ "alpha", 0, OPT_FLOAT, "X", "0.5", 0.001, 10,
+	    "additive smoothing of feature counts" },
+	{ "own-floor", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	    "give each profile its own unseen-feature floor" },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static int
+fmap_grow(struct fmap *m)
+{
+	struct feat *old = m->v;
+	size_t oldcap = m->cap, i, j;
+
+	m->cap = oldcap == 0 ? 1 << 16 : oldcap * 2;
+	if ((m->v = calloc(m->cap, sizeof(*m->v))) == NULL)
+		return -1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].key == 0)
+			continue;
+		for (j = old[i].key & (m->cap - 1); m->v[j].key != 0;
+		    j = (j + 1) & (m->cap - 1))
+			;
+		m->v[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static void
+count_feature(void *arg, uint32_t key, int order)
+{
+	struct fmap *m = arg;
+	size_t j;
+
+	if (m->n * 2 >= m->cap && fmap_grow(m) == -1) {
+		fprintf(stderr, "revpipe train-langid: out of memory\n");
+		exit(EXIT_RUNTIME);
+	}
+	for (j = key & (m->cap - 1); m->v[j].key != 0; j = (j + 1) & (m->cap - 1))
+		if (m->v[j].key == key) {
+			m->v[j].count++;
+			return;
+		}
+	m->v[j].key = key;
+	m->v[j].count = 1;
+	m->v[j].order = (uint8_t)order;
+	m->n++;
+}
+
+static int
+by_count_desc(const void *a, const void *b)
+{
+	const struct feat *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	const struct post *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->val < y->val ? -1 : x->val > y->val;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8 & 0xff;
+	p[2] = v >> 16 & 0xff;
+	p[3] = v >> 24 & 0xff;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Count one profile's features from `path`, keep the best, and append its
+ * postings (quantised later, once every floor is known).
+ */
+static int
+train_profile(struct stage_ctx *ctx, struct train *t, int idx,
+    const char *path, enum lang_script script)
+{
+	uint64_t total[LANG_ORDERS] = { 0 }, distinct[LANG_ORDERS] = { 0 };
+	double denom[LANG_ORDERS], alpha = opt_float(ctx, "alpha");
+	size_t cap = 0, i, kept = 0, top = (size_t)opt_int(ctx, "top");
+	uint32_t minc = (uint32_t)opt_int(ctx, "min-count");
+	struct feat *all = NULL;
+	char *line = NULL;
+	ssize_t len;
+	FILE *fp;
+	int o, ret = -1;
+	uint64_t lines = 0;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return stage_fail_errno(ctx, "cannot open '%s'", path);
+	free(t->map.v);
+	memset(&t->map, 0, sizeof(t->map));
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		lang_features(line, (size_t)len, script, UINT32_MAX,
+		    count_feature, &t->map);
+		lines++;
+	}
+	if (ferror(fp)) {
+		stage_fail_errno(ctx, "cannot read '%s'", path);
+		goto out;
+	}
+	if ((all = malloc((t->map.n + 1) * sizeof(*all))) == NULL) {
+		stage_fail_errno(ctx, "cannot train '%s'", path);
+		goto out;
+	}
+	for (i = 0; i < t->map.cap; i++) {
+		if (t->map.v[i].key == 0)
+			continue;
+		all[kept++] = t->map.v[i];
+		total[t->map.v[i].order] += t->map.v[i].count;
+		distinct[t->map.v[i].order]++;
+	}
+	qsort(all, kept, sizeof(*all), by_count_desc);
+	for (o = 0; o < LANG_ORDERS; o++) {
+		denom[o] = (double)total[o] + alpha * (double)distinct[o] + 1;
+		t->floor[idx][o] = log(alpha / denom[o]);
+	}
+	for (i = 0; i < kept && i < top && all[i].count >= minc; i++) {
+		if (t->nposts == t->capposts) {
+			size_t nc = t->capposts ? t->capposts * 2 : 1 << 16;
+			struct post *np = realloc(t->posts, nc * sizeof(*np));
+
+			if (np == NULL) {
+				stage_fail_errno(ctx, "cannot train '%s'",
+				    path);
+				goto out;
+			}
+			t->posts = np;
+			t->capposts = nc;
+		}
+		t->posts[t->nposts].key = all[i].key;
+		t->posts[t->nposts].prof = (uint8_t)idx;
+		t->posts[t->nposts].order = all[i].order;
+		t->posts[t->nposts].logp = (float)log((all[i].count + alpha) /
+		    denom[all[i].order]);
+		t->nposts++;
+	}
+	stage_info(ctx, "'%s': %llu lines, %zu features, %zu kept", path,
+	    (unsigned long long)lines, kept, i);
+	ret = 0;
+out:
+	free(all);
+	free(line);
+	fclose(fp);
+	return ret;
+}
+
+/*
+ * Fix each profile's floor and quantise the postings against it.  By
+ * default every profile gets the lowest floor of its order: a profile
+ * built from little text would otherwise pay far less for the features
+ * it never saw and win every text that is a little out of domain.
+ */
+static void
+train_quantise(struct stage_ctx *ctx, struct train *t, int nprof,
+    unsigned char *hdrs)
+{
+	double common[LANG_ORDERS];
+	size_t i;
+	int p, o;
+
+	for (o = 0; o < LANG_ORDERS; o++) {
+		common[o] = 0;
+		for (p = 0; p < nprof; p++)
+			if (t->floor[p][o] < common[o])
+				common[o] = t->floor[p][o];
+	}
+	if (!opt_flag(ctx, "own-floor"))
+		for (p = 0; p < nprof; p++)
+			for (o = 0; o < LANG_ORDERS; o++)
+				t->floor[p][o] = common[o];
+	for (p = 0; p < nprof; p++)
+		for (o = 0; o < LANG_ORDERS; o++) {
+			unsigned char *h = hdrs + (size_t)p *
+			    (8 + 4 * LANG_ORDERS) + 8 + 4 * o;
+			float f = (float)t->floor[p][o];
+			uint32_t u;
+
+			memcpy(&u, &f, sizeof(u));
+			put32(h, u);
+		}
+	for (i = 0; i < t->nposts; i++) {
+		struct post *e = &t->posts[i];
+		long q = lround((e->logp - t->floor[e->prof][e->order]) *
+		    TRAIN_QSCALE);
+
+		if (q > (long)LANG_QMAX)
+			q = LANG_QMAX;
+		if (q < 0)
+			q = 0;
+		e->val = (uint16_t)(e->prof << 10 | q);
+	}
+}
+
+static int
+train_write(struct stage_ctx *ctx, struct train *t, int nprof,
+    unsigned char *hdrs, const char *path)
+{
+	size_t hsz = 8 + 4 * LANG_ORDERS, nkeys = 0, i, j, c;
+	unsigned char b[24], *cnt = NULL;
+	FILE *fp = NULL;
+	int ret = -1;
+
+	train_quantise(ctx, t, nprof, hdrs);
+	qsort(t->posts, t->nposts, sizeof(*t->posts), by_key);
+	for (i = 0; i < t->nposts; i++)
+		if (i == 0 || t->posts[i].key != t->posts[i - 1].key)
+			nkeys++;
+	if ((cnt = calloc(nkeys + 1, 1)) == NULL)
+		return stage_fail_errno(ctx, "cannot write '%s'", path);
+	if ((fp = fopen(path, "wb")) == NULL) {
+		stage_fail_errno(ctx, "cannot create '%s'", path);
+		goto out;
+	}
+	memcpy(b, LANG_MAGIC, 8);
+	put32(b + 8, (uint32_t)nprof);
+	put32(b + 12, (uint32_t)nkeys);
+	put32(b + 16, (uint32_t)t->nposts);
+	put32(b + 20, TRAIN_QSCALE);
+	fwrite(b, 1, 24, fp);
+	fwrite(hdrs, hsz, (size_t)nprof, fp);
+	for (i = 0, j = 0; i < t->nposts; i = c) {
+		for (c = i; c < t->nposts && t->posts[c].key == t->posts[i].key;
+		    c++)
+			;
+		cnt[j++] = (unsigned char)(c - i);
+		put32(b, t->posts[i].key);
+		fwrite(b, 1, 4, fp);
+	}
+	fwrite(cnt, 1, nkeys, fp);
+	for (i = 0; i < t->nposts; i++) {
+		b[0] = t->posts[i].val & 0xff;
+		b[1] = t->posts[i].val >> 8;
+		fwrite(b, 1, 2, fp);
+	}
+	if (ferror(fp) || fclose(fp) == EOF) {
+		fp = NULL;
+		stage_fail_errno(ctx, "cannot write '%s'", path);
+		goto out;
+	}
+	fp = NULL;
+	stage_info(ctx, "'%s': %d profiles, %zu keys, %zu postings", path,
+	    nprof, nkeys, t->nposts);
+	ret = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(cnt);
+	return ret;
+}
+
+static int
+train_tool(struct stage_ctx *ctx)
+{
+	struct train t;
+	unsigned char hdrs[LANG_MAX * (8 + 4 * LANG_ORDERS)];
+	char *names[LANG_MAX + 1], path[4096];
+	const char *dir, *dot;
+	struct dirent *de;
+	DIR *d;
+	int n = 0, i, ret = EXIT_RUNTIME;
+
+	memset(&t, 0, sizeof(t));
+	if (ctx->argc != 1) {
+		fprintf(stderr, "revpipe train-langid: expected one "
+		    "directory of LANG.SCRIPT.txt files\n");
+		stage_usage(ctx->stage, stderr);
+		return EXIT_USAGE;
+	}
+	dir = ctx->argv[0];
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "revpipe train-langid: cannot open '%s': %s\n",
+		    dir, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".txt") != 0)
+			continue;
+		if (n == LANG_MAX) {
+			fprintf(stderr, "revpipe train-langid: more than %d "
+			    "profiles\n", LANG_MAX);
+			goto out;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto out;
+		n++;
+	}
+	qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n; i++) {
+		unsigned char *h = hdrs + (size_t)i * (8 + 4 * LANG_ORDERS);
+		enum lang_script s;
+		size_t ll;
+
+		dot = strchr(names[i], '.');
+		ll = (size_t)(dot - names[i]);
+		s = lang_script_from_name(dot + 1, strlen(dot + 1) - 4);
+		if (ll < 2 || ll > 3 || s == LS_NONE) {
+			fprintf(stderr, "revpipe train-langid: '%s': not "
+			    "named LANG.SCRIPT.txt\n", names[i]);
+			goto out;
+		}
+		memset(h, 0, 8);
+		memcpy(h, names[i], ll);
+		memcpy(h + 4, dot + 1, 4);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (train_profile(ctx, &t, i, path, s) == -1)
+			goto out;
+	}
+	if (n == 0) {
+		fprintf(stderr, "revpipe train-langid: no *.txt in '%s'\n",
+		    dir);
+		goto out;
+	}
+	if (train_write(ctx, &t, n, hdrs, opt_str(ctx, "out")) == -1)
+		goto out;
+	ret = EXIT_OK;
+out:
+	if (ctx->failed)
+		ret = EXIT_RUNTIME;
+	closedir(d);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(t.map.v);
+	free(t.posts);
+	return ret;
+}
+
+const struct stage train_langid_stage = {
+	.name = "train-langid",
+	.summary = "build langid's language profiles from text files",
+	.usage = "DIR",
+	.opts = train_opts,
+	.tool = train_tool,
+};
