@@ -22,9 +22,14 @@ rec_find(const struct rec *r, const char *key)
 	size_t n = strlen(key);
 	uint32_t i;
 
-	for (i = 0; i < r->nkeys; i++)
-		if (r->kv[i].key.n == n && memcmp(r->kv[i].key.p, key, n) == 0)
-			return &r->kv[i];
+	/* Length and first byte settle most mismatches without a call. */
+	for (i = 0; i < r->nkeys; i++) {
+		const struct rec_kv *kv = &r->kv[i];
+
+		if (kv->key.n == n && n > 0 && kv->key.p[0] == key[0] &&
+		    memcmp(kv->key.p, key, n) == 0)
+			return kv;
+	}
 	return NULL;
 }
 

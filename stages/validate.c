@@ -6,7 +6,7 @@
  * absent), wrong_type (a key holds a type the schema does not allow),
  * bad_utf8 (a string that is not valid UTF-8).
  * Options: --after STAGE (also require the keys of STAGE and the stages
- * before it), --schema NAME.
+ * before it), --schema NAME, --no-utf8.
  *
  * Put it anywhere in a chain to catch a stage that broke the contract;
  * with no checks needed it is also the pass-through used by `make bench`.
@@ -23,6 +23,8 @@ static const struct opt validate_opts[] = {
 	  "also require the keys set by STAGE and the stages before it" },
 	{ "schema", 0, OPT_STR, "NAME", "review.v1", 0, 0,
 	  "schema file under schemas/" },
+	{ "no-utf8", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "skip the UTF-8 check of strings (decode already guarantees it)" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -47,6 +49,7 @@ struct field {
 struct validate {
 	struct field	 f[SCHEMA_MAX_KEYS];
 	size_t		 n;
+	bool		 check_utf8;
 };
 
 static int
@@ -127,6 +130,7 @@ validate_init(struct stage_ctx *ctx)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
 	ctx->priv = v;
+	v->check_utf8 = !opt_flag(ctx, "no-utf8");
 	for (p = schema.p, end = p + schema.n; p < end; p = eol + 1) {
 		int rank;
 
@@ -201,7 +205,7 @@ validate_process(struct stage_ctx *ctx, const struct rec *r)
 		    (value_type(&mv, p, raw.p + raw.n) & f->types) == 0)
 			return stage_reject(ctx, r, "wrong_type",
 			    "'%s' has the wrong type", f->key);
-		if (mv.type == MP_STR &&
+		if (mv.type == MP_STR && v->check_utf8 &&
 		    text_utf8_check(mv.v.s.p, mv.v.s.n, &te) == -1)
 			return stage_reject(ctx, r, "bad_utf8", "'%s': %s at "
 			    "byte %zu", f->key, text_bad_name(te.what), te.off);
