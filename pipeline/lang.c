@@ -6,7 +6,8 @@
  *
  *	char	 magic[8]		LANG_MAGIC
  *	u32	 nprof, nkeys, npost, qscale
- *	nprof x { char lang[4]; char script[4]; f32 floor[LANG_ORDERS]; }
+ *	nprof x { char lang[4]; char script[4]; f32 floor[LANG_ORDERS];
+ *		  f32 prior; }
  *	nkeys x u32 key			ascending
  *	nkeys x u8 count		postings per key
  *	npost x u16 posting		profile << 10 | q
@@ -15,7 +16,10 @@
  * is the profile's log probability of an unseen feature of that order, so
  * a text's score for profile p is
  *	sum over orders o of nfeat[o] * floor[p][o]  +  sum of q / qscale
+ *	+ prior[p]
  * and only features the profile has seen cost anything at run time.
+ * The prior (log odds, 0 for most) favours the languages our reviews are
+ * written in when the text hardly tells: one or two words.
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +34,17 @@
 #define LANG_QMASK	((1u << LANG_QBITS) - 1)
 /* Features of orders 1..5 overlap heavily; this tempers the softmax. */
 #define LANG_TEMPER	3.0
+/*
+ * Scoring stops once this many letters were scored and the leader is
+ * ahead of the runner-up by LANG_EARLY_MARGIN nats: long reviews are
+ * decided by their first sentence or two.
+ */
+#ifndef LANG_EARLY_LETTERS
+#define LANG_EARLY_LETTERS	24
+#endif
+#ifndef LANG_EARLY_MARGIN
+#define LANG_EARLY_MARGIN	40.0
+#endif
 
 struct lang_slot {
 	uint32_t	key;	/* 0 = empty */
@@ -40,6 +55,8 @@ struct lang_prof {
 	char		lang[4];	/* NUL-terminated */
 	enum lang_script script;
 	float		floor[LANG_ORDERS];
+	float		prior;
+	int32_t		prior_q;	/* prior * qscale */
 };
 
 struct lang_model {
@@ -50,6 +67,7 @@ struct lang_model {
 	uint32_t	 mask;
 	uint16_t	*post;
 	double		 qscale;
+	bool		 common_floor;	/* all profiles share their floors */
 };
 
 static const char *const lang_script_names[LS_COUNT] = {
@@ -138,7 +156,7 @@ enum {
 };
 
 static int
-classify(uint32_t *cp, enum lang_script *script)
+classify_slow(uint32_t *cp, enum lang_script *script)
 {
 	uint32_t c = *cp;
 	int cat;
@@ -188,6 +206,44 @@ classify(uint32_t *cp, enum lang_script *script)
 	    (c >= 0x2190 && c <= 0x21ff)))
 		return CH_EMOJI;
 	return CH_SEP;
+}
+
+/*
+ * classify_slow() for every code point below LANG_TAB_END, packed as
+ * lower << 8 | script << 3 | class, built on first use: the common scripts
+ * then cost one load per character instead of utf8proc's lookups.
+ */
+#define LANG_TAB_END	0x3000
+static uint32_t lang_tab[LANG_TAB_END];
+static volatile int lang_tab_ready;
+
+static void
+lang_tab_init(void)
+{
+	uint32_t c, cp;
+	enum lang_script s;
+	int k;
+
+	for (c = 0; c < LANG_TAB_END; c++) {
+		cp = c;
+		s = LS_NONE;
+		k = classify_slow(&cp, &s);
+		lang_tab[c] = cp << 8 | (uint32_t)s << 3 | (uint32_t)k;
+	}
+	lang_tab_ready = 1;
+}
+
+static inline int
+classify(uint32_t *cp, enum lang_script *script)
+{
+	uint32_t e;
+
+	if (*cp >= LANG_TAB_END)
+		return classify_slow(cp, script);
+	e = lang_tab[*cp];
+	*cp = e >> 8;
+	*script = e >> 3 & 31;
+	return e & 7;
 }
 
 /*
@@ -242,6 +298,8 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 	uint32_t cp;
 	int k;
 
+	if (!lang_tab_ready)
+		lang_tab_init();
 	memset(counts, 0, sizeof(unsigned) * LS_COUNT);
 	while (p < end) {
 		cp = next_cp(&p, end);
@@ -262,7 +320,7 @@ lang_script_of(uint32_t cp)
 {
 	enum lang_script s = LS_NONE;
 
-	return classify(&cp, &s) == CH_LETTER ? s : LS_NONE;
+	return classify_slow(&cp, &s) == CH_LETTER ? s : LS_NONE;
 }
 
 static inline uint32_t
@@ -289,12 +347,17 @@ hkey(uint32_t h, int order)
 	return h == 0 ? 1 : h;
 }
 
-/* Emit the features of one word w[1..len] padded by spaces at 0, len+1. */
-static void
-word_features(uint32_t *w, unsigned len,
-    void (*fn)(void *, uint32_t, int), void *arg)
+/*
+ * The keys of one word w[1..len], padded by spaces at w[0] and w[len+1]:
+ * its character 1..5-grams (a lone pad says nothing) and the whole word.
+ * Stores at most LANG_WORD_KEYS keys and their orders; returns how many.
+ */
+#define LANG_WORD_KEYS	(5 * (LANG_MAX_WORD + 2) + 1)
+
+static unsigned
+word_keys(uint32_t *w, unsigned len, uint32_t *keys, uint8_t *orders)
 {
-	unsigned i, k, last = len + 1;
+	unsigned i, k, last = len + 1, nk = 0;
 	uint32_t h;
 
 	w[0] = ' ';
@@ -303,31 +366,53 @@ word_features(uint32_t *w, unsigned len,
 		h = 0x2545f491;
 		for (k = 0; k < 5 && i + k <= last; k++) {
 			h = hstep(h, w[i + k]);
-			/* A lone pad says nothing. */
 			if (k == 0 && (i == 0 || i == last))
 				continue;
-			fn(arg, hkey(h, k + 1), k + 1);
+			keys[nk] = hkey(h, (int)k + 1);
+			orders[nk++] = (uint8_t)(k + 1);
 		}
 	}
 	h = 0x2545f491;
 	for (i = 0; i <= last; i++)
 		h = hstep(h, w[i]);
-	fn(arg, hkey(h, 0), 0);
+	keys[nk] = hkey(h, 0);
+	orders[nk++] = 0;
+	return nk;
 }
 
-unsigned
-lang_features(const char *text, size_t n, enum lang_script script,
-    unsigned max_letters, void (*fn)(void *, uint32_t, int), void *arg)
+/*
+ * Call word(arg, w, len) for each word of `text` written in `script`, w
+ * holding the lowercased letters at w[1..len] with room for a pad on
+ * either side, until `max_letters` letters were used or word() returns
+ * nonzero.  Returns the letters used.
+ */
+static unsigned
+scan_words(const char *text, size_t n, enum lang_script script,
+    unsigned max_letters, int (*word)(void *, uint32_t *, unsigned),
+    void *arg)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
 	uint32_t w[LANG_MAX_WORD + 2], cp;
 	enum lang_script s = LS_NONE, ws = LS_NONE;
 	unsigned len = 0, used = 0;
-	int k;
+	int k, stop = 0;
 
-	while (p < end && used < max_letters) {
-		cp = next_cp(&p, end);
-		k = classify(&cp, &s);
+	if (!lang_tab_ready)
+		lang_tab_init();
+	while (p < end && used < max_letters && !stop) {
+		if (*p < 0x80) {
+			/* ASCII without the table: letters, apostrophe, rest. */
+			cp = *p++;
+			if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
+				cp |= 0x20;
+				s = LS_LATN;
+				k = CH_LETTER;
+			} else
+				k = cp == '\'' ? CH_JOIN : CH_SEP;
+		} else {
+			cp = next_cp(&p, end);
+			k = classify(&cp, &s);
+		}
 		if (k == CH_SKIP)
 			continue;
 		if (k == CH_LETTER && (len == 0 || s == ws)) {
@@ -347,8 +432,8 @@ lang_features(const char *text, size_t n, enum lang_script script,
 		while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
 			len--;
 		if (len > 0 && ws == script) {
-			word_features(w, len, fn, arg);
 			used += len;
+			stop = word(arg, w, len);
 		}
 		len = 0;
 		if (k == CH_LETTER) {
@@ -359,11 +444,38 @@ lang_features(const char *text, size_t n, enum lang_script script,
 	}
 	while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
 		len--;
-	if (len > 0 && ws == script) {
-		word_features(w, len, fn, arg);
+	if (len > 0 && ws == script && !stop && used < max_letters) {
 		used += len;
+		word(arg, w, len);
 	}
 	return used;
+}
+
+struct lang_emit {
+	void	(*fn)(void *, uint32_t, int);
+	void	*arg;
+};
+
+static int
+emit_word(void *arg, uint32_t *w, unsigned len)
+{
+	struct lang_emit *e = arg;
+	uint32_t keys[LANG_WORD_KEYS];
+	uint8_t orders[LANG_WORD_KEYS];
+	unsigned i, nk = word_keys(w, len, keys, orders);
+
+	for (i = 0; i < nk; i++)
+		e->fn(e->arg, keys[i], orders[i]);
+	return 0;
+}
+
+unsigned
+lang_features(const char *text, size_t n, enum lang_script script,
+    unsigned max_letters, void (*fn)(void *, uint32_t, int), void *arg)
+{
+	struct lang_emit e = { fn, arg };
+
+	return scan_words(text, n, script, max_letters, emit_word, &e);
 }
 
 /* ---- model ------------------------------------------------------------ */
@@ -402,7 +514,7 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 	nkeys = rd32(p + 12);
 	npost = rd32(p + 16);
 	qscale = rd32(p + 20);
-	need = 24 + (size_t)nprof * (8 + 4 * LANG_ORDERS) +
+	need = 24 + (size_t)nprof * LANG_PROF_BYTES +
 	    (size_t)nkeys * 5 + (size_t)npost * 2;
 	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 || n < need ||
 	    npost >= 1u << 25) {
@@ -417,7 +529,7 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 	m->nprof = (int)nprof;
 	m->qscale = qscale;
 	p += 24;
-	for (i = 0; i < nprof; i++, p += 8 + 4 * LANG_ORDERS) {
+	for (i = 0; i < nprof; i++, p += LANG_PROF_BYTES) {
 		struct lang_prof *pr = &m->prof[i];
 
 		memcpy(pr->lang, p, 3);
@@ -425,6 +537,8 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 		pr->script = lang_script_from_name((const char *)p + 4, 4);
 		for (o = 0; o < LANG_ORDERS; o++)
 			pr->floor[o] = rdf32(p + 8 + 4 * o);
+		pr->prior = rdf32(p + 8 + 4 * LANG_ORDERS);
+		pr->prior_q = (int32_t)lround(pr->prior * (double)qscale);
 		if (pr->script == LS_NONE) {
 			snprintf(err, errlen, "profile %u has an unknown "
 			    "script '%.4s'", i, p + 4);
@@ -433,6 +547,11 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 		}
 		m->by_script[pr->script] |= (uint64_t)1 << i;
 	}
+	m->common_floor = true;
+	for (i = 1; i < nprof; i++)
+		for (o = 0; o < LANG_ORDERS; o++)
+			if (m->prof[i].floor[o] != m->prof[0].floor[o])
+				m->common_floor = false;
 	keys = p;
 	cnt = keys + (size_t)nkeys * 4;
 	post = cnt + nkeys;
@@ -546,31 +665,60 @@ struct lang_scorer {
 	const struct lang_model *m;
 	uint64_t	 allowed;
 	unsigned	 nfeat[LANG_ORDERS];
+	unsigned	 letters;
 	int32_t		 acc[LANG_MAX];
+	int32_t		 stop_margin;	/* in q units; 0: never stop early */
 };
 
-static void
-score_feature(void *arg, uint32_t key, int order)
+/* Look up one word's features; nonzero once the leader cannot be caught. */
+static int
+score_word(void *arg, uint32_t *w, unsigned len)
 {
 	struct lang_scorer *sc = arg;
 	const struct lang_model *m = sc->m;
-	uint32_t j, at, c;
+	uint32_t keys[LANG_WORD_KEYS], j, at, c, slot[LANG_WORD_KEYS];
+	uint8_t orders[LANG_WORD_KEYS];
+	unsigned i, nk = word_keys(w, len, keys, orders);
+	int32_t best, second;
+	uint64_t bits;
 	uint16_t e;
 
-	sc->nfeat[order]++;
-	for (j = fmix32(key) & m->mask; m->slots[j].key != 0;
-	    j = (j + 1) & m->mask) {
-		if (m->slots[j].key != key)
-			continue;
-		at = m->slots[j].post >> 7;
-		c = m->slots[j].post & 0x7f;
-		while (c-- > 0) {
-			e = m->post[at++];
-			if (sc->allowed >> (e >> LANG_QBITS) & 1)
-				sc->acc[e >> LANG_QBITS] += e & LANG_QMASK;
-		}
-		return;
+	/* All of the word's slots are fetched at once, then read. */
+	for (i = 0; i < nk; i++) {
+		slot[i] = fmix32(keys[i]) & m->mask;
+		__builtin_prefetch(&m->slots[slot[i]]);
 	}
+	for (i = 0; i < nk; i++) {
+		sc->nfeat[orders[i]]++;
+		for (j = slot[i]; m->slots[j].key != 0; j = (j + 1) & m->mask) {
+			if (m->slots[j].key != keys[i])
+				continue;
+			at = m->slots[j].post >> 7;
+			c = m->slots[j].post & 0x7f;
+			while (c-- > 0) {
+				e = m->post[at++];
+				if (sc->allowed >> (e >> LANG_QBITS) & 1)
+					sc->acc[e >> LANG_QBITS] +=
+					    e & LANG_QMASK;
+			}
+			break;
+		}
+	}
+	sc->letters += len;
+	if (sc->stop_margin == 0 || sc->letters < LANG_EARLY_LETTERS)
+		return 0;
+	/* Floors are shared by the profiles of one script: acc decides. */
+	best = second = INT32_MIN;
+	for (bits = sc->allowed; bits != 0; bits &= bits - 1) {
+		int32_t a = sc->acc[__builtin_ctzll(bits)];
+
+		if (a > best) {
+			second = best;
+			best = a;
+		} else if (a > second)
+			second = a;
+	}
+	return second != INT32_MIN && best - second > sc->stop_margin;
 }
 
 static int
@@ -638,7 +786,11 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	memset(&sc, 0, sizeof(sc));
 	sc.m = m;
 	sc.allowed = cand;
-	lang_features(text, n, script, LANG_MAX_LETTERS, score_feature, &sc);
+	for (i = 0; i < m->nprof; i++)
+		sc.acc[i] = m->prof[i].prior_q;
+	sc.stop_margin = m->common_floor ?
+	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
+	scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
 	bi = si = -1;
 	best = second = -INFINITY;
 	for (i = 0; i < m->nprof; i++) {

@@ -39,7 +39,8 @@
 #define LANG_MAX_WORD		48
 
 /* Magic and version at the start of a profile file. */
-#define LANG_MAGIC		"RVLANG02"
+#define LANG_MAGIC		"RVLANG03"
+
 
 struct lang_model;
 
@@ -116,6 +117,8 @@ enum lang_script lang_script_of(uint32_t cp);
 
 /* Feature orders: 1..5 are character n-grams, 0 is the whole word. */
 #define LANG_ORDERS	6
+/* Bytes per profile entry in the profile file (see lang.c). */
+#define LANG_PROF_BYTES	(8 + 4 * LANG_ORDERS + 4)
 
 /*
  * Call fn(arg, key, order) for every feature of the words of `text` that

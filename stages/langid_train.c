@@ -46,6 +46,7 @@ struct train {
 	struct post	*posts;
 	size_t		 nposts, capposts;
 	double		 floor[LANG_MAX][LANG_ORDERS];
+	double		 prior[LANG_MAX];
 };
 
 static const struct opt train_opts[] = {
@@ -57,6 +58,8 @@ static const struct opt train_opts[] = {
 	    "drop features seen fewer than N times" },
 	{ "alpha", 0, OPT_FLOAT, "X", "0.5", 0.001, 10,
 	    "additive smoothing of feature counts" },
+	{ "prior", 0, OPT_LIST, "LANG=X", NULL, 0, 0,
+	    "add X nats to LANG's score (the languages we expect)" },
 	{ "own-floor", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	    "give each profile its own unseen-feature floor" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
@@ -244,13 +247,22 @@ train_quantise(struct stage_ctx *ctx, struct train *t, int nprof,
 	for (p = 0; p < nprof; p++)
 		for (o = 0; o < LANG_ORDERS; o++) {
 			unsigned char *h = hdrs + (size_t)p *
-			    (8 + 4 * LANG_ORDERS) + 8 + 4 * o;
+			    LANG_PROF_BYTES + 8 + 4 * o;
 			float f = (float)t->floor[p][o];
 			uint32_t u;
 
 			memcpy(&u, &f, sizeof(u));
 			put32(h, u);
 		}
+	for (p = 0; p < nprof; p++) {
+		unsigned char *h = hdrs + (size_t)p * LANG_PROF_BYTES +
+		    8 + 4 * LANG_ORDERS;
+		float f = (float)t->prior[p];
+		uint32_t u;
+
+		memcpy(&u, &f, sizeof(u));
+		put32(h, u);
+	}
 	for (i = 0; i < t->nposts; i++) {
 		struct post *e = &t->posts[i];
 		long q = lround((e->logp - t->floor[e->prof][e->order]) *
@@ -268,7 +280,7 @@ static int
 train_write(struct stage_ctx *ctx, struct train *t, int nprof,
     unsigned char *hdrs, const char *path)
 {
-	size_t hsz = 8 + 4 * LANG_ORDERS, nkeys = 0, i, j, c;
+	size_t hsz = LANG_PROF_BYTES, nkeys = 0, i, j, c;
 	unsigned char b[24], *cnt = NULL;
 	FILE *fp = NULL;
 	int ret = -1;
@@ -321,11 +333,50 @@ out:
 	return ret;
 }
 
+/* --prior kk=1.5,ru=1.5: every profile of LANG gets log odds X. */
+static int
+train_priors(struct train *t, const char *list, const unsigned char *hdrs,
+    int nprof)
+{
+	const char *p = list, *eq;
+	char *end;
+	double x;
+	int i, found;
+
+	while (p != NULL && *p != '\0') {
+		if ((eq = strchr(p, '=')) == NULL || eq == p)
+			goto bad;
+		x = strtod(eq + 1, &end);
+		if (end == eq + 1 || (*end != ',' && *end != '\0') ||
+		    x < -50 || x > 50)
+			goto bad;
+		found = 0;
+		for (i = 0; i < nprof; i++) {
+			const char *l = (const char *)hdrs +
+			    (size_t)i * LANG_PROF_BYTES;
+
+			if (strnlen(l, 4) == (size_t)(eq - p) &&
+			    memcmp(l, p, (size_t)(eq - p)) == 0) {
+				t->prior[i] = x;
+				found = 1;
+			}
+		}
+		if (!found)
+			goto bad;
+		p = *end == ',' ? end + 1 : NULL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "revpipe train-langid: --prior: expected LANG=X "
+	    "with a language we have, at '%s'\n", p);
+	return -1;
+}
+
 static int
 train_tool(struct stage_ctx *ctx)
 {
 	struct train t;
-	unsigned char hdrs[LANG_MAX * (8 + 4 * LANG_ORDERS)];
+	unsigned char hdrs[LANG_MAX * LANG_PROF_BYTES];
 	char *names[LANG_MAX + 1], path[4096];
 	const char *dir, *dot;
 	struct dirent *de;
@@ -361,7 +412,7 @@ train_tool(struct stage_ctx *ctx)
 	}
 	qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
 	for (i = 0; i < n; i++) {
-		unsigned char *h = hdrs + (size_t)i * (8 + 4 * LANG_ORDERS);
+		unsigned char *h = hdrs + (size_t)i * LANG_PROF_BYTES;
 		enum lang_script s;
 		size_t ll;
 
@@ -383,6 +434,10 @@ train_tool(struct stage_ctx *ctx)
 	if (n == 0) {
 		fprintf(stderr, "revpipe train-langid: no *.txt in '%s'\n",
 		    dir);
+		goto out;
+	}
+	if (train_priors(&t, opt_str(ctx, "prior"), hdrs, n) == -1) {
+		ret = EXIT_USAGE;
 		goto out;
 	}
 	if (train_write(ctx, &t, n, hdrs, opt_str(ctx, "out")) == -1)

