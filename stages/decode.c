@@ -187,9 +187,12 @@ entry_limit(struct stage_ctx *ctx, struct decode *d, const char *reason,
 static int
 win_fill(struct stage_ctx *ctx, struct decode *d)
 {
+	const void *blk;
+	size_t bn;
+	la_int64_t off, in;
 	la_ssize_t n;
-	la_int64_t in;
 	char h[32];
+	int r;
 
 	if (d->stop != STOP_NONE)
 		return -1;
@@ -200,21 +203,25 @@ win_fill(struct stage_ctx *ctx, struct decode *d)
 		d->win.len -= d->wpos;
 		d->wpos = 0;
 	}
-	buf_grow(&d->win, WIN_READ);
-	n = archive_read_data(d->cur, d->win.p + d->win.len, WIN_READ);
-	if (n < 0) {
+	/*
+	 * Block by block, not archive_read_data(): that one drops the bytes
+	 * it had gathered when a later block fails, and the records before
+	 * a truncation are worth keeping.
+	 */
+	r = archive_read_data_block(d->cur, &blk, &bn, &off);
+	if (r == ARCHIVE_EOF) {
+		d->eof = true;
+		return 0;
+	}
+	if (r < ARCHIVE_WARN) {
 		snprintf(d->errmsg, sizeof(d->errmsg), "%s",
 		    archive_error_string(d->cur) != NULL ?
 		    archive_error_string(d->cur) : "read error");
 		d->stop = STOP_ERROR;
 		return -1;
 	}
-	if (n == 0) {
-		d->eof = true;
-		return 0;
-	}
-	d->win.len += (size_t)n;
-	d->win.p[d->win.len] = '\0';
+	n = (la_ssize_t)bn;
+	buf_add(&d->win, blk, bn);
 	d->entry_bytes += (uint64_t)n;
 	d->file_out += (uint64_t)n;
 	if (d->entry_bytes > d->max_entry) {
@@ -1249,9 +1256,20 @@ decode_source(struct stage_ctx *ctx, const char *path)
 	else
 		r = archive_read_open_filename(a, path, 64 * 1024);
 	if (r != ARCHIVE_OK) {
-		stage_input_error(ctx, "cannot open '%s': %s", path,
-		    archive_error_string(a) != NULL ?
-		    archive_error_string(a) : "unknown error");
+		const char *msg = archive_error_string(a) != NULL ?
+		    archive_error_string(a) : "unknown error";
+		int e = archive_errno(a);
+
+		/*
+		 * A file that is there but unreadable as an archive (a
+		 * truncated .gz whose end libarchive met while sniffing) is a
+		 * reject too; a missing or forbidden file is not a record.
+		 */
+		if (e != ENOENT && e != EACCES && e != EISDIR &&
+		    e != ENOTDIR && e != EPERM && e != ELOOP)
+			stage_reject_raw(ctx, path, "", 0, "bad_archive",
+			    "%s", msg);
+		stage_input_error(ctx, "cannot open '%s': %s", path, msg);
 		archive_read_free(a);
 		return 0;
 	}
