@@ -10,15 +10,31 @@
 
 #include "reply.h"
 
+/*
+ * Latin-1 letters without their marks, capitals and small alike (the
+ * table is indexed by the low five bits): Turkish ç ö ü and friends
+ * match the ASCII spelling people often type.
+ */
+static const char latin1_base[32] = {
+	'a', 'a', 'a', 'a', 'a', 'a', 'a', 'c', 'e', 'e', 'e', 'e', 'i', 'i',
+	'i', 'i', 'd', 'n', 'o', 'o', 'o', 'o', 'o', 'x', 'o', 'u', 'u', 'u',
+	'u', 'y', 't', 'y'
+};
+
 static uint32_t
 fold_cp(uint32_t c)
 {
 	if (c < 0x80)
 		return c >= 'A' && c <= 'Z' ? c + 32 : c;
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 32;			/* Latin-1 capitals */
-	if (c == 0x130)
-		return 'i';			/* Turkish İ */
+	if (c == 0xdf)
+		return 's';			/* ß */
+	if (c >= 0xc0 && c <= 0xff && c != 0xd7 && c != 0xf7)
+		return latin1_base[(c - 0xc0) & 0x1f];
+	switch (c) {
+	case 0x130: case 0x131: return 'i';	/* Turkish İ ı */
+	case 0x15e: case 0x15f: return 's';	/* Ş ş */
+	case 0x11e: case 0x11f: return 'g';	/* Ğ ğ */
+	}
 	if (c >= 0x410 && c <= 0x42f)
 		return c + 32;			/* Cyrillic А..Я */
 	if (c >= 0x400 && c <= 0x40f)
