@@ -56,8 +56,9 @@ TESTS	= $(TEST_SRC:%.c=$(O)/%)
 
 all: revpipe
 
+# Copy then rename: a running ./revpipe keeps its old inode (no ETXTBSY).
 revpipe: $(O)/revpipe
-	cp $(O)/revpipe revpipe
+	@cp $(O)/revpipe revpipe.tmp && mv -f revpipe.tmp revpipe
 
 $(O)/revpipe: $(O)/pipeline/revpipe.o $(LIB_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
@@ -76,7 +77,7 @@ $(O)/%.o: %.c $(HDRS) $(O)/stages.gen.h
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The stage table: every `const struct stage NAME_stage =` in the sources.
-$(O)/stages.gen.h: $(LIB_SRC) Makefile
+$(O)/stages.gen.h: FORCE
 	@mkdir -p $(O)
 	@sed -n 's/^const struct stage \([a-z0-9_]*\)_stage = {.*/\1/p' \
 	    $(LIB_SRC) | LC_ALL=C sort > $@.list
