@@ -1,0 +1,1957 @@
+/*
+ * run - run the chain as processes: pipes, workers, outputs, manifest.
+ *
+ * See run.h for the behaviour.  One process, one poll(2) loop: it reads
+ * the head of the chain (decode | dedupe), deals chunks of --chunk records
+ * round-robin to the --jobs worker sub-chains (langid | classify | reply),
+ * reads their outputs, puts records back in input order, and writes
+ * reviews.msgpack, replies.csv and the stats input.  Every pipe end this
+ * process holds is non-blocking, and it stops reading while an output
+ * buffer is over RUN_HIGH_WATER, so memory stays bounded and no stage can
+ * wait on another in a cycle.
+ *
+ * Reordering: record s (0-based) goes to worker (s / chunk) % jobs with
+ * the key _rp_seq = s appended.  Each worker keeps order, so the merger
+ * waits for the owner of the next sequence number: a record with that
+ * number is emitted (tag removed), a higher number means the expected one
+ * was rejected by a worker stage and is skipped.
+ *
+ * Counts come from the stages' --counts lines (pipeline/stage.c), one per
+ * process, summed per stage for the manifest and the accounting check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <xxhash.h>
+
+#include "run.h"
+#include "stage.h"
+#include "stages.gen.h"
+#include "banned.h"
+
+#define RUN_HIGH_WATER	(4u << 20)
+#define RUN_READ	(256u << 10)
+#define RUN_PIPE_SIZE	(1024 * 1024)
+#define RUN_MAX_STAGES	16
+#define RUN_MAX_JOBS	64
+
+static const struct opt run_opts[] = {
+	{ "output", 'o', OPT_STR, "DIR", "out", 0, 0,
+	  "write the outputs into DIR (created if missing)" },
+	{ "jobs", 'j', OPT_INT, "N", "0", 0, RUN_MAX_JOBS,
+	  "worker sub-chains for the parallel stages (0: one per core)" },
+	{ "force", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "process inputs already listed in OUTDIR/manifest.json, and start "
+	  "the outputs over" },
+	{ "chain", 0, OPT_STR, "LIST", "decode,dedupe,langid,classify,reply,"
+	  "stats", 0, 0, "the stages, in order (the first reads the inputs; "
+	  "stats, if present, last)" },
+	{ "parallel", 0, OPT_STR, "LIST", "langid,classify,reply", 0, 0,
+	  "per-record stages that may run as --jobs workers" },
+	{ "chunk", 0, OPT_INT, "N", "256", 1, 1000000,
+	  "records dealt to a worker at a time" },
+	{ "now", 0, OPT_STR, "TIME", NULL, 0, 0,
+	  "passed to stats --now (default: the latest created_at)" },
+	{ "progress", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "show the progress line even when stderr is not a terminal" },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static const struct stage *const run_stage_table[] = {
+	STAGE_TABLE
+	NULL
+};
+
+struct child {
+	pid_t		 pid;
+	char		 name[32];
+	int		 worker;	/* -1: not a worker */
+	int		 status;	/* wait status */
+	bool		 done;
+	double		 user_s, sys_s;
+};
+
+struct worker {
+	int		 in_fd, out_fd;
+	struct buf	 wbuf;		/* tagged records not yet written */
+	size_t		 wpos;
+	struct buf	 q;		/* output read, not yet merged */
+	size_t		 qpos;
+	bool		 eof;
+};
+
+struct input {
+	char		*path;
+	uint64_t	 size;
+	uint64_t	 xxh3;
+	bool		 skip;
+};
+
+struct counts {
+	char		 name[32];
+	unsigned	 procs;
+	uint64_t	 read, written, dups, rejects, agg;
+};
+
+struct run {
+	struct stage_ctx *ctx;
+	const char	*outdir;
+	char		 tmpdir[PATH_MAX / 2];
+	char		*chain[RUN_MAX_STAGES];
+	size_t		 nchain, npar, nhead;	/* head stages, then npar */
+	bool		 has_stats;
+	int		 jobs;
+	size_t		 chunk;
+	bool		 cumulative;	/* add to the earlier outputs */
+
+	struct input	*in;
+	size_t		 nin, nrun;
+	uint64_t	 total_bytes;
+
+	struct child	 kids[RUN_MAX_STAGES * RUN_MAX_JOBS + 4];
+	size_t		 nkids;
+	pid_t		 decode_pid;
+	int		 first_fail;	/* index into kids, or -1 */
+
+	int		 h_fd;		/* output of the head (or whole chain) */
+	struct buf	 hbuf;
+	size_t		 hpos;
+	bool		 h_eof;
+	struct worker	*w;
+	uint64_t	 assigned, next;
+
+	int		 s_fd;		/* stats input */
+	struct buf	 sbuf;
+	size_t		 spos;
+	struct buf	 reviews, csv;	/* buffered file output */
+	int		 reviews_fd, csv_fd;
+	uint64_t	 nout;
+
+	struct rec	 rec;
+	struct buf	 tmp;
+	double		 t0, last_progress;
+	bool		 progress;
+};
+
+static volatile sig_atomic_t run_signal;
+
+static void
+run_on_signal(int sig)
+{
+	run_signal = sig;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_file(const char *path, struct buf *b)
+{
+	char tmp[65536];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		buf_add(b, tmp, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Append the file `path` to fd (a missing file is empty). */
+static int
+append_file(int fd, const char *path)
+{
+	char tmp[1 << 16];
+	ssize_t n;
+	int in;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	while ((n = read(in, tmp, sizeof(tmp))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			close(in);
+			return -1;
+		}
+		if (write_all(fd, tmp, (size_t)n) == -1) {
+			close(in);
+			return -1;
+		}
+	}
+	close(in);
+	return 0;
+}
+
+/* Paths too long for PATH_MAX become "" and fail at open(2). */
+static void
+tmp_path(const struct run *r, char *out, size_t n, const char *name)
+{
+	if ((size_t)snprintf(out, n, "%s/%s", r->tmpdir, name) >= n)
+		out[0] = '\0';
+}
+
+static void
+out_path(const struct run *r, char *out, size_t n, const char *name)
+{
+	if ((size_t)snprintf(out, n, "%s/%s", r->outdir, name) >= n)
+		out[0] = '\0';
+}
+
+static void
+remove_tmpdir(struct run *r)
+{
+	char p[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d;
+
+	if (r->tmpdir[0] == '\0' || (d = opendir(r->tmpdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", r->tmpdir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(r->tmpdir);
+}
+
+static const struct stage *
+find_stage(const char *name)
+{
+	const struct stage *const *st;
+
+	for (st = run_stage_table; *st != NULL; st++)
+		if (strcmp((*st)->name, name) == 0)
+			return *st;
+	return NULL;
+}
+
+static bool
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && memcmp(p, name, n) == 0)
+			return true;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* ---- RFC 4180 --------------------------------------------------------------- */
+
+void
+run_csv_field(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+	bool quote = false;
+
+	for (i = 0; i < n && !quote; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			quote = true;
+	if (!quote) {
+		buf_add(b, s, n);
+		return;
+	}
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			buf_addc(b, '"');
+		buf_addc(b, s[i]);
+	}
+	buf_addc(b, '"');
+}
+
+static const char run_csv_header[] =
+    "id,seller,action,public,private,due_at,followup_at\r\n";
+
+static void
+csv_time(struct buf *b, const struct mp_val *v)
+{
+	int64_t t;
+	struct tm tm;
+	time_t tt;
+	char s[32];
+
+	if (v->type == MP_STR) {
+		run_csv_field(b, v->v.s.p, v->v.s.n);
+		return;
+	}
+	if (!mp_as_int(v, &t))
+		return;
+	tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return;
+	buf_adds(b, s);
+}
+
+/* One replies.csv row for the record in r->rec. */
+static void
+csv_row(struct run *r)
+{
+	static const char *const rk[5] = { "action", "public", "private",
+	    "due_at", "followup_at" };
+	struct mp_val f[5], m, k;
+	struct slice s, raw;
+	const char *p, *end;
+	bool have[5] = { false };
+	uint32_t i;
+	size_t j;
+	struct buf *b = &r->csv;
+
+	if (rec_get_str(&r->rec, "id", &s) == 0)
+		run_csv_field(b, s.p, s.n);
+	buf_addc(b, ',');
+	if (rec_get_str(&r->rec, "seller", &s) == 0)
+		run_csv_field(b, s.p, s.n);
+	if (rec_get_raw(&r->rec, "reply", &raw) == 0) {
+		p = raw.p;
+		end = raw.p + raw.n;
+		if (mp_next(&p, end, &m) == MP_OK && m.type == MP_MAP) {
+			for (i = 0; i < m.v.n; i++) {
+				if (mp_next(&p, end, &k) != MP_OK)
+					break;
+				for (j = 0; j < 5; j++)
+					if (k.type == MP_STR &&
+					    slice_eq(k.v.s, rk[j]))
+						break;
+				if (j < 5) {
+					if (mp_next(&p, end, &f[j]) != MP_OK)
+						break;
+					/* A nested value is skipped whole. */
+					if (f[j].type == MP_ARRAY ||
+					    f[j].type == MP_MAP)
+						break;
+					have[j] = true;
+				} else if (mp_skip(&p, end) != MP_OK)
+					break;
+			}
+		}
+	}
+	for (j = 0; j < 5; j++) {
+		buf_addc(b, ',');
+		if (!have[j])
+			continue;
+		if (j >= 3)
+			csv_time(b, &f[j]);
+		else if (f[j].type == MP_STR)
+			run_csv_field(b, f[j].v.s.p, f[j].v.s.n);
+	}
+	buf_adds(b, "\r\n");
+}
+
+/* ---- msgpack map surgery ---------------------------------------------------- */
+
+static void
+map_header(struct buf *b, uint32_t n)
+{
+	unsigned char h[5];
+
+	if (n < 16) {
+		buf_addc(b, 0x80 | (int)n);
+	} else if (n < 65536) {
+		h[0] = 0xde;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		buf_add(b, h, 3);
+	} else {
+		h[0] = 0xdf;
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		buf_add(b, h, 5);
+	}
+}
+
+static void
+str_header(struct buf *b, size_t n)
+{
+	unsigned char h[5];
+
+	if (n < 32) {
+		buf_addc(b, 0xa0 | (int)n);
+	} else if (n < 256) {
+		h[0] = 0xd9;
+		h[1] = (unsigned char)n;
+		buf_add(b, h, 2);
+	} else if (n < 65536) {
+		h[0] = 0xda;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		buf_add(b, h, 3);
+	} else {
+		h[0] = 0xdb;
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		buf_add(b, h, 5);
+	}
+}
+
+/* Append the map at p (n bytes, a valid map) with key _rp_seq = seq. */
+static bool
+tag_record(struct buf *b, const char *p, size_t n, uint64_t seq)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	uint32_t cnt;
+	size_t hl;
+	unsigned char v[9];
+	int i;
+
+	if (n >= 1 && (u[0] & 0xf0) == 0x80) {
+		cnt = u[0] & 0x0f;
+		hl = 1;
+	} else if (n >= 3 && u[0] == 0xde) {
+		cnt = (uint32_t)u[1] << 8 | u[2];
+		hl = 3;
+	} else if (n >= 5 && u[0] == 0xdf) {
+		cnt = (uint32_t)u[1] << 24 | (uint32_t)u[2] << 16 |
+		    (uint32_t)u[3] << 8 | u[4];
+		hl = 5;
+	} else
+		return false;
+	map_header(b, cnt + 1);
+	buf_add(b, p + hl, n - hl);
+	str_header(b, sizeof(RUN_SEQ_KEY) - 1);
+	buf_add(b, RUN_SEQ_KEY, sizeof(RUN_SEQ_KEY) - 1);
+	v[0] = 0xcf;
+	for (i = 0; i < 8; i++)
+		v[1 + i] = (unsigned char)(seq >> (56 - 8 * i));
+	buf_add(b, v, 9);
+	return true;
+}
+
+/* Append the record `rec` without its key `drop` to b. */
+static void
+strip_key(struct buf *b, const struct rec *rec, const char *drop)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < rec->nkeys; i++)
+		if (!slice_eq(rec->kv[i].key, drop))
+			n++;
+	map_header(b, n);
+	for (i = 0; i < rec->nkeys; i++) {
+		if (slice_eq(rec->kv[i].key, drop))
+			continue;
+		str_header(b, rec->kv[i].key.n);
+		buf_add(b, rec->kv[i].key.p, rec->kv[i].key.n);
+		buf_add(b, rec->kv[i].val, rec->kv[i].vlen);
+	}
+}
+
+/* ---- processes -------------------------------------------------------------- */
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int
+make_pipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	(void)fcntl(p[1], F_SETPIPE_SZ, RUN_PIPE_SIZE);
+	return 0;
+}
+
+/*
+ * Start `revpipe NAME` with stdin in_fd and stdout out_fd (-1: /dev/null)
+ * and the common options; extra (NULL-terminated) follows them.
+ */
+static int
+spawn(struct run *r, const char *name, int worker, int in_fd, int out_fd,
+    char *const *extra)
+{
+	char *argv[64 + 2 * RUN_MAX_STAGES];
+	char rej[PATH_MAX], cnt[PATH_MAX], rname[64];
+	struct child *k;
+	size_t n = 0, i;
+	pid_t pid;
+	int null;
+
+	if (r->nkids >= sizeof(r->kids) / sizeof(r->kids[0]))
+		return stage_fail(r->ctx, "too many processes");
+	if (worker >= 0)
+		snprintf(rname, sizeof(rname), "rejects.%s.%d.msgpack", name,
+		    worker);
+	else
+		snprintf(rname, sizeof(rname), "rejects.%s.msgpack", name);
+	tmp_path(r, rej, sizeof(rej), rname);
+	tmp_path(r, cnt, sizeof(cnt), "counts.jsonl");
+	argv[n++] = (char *)"revpipe";
+	argv[n++] = (char *)name;
+	if (r->ctx->conf_path != NULL) {
+		argv[n++] = (char *)"-c";
+		argv[n++] = (char *)r->ctx->conf_path;
+	}
+	if (r->ctx->verbose > 0)
+		argv[n++] = (char *)"-v";
+	else if (r->ctx->verbose < 0)
+		argv[n++] = (char *)"-q";
+	if (r->ctx->models_dir != NULL) {
+		argv[n++] = (char *)"--models";
+		argv[n++] = (char *)r->ctx->models_dir;
+	}
+	argv[n++] = (char *)"--rejects";
+	argv[n++] = rej;
+	argv[n++] = (char *)"--counts";
+	argv[n++] = cnt;
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 60; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return stage_fail_errno(r->ctx, "cannot start '%s'", name);
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		null = open("/dev/null", O_RDWR);
+		if (dup2(in_fd != -1 ? in_fd : null, STDIN_FILENO) == -1 ||
+		    dup2(out_fd != -1 ? out_fd : null, STDOUT_FILENO) == -1)
+			_exit(127);
+		/* Every other descriptor of ours is close-on-exec. */
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "revpipe run: cannot execute '%s': %s\n", name,
+		    strerror(errno));
+		_exit(127);
+	}
+	k = &r->kids[r->nkids++];
+	memset(k, 0, sizeof(*k));
+	k->pid = pid;
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	k->worker = worker;
+	if (strcmp(name, r->chain[0]) == 0 && worker < 0)
+		r->decode_pid = pid;
+	return 0;
+}
+
+static void
+reap(struct run *r, bool block)
+{
+	struct rusage ru;
+	pid_t pid;
+	size_t i;
+	int st;
+
+	for (;;) {
+		pid = wait4(-1, &st, block ? 0 : WNOHANG, &ru);
+		if (pid == -1 && errno == ECHILD) {
+			for (i = 0; i < r->nkids; i++)
+				r->kids[i].done = true;
+			return;
+		}
+		if (pid <= 0) {
+			if (pid == -1 && errno == EINTR && block &&
+			    run_signal == 0)
+				continue;
+			return;
+		}
+		for (i = 0; i < r->nkids; i++) {
+			if (r->kids[i].pid != pid || r->kids[i].done)
+				continue;
+			r->kids[i].done = true;
+			r->kids[i].status = st;
+			r->kids[i].user_s = (double)ru.ru_utime.tv_sec +
+			    (double)ru.ru_utime.tv_usec / 1e6;
+			r->kids[i].sys_s = (double)ru.ru_stime.tv_sec +
+			    (double)ru.ru_stime.tv_usec / 1e6;
+			if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) &&
+			    r->first_fail == -1)
+				r->first_fail = (int)i;
+		}
+	}
+}
+
+static bool
+all_reaped(const struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkids; i++)
+		if (!r->kids[i].done)
+			return false;
+	return true;
+}
+
+static void
+kill_all(struct run *r, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkids; i++)
+		if (!r->kids[i].done)
+			kill(r->kids[i].pid, sig);
+}
+
+static int
+child_exit(const struct child *k)
+{
+	if (WIFEXITED(k->status))
+		return WEXITSTATUS(k->status);
+	if (WIFSIGNALED(k->status))
+		return 128 + WTERMSIG(k->status);
+	return EXIT_RUNTIME;
+}
+
+/* ---- inputs and the earlier manifest ------------------------------------- */
+
+static int
+hash_input(struct run *r, struct input *in)
+{
+	XXH3_state_t *st;
+	struct stat sb;
+	char *blk;
+	ssize_t n;
+	int fd, ret = -1;
+
+	if ((fd = open(in->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return stage_fail_errno(r->ctx, "cannot open '%s'", in->path);
+	if (fstat(fd, &sb) == -1 || (blk = malloc(1 << 20)) == NULL) {
+		stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
+		close(fd);
+		return -1;
+	}
+	if ((st = XXH3_createState()) == NULL) {
+		stage_fail(r->ctx, "out of memory");
+		goto out;
+	}
+	XXH3_64bits_reset(st);
+	in->size = 0;
+	while ((n = read(fd, blk, 1 << 20)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
+			goto out;
+		}
+		XXH3_64bits_update(st, blk, (size_t)n);
+		in->size += (uint64_t)n;
+	}
+	in->xxh3 = XXH3_64bits_digest(st);
+	ret = 0;
+out:
+	XXH3_freeState(st);
+	free(blk);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Earlier inputs: manifest.json lists one input per line as
+ *   {"path": "...", "size": N, "xxh3": "HEX"}
+ * (run writes it that way), so a line scan is enough to read it back.
+ */
+struct earlier {
+	struct buf	 text;
+	size_t		 n;
+};
+
+static bool
+earlier_has(const struct earlier *e, const struct input *in)
+{
+	char pat[96];
+	const char *p = e->text.p, *end = e->text.p + e->text.len, *nl;
+
+	snprintf(pat, sizeof(pat), "\"size\": %llu, \"xxh3\": \"%016llx\"",
+	    (unsigned long long)in->size, (unsigned long long)in->xxh3);
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (memmem(p, (size_t)(nl - p), pat, strlen(pat)) != NULL &&
+		    memmem(p, (size_t)(nl - p), "{\"path\": ", 9) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* ---- the event loop ------------------------------------------------------- */
+
+static int
+flush_file(struct run *r, int fd, struct buf *b, const char *name)
+{
+	if (b->len == 0)
+		return 0;
+	if (write_all(fd, b->p, b->len) == -1)
+		return stage_fail_errno(r->ctx, "cannot write '%s'", name);
+	buf_reset(b);
+	return 0;
+}
+
+/* A final record (untagged): to reviews.msgpack, replies.csv and stats. */
+static int
+emit(struct run *r, const char *p, size_t n)
+{
+	size_t used;
+
+	r->nout++;
+	buf_add(&r->reviews, p, n);
+	if (r->s_fd != -1)
+		buf_add(&r->sbuf, p, n);
+	if (rec_parse(&r->rec, p, n, &used) == MP_OK)
+		csv_row(r);
+	if (r->reviews.len >= RUN_READ &&
+	    flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") == -1)
+		return -1;
+	if (r->csv.len >= RUN_READ &&
+	    flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+		return -1;
+	return 0;
+}
+
+/* Length of the complete msgpack value at p, 0 when incomplete, -1 bad. */
+static ssize_t
+frame(const char *p, size_t n)
+{
+	const char *q = p;
+	int rc = mp_skip(&q, p + n);
+
+	if (rc == MP_OK)
+		return q - p;
+	return rc == MP_SHORT ? 0 : -1;
+}
+
+static void
+compact(struct buf *b, size_t *pos)
+{
+	if (*pos == 0)
+		return;
+	memmove(b->p, b->p + *pos, b->len - *pos);
+	buf_truncate(b, b->len - *pos);
+	*pos = 0;
+}
+
+/* Read what is there from fd into b; 1 more may come, 0 EOF, -1 error. */
+static int
+fill(int fd, struct buf *b)
+{
+	ssize_t n;
+
+	buf_grow(b, RUN_READ);
+	n = read(fd, b->p + b->len, RUN_READ);
+	if (n > 0) {
+		b->len += (size_t)n;
+		b->p[b->len] = '\0';
+		return 1;
+	}
+	if (n == 0)
+		return 0;
+	return errno == EAGAIN || errno == EINTR ? 1 : -1;
+}
+
+/* Frame head records: pass them on, or deal them to the workers. */
+static int
+split(struct run *r)
+{
+	ssize_t len;
+	size_t w;
+
+	while ((len = frame(r->hbuf.p + r->hpos, r->hbuf.len - r->hpos)) > 0) {
+		const char *p = r->hbuf.p + r->hpos;
+
+		if (r->jobs == 0) {
+			if (emit(r, p, (size_t)len) == -1)
+				return -1;
+		} else {
+			w = (size_t)(r->assigned / r->chunk) % (size_t)r->jobs;
+			if (!tag_record(&r->w[w].wbuf, p, (size_t)len,
+			    r->assigned))
+				buf_add(&r->w[w].wbuf, p, (size_t)len);
+			r->assigned++;
+		}
+		r->hpos += (size_t)len;
+	}
+	if (len == -1)
+		return stage_fail(r->ctx, "'%s' wrote a malformed stream",
+		    r->chain[r->nhead - 1]);
+	compact(&r->hbuf, &r->hpos);
+	return 0;
+}
+
+/* Put worker outputs back in order. */
+static int
+merge(struct run *r)
+{
+	struct worker *w;
+	ssize_t len;
+	size_t used;
+	int64_t seq;
+
+	while (r->next < r->assigned) {
+		w = &r->w[(r->next / r->chunk) % (size_t)r->jobs];
+		len = frame(w->q.p + w->qpos, w->q.len - w->qpos);
+		if (len == -1)
+			return stage_fail(r->ctx, "worker wrote a malformed "
+			    "stream");
+		if (len == 0) {
+			if (!w->eof)
+				break;
+			r->next++;	/* rejected by a worker stage */
+			continue;
+		}
+		if (rec_parse(&r->rec, w->q.p + w->qpos, (size_t)len,
+		    &used) != MP_OK || rec_get_int(&r->rec, RUN_SEQ_KEY,
+		    &seq) == -1 || seq < 0 || (uint64_t)seq < r->next)
+			return stage_fail(r->ctx, "worker output lost its "
+			    "sequence tag (a bug)");
+		if ((uint64_t)seq > r->next) {
+			r->next++;
+			continue;
+		}
+		buf_reset(&r->tmp);
+		strip_key(&r->tmp, &r->rec, RUN_SEQ_KEY);
+		w->qpos += (size_t)len;
+		r->next++;
+		if (emit(r, r->tmp.p, r->tmp.len) == -1)
+			return -1;
+	}
+	for (w = r->w; w < r->w + r->jobs; w++)
+		compact(&w->q, &w->qpos);
+	return 0;
+}
+
+static void
+progress(struct run *r, bool final)
+{
+	double t = now_s() - r->t0, rate, mbs = 0, pct = -1;
+	unsigned long long rchar = 0;
+	char path[64], line[256];
+	FILE *fp;
+
+	if (!r->progress || (!final && now_s() - r->last_progress < 0.5))
+		return;
+	r->last_progress = now_s();
+	if (r->decode_pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/io",
+		    (long)r->decode_pid);
+		if ((fp = fopen(path, "r")) != NULL) {
+			while (fgets(line, sizeof(line), fp) != NULL)
+				if (sscanf(line, "rchar: %llu", &rchar) == 1)
+					break;
+			fclose(fp);
+		}
+	}
+	if (rchar > r->total_bytes)
+		rchar = r->total_bytes;
+	if (t > 0)
+		mbs = (double)rchar / 1e6 / t;
+	if (r->total_bytes > 0 && rchar > 0)
+		pct = 100.0 * (double)rchar / (double)r->total_bytes;
+	rate = t > 0 ? (double)r->nout / t : 0;
+	fprintf(stderr, "\r\033[Krevpipe run: %llu records, %.0f rec/s, "
+	    "%.1f MB/s", (unsigned long long)r->nout, rate, mbs);
+	if (pct >= 0) {
+		fprintf(stderr, ", %.0f%%", pct);
+		if (pct > 1 && pct < 100) {
+			double eta = t * (100 - pct) / pct;
+
+			fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
+			    (int)eta % 60);
+		}
+	}
+	fflush(stderr);
+}
+
+static int
+loop(struct run *r)
+{
+	struct pollfd pf[2 * RUN_MAX_JOBS + 4];
+	int who[2 * RUN_MAX_JOBS + 4];
+	size_t n, i;
+	bool full, done;
+	ssize_t wr;
+	int rc;
+
+	for (;;) {
+		if (run_signal != 0)
+			return -1;
+		reap(r, false);
+		/* Stop reading while an output is over the high-water mark. */
+		full = r->sbuf.len - r->spos > RUN_HIGH_WATER;
+		for (i = 0; i < (size_t)r->jobs; i++)
+			if (r->w[i].wbuf.len - r->w[i].wpos > RUN_HIGH_WATER)
+				full = true;
+		n = 0;
+		if (r->h_fd != -1 && !full) {
+			pf[n] = (struct pollfd){ r->h_fd, POLLIN, 0 };
+			who[n++] = -1;
+		}
+		for (i = 0; i < (size_t)r->jobs; i++) {
+			struct worker *w = &r->w[i];
+
+			if (w->in_fd != -1 && w->wbuf.len > w->wpos) {
+				pf[n] = (struct pollfd){ w->in_fd, POLLOUT, 0 };
+				who[n++] = (int)(1000 + i);
+			}
+			if (w->out_fd != -1 && r->sbuf.len - r->spos <=
+			    RUN_HIGH_WATER) {
+				pf[n] = (struct pollfd){ w->out_fd, POLLIN, 0 };
+				who[n++] = (int)(2000 + i);
+			}
+		}
+		if (r->s_fd != -1 && r->sbuf.len > r->spos) {
+			pf[n] = (struct pollfd){ r->s_fd, POLLOUT, 0 };
+			who[n++] = -2;
+		}
+		done = r->h_fd == -1;
+		for (i = 0; i < (size_t)r->jobs; i++)
+			if (r->w[i].in_fd != -1 || r->w[i].out_fd != -1)
+				done = false;
+		if (done && r->sbuf.len == r->spos) {
+			if (r->s_fd != -1) {
+				close(r->s_fd);
+				r->s_fd = -1;
+			}
+			return 0;
+		}
+		if (n == 0) {
+			/* Only possible while waiting on a full buffer. */
+			poll(NULL, 0, 10);
+			continue;
+		}
+		rc = poll(pf, n, 200);
+		progress(r, false);
+		if (rc == -1) {
+			if (errno == EINTR)
+				continue;
+			return stage_fail_errno(r->ctx, "poll");
+		}
+		for (i = 0; i < n; i++) {
+			if (pf[i].revents == 0)
+				continue;
+			if (who[i] == -1) {
+				rc = fill(r->h_fd, &r->hbuf);
+				if (rc == -1)
+					return stage_fail_errno(r->ctx,
+					    "cannot read from '%s'",
+					    r->chain[r->nhead - 1]);
+				if (split(r) == -1)
+					return -1;
+				if (rc == 0) {
+					close(r->h_fd);
+					r->h_fd = -1;
+					r->h_eof = true;
+					if (r->hbuf.len != r->hpos)
+						return stage_fail(r->ctx,
+						    "'%s' stopped inside a "
+						    "record",
+						    r->chain[r->nhead - 1]);
+				}
+			} else if (who[i] == -2) {
+				wr = write(r->s_fd, r->sbuf.p + r->spos,
+				    r->sbuf.len - r->spos);
+				if (wr == -1 && errno != EAGAIN &&
+				    errno != EINTR)
+					return stage_fail_errno(r->ctx,
+					    "cannot write to stats");
+				if (wr > 0)
+					r->spos += (size_t)wr;
+				if (r->spos == r->sbuf.len) {
+					buf_reset(&r->sbuf);
+					r->spos = 0;
+				}
+			} else if (who[i] >= 2000) {
+				struct worker *w = &r->w[who[i] - 2000];
+
+				rc = fill(w->out_fd, &w->q);
+				if (rc == -1)
+					return stage_fail_errno(r->ctx,
+					    "cannot read from a worker");
+				if (rc == 0) {
+					close(w->out_fd);
+					w->out_fd = -1;
+					w->eof = true;
+				}
+				if (merge(r) == -1)
+					return -1;
+			} else {
+				struct worker *w = &r->w[who[i] - 1000];
+
+				wr = write(w->in_fd, w->wbuf.p + w->wpos,
+				    w->wbuf.len - w->wpos);
+				if (wr == -1 && errno != EAGAIN &&
+				    errno != EINTR) {
+					/* The worker died: its stage says why. */
+					close(w->in_fd);
+					w->in_fd = -1;
+					buf_reset(&w->wbuf);
+					w->wpos = 0;
+					continue;
+				}
+				if (wr > 0)
+					w->wpos += (size_t)wr;
+				if (w->wpos == w->wbuf.len) {
+					buf_reset(&w->wbuf);
+					w->wpos = 0;
+				}
+			}
+		}
+		/* After the head ends, close worker inputs once drained. */
+		for (i = 0; i < (size_t)r->jobs && r->h_eof; i++) {
+			struct worker *w = &r->w[i];
+
+			if (w->in_fd != -1 && w->wbuf.len == w->wpos) {
+				close(w->in_fd);
+				w->in_fd = -1;
+			}
+		}
+		if (r->jobs > 0 && merge(r) == -1)
+			return -1;
+	}
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int
+parse_chain(struct run *r)
+{
+	const char *chain = opt_str(r->ctx, "chain");
+	const char *par = opt_str(r->ctx, "parallel");
+	const struct stage *st;
+	char *copy, *p, *e;
+	size_t i;
+
+	if ((copy = strdup(chain)) == NULL)
+		return stage_fail_errno(r->ctx, "out of memory");
+	for (p = copy; p != NULL; p = e) {
+		if ((e = strchr(p, ',')) != NULL)
+			*e++ = '\0';
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			continue;
+		if (r->nchain == RUN_MAX_STAGES)
+			return stage_usage_error(r->ctx, "--chain: more than "
+			    "%d stages", RUN_MAX_STAGES);
+		if ((st = find_stage(p)) == NULL || st->tool != NULL ||
+		    strcmp(p, "run") == 0)
+			return stage_usage_error(r->ctx, "--chain: '%s' is not "
+			    "a stage", p);
+		if (r->nchain == 0 && st->source == NULL)
+			return stage_usage_error(r->ctx, "--chain: the first "
+			    "stage must read files ('%s' reads records)", p);
+		if (r->nchain > 0 && st->process == NULL)
+			return stage_usage_error(r->ctx, "--chain: '%s' cannot "
+			    "read records", p);
+		if (r->has_stats)
+			return stage_usage_error(r->ctx, "--chain: stats must "
+			    "be the last stage");
+		if (strcmp(p, "stats") == 0)
+			r->has_stats = true;
+		else
+			r->chain[r->nchain++] = p;
+	}
+	/* Parallel: the longest run of per-record stages at the end. */
+	for (i = r->nchain; i > 1 && in_list(par, r->chain[i - 1]); i--)
+		;
+	r->nhead = i;
+	r->npar = r->nchain - i;
+	if (r->nchain == 0)
+		return stage_usage_error(r->ctx, "--chain: no stages");
+	return 0;
+}
+
+static int
+jobs_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > RUN_MAX_JOBS ? RUN_MAX_JOBS : (int)n;
+}
+
+static int
+start(struct run *r, char **inputs, size_t ninputs)
+{
+	char *extra[RUN_MAX_STAGES + 8];
+	char part[PATH_MAX], now_arg[128];
+	int p[2], prev = -1, sp[2];
+	size_t i, j, k;
+
+	/* The head: decode INPUTS | ... */
+	for (i = 0; i < r->nhead; i++) {
+		k = 0;
+		if (i == 0) {
+			extra[k++] = (char *)"--";
+			for (j = 0; j < ninputs && k < RUN_MAX_STAGES + 6; j++)
+				extra[k++] = inputs[j];
+		}
+		extra[k] = NULL;
+		if (make_pipe(p) == -1)
+			return stage_fail_errno(r->ctx, "pipe");
+		if (spawn(r, r->chain[i], -1, prev, p[1], extra) == -1)
+			return -1;
+		close(p[1]);
+		if (prev != -1)
+			close(prev);
+		prev = p[0];
+	}
+	r->h_fd = prev;
+	set_nonblock(r->h_fd);
+	/* Worker sub-chains. */
+	for (j = 0; j < (size_t)r->jobs; j++) {
+		struct worker *w = &r->w[j];
+
+		if (make_pipe(p) == -1)
+			return stage_fail_errno(r->ctx, "pipe");
+		w->in_fd = p[1];
+		prev = p[0];
+		for (i = r->nhead; i < r->nchain; i++) {
+			if (make_pipe(p) == -1)
+				return stage_fail_errno(r->ctx, "pipe");
+			if (spawn(r, r->chain[i], (int)j, prev, p[1],
+			    NULL) == -1)
+				return -1;
+			close(p[1]);
+			close(prev);
+			prev = p[0];
+		}
+		w->out_fd = prev;
+		set_nonblock(w->in_fd);
+		set_nonblock(w->out_fd);
+	}
+	r->s_fd = -1;
+	if (r->has_stats) {
+		if (make_pipe(sp) == -1)
+			return stage_fail_errno(r->ctx, "pipe");
+		tmp_path(r, part, sizeof(part), "stats.run.partial");
+		k = 0;
+		extra[k++] = (char *)"--partial";
+		extra[k++] = part;
+		if (opt_str(r->ctx, "now") != NULL) {
+			snprintf(now_arg, sizeof(now_arg), "--now=%s",
+			    opt_str(r->ctx, "now"));
+			extra[k++] = now_arg;
+		}
+		extra[k] = NULL;
+		if (spawn(r, "stats", -1, sp[0], -1, extra) == -1)
+			return -1;
+		close(sp[0]);
+		r->s_fd = sp[1];
+		set_nonblock(r->s_fd);
+	}
+	return 0;
+}
+
+/* ---- after the stream: stats, rejects, counts, manifest ------------------ */
+
+static struct counts *
+counts_find(struct counts *c, size_t *n, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strlen(c[i].name) == len && memcmp(c[i].name, name,
+		    len) == 0)
+			return &c[i];
+	if (*n == RUN_MAX_STAGES + 2)
+		return NULL;
+	memset(&c[*n], 0, sizeof(c[*n]));
+	snprintf(c[*n].name, sizeof(c[*n].name), "%.*s", (int)len, name);
+	return &c[(*n)++];
+}
+
+static uint64_t
+jnum(const char *line, size_t n, const char *key)
+{
+	char pat[48];
+	const char *p;
+	uint64_t v = 0;
+	size_t kn = (size_t)snprintf(pat, sizeof(pat), "\"%s\":", key);
+
+	if ((p = memmem(line, n, pat, kn)) == NULL)
+		return 0;
+	for (p += kn; p < line + n && *p == ' '; p++)
+		;
+	for (; p < line + n && *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+static size_t
+load_counts(struct run *r, struct counts *c)
+{
+	struct buf b = BUF_INIT;
+	char path[PATH_MAX];
+	const char *p, *nl, *s, *q, *end;
+	struct counts *e;
+	size_t n = 0;
+
+	tmp_path(r, path, sizeof(path), "counts.jsonl");
+	(void)read_file(path, &b);
+	end = b.p + b.len;
+	for (p = b.p; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((s = memmem(p, (size_t)(nl - p), "\"stage\":\"", 9)) ==
+		    NULL)
+			continue;
+		s += 9;
+		if ((q = memchr(s, '"', (size_t)(nl - s))) == NULL)
+			continue;
+		if ((e = counts_find(c, &n, s, (size_t)(q - s))) == NULL)
+			continue;
+		e->procs++;
+		e->read += jnum(p, (size_t)(nl - p), "read");
+		e->written += jnum(p, (size_t)(nl - p), "written");
+		e->dups += jnum(p, (size_t)(nl - p), "duplicates");
+		e->rejects += jnum(p, (size_t)(nl - p), "rejects");
+		e->agg += jnum(p, (size_t)(nl - p), "aggregated");
+	}
+	buf_release(&b);
+	return n;
+}
+
+struct rej {
+	uint64_t	 seq;
+	size_t		 off, len;	/* in the collected buffer */
+};
+
+static int
+rej_cmp(const void *a, const void *b)
+{
+	const struct rej *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * The rejects of one parallel stage from all its workers, in input order
+ * and without the sequence tag inside `raw`.
+ */
+static int
+collect_worker_rejects(struct run *r, const char *stage, int fd)
+{
+	struct buf in = BUF_INIT, all = BUF_INIT, raw = BUF_INIT;
+	struct rec rr = { 0 }, inner = { 0 };
+	struct rej *v = NULL;
+	size_t nv = 0, cap = 0, pos, used, i;
+	char path[PATH_MAX], name[128];
+	struct mp_val mv = { .type = MP_NIL };
+	struct slice rs;
+	int64_t seq;
+	msgpack_packer pk;
+	size_t iused;
+	bool israw_map;
+	int j, ret = -1;
+
+	for (j = 0; j < r->jobs; j++) {
+		snprintf(name, sizeof(name), "rejects.%s.%d.msgpack", stage, j);
+		tmp_path(r, path, sizeof(path), name);
+		buf_reset(&in);
+		if (read_file(path, &in) == -1)
+			continue;
+		for (pos = 0; pos < in.len; pos += used) {
+			if (rec_parse(&rr, in.p + pos, in.len - pos, &used) !=
+			    MP_OK || used == 0)
+				break;
+			if (nv == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				if ((v = realloc(v, cap * sizeof(*v))) == NULL)
+					goto out;
+			}
+			seq = INT64_MAX;
+			buf_reset(&raw);
+			israw_map = false;
+			/* raw is the record itself (a map) or its bytes (bin). */
+			if (rec_get_raw(&rr, "raw", &rs) == 0 && rs.n > 0) {
+				const unsigned char c = (unsigned char)rs.p[0];
+
+				israw_map = (c & 0xf0) == 0x80 || c == 0xde ||
+				    c == 0xdf;
+				if (!israw_map && rec_get(&rr, "raw", &mv) == 0 &&
+				    (mv.type == MP_BIN || mv.type == MP_STR))
+					rs = mv.v.s;
+				if ((israw_map || mv.type == MP_BIN ||
+				    mv.type == MP_STR) && rec_parse(&inner,
+				    rs.p, rs.n, &iused) == MP_OK &&
+				    rec_get_int(&inner, RUN_SEQ_KEY, &seq) == 0)
+					strip_key(&raw, &inner, RUN_SEQ_KEY);
+			}
+			v[nv].seq = (uint64_t)seq;
+			v[nv].off = all.len;
+			/* The reject map with raw replaced. */
+			map_header(&all, rr.nkeys);
+			for (i = 0; i < rr.nkeys; i++) {
+				str_header(&all, rr.kv[i].key.n);
+				buf_add(&all, rr.kv[i].key.p, rr.kv[i].key.n);
+				if (slice_eq(rr.kv[i].key, "raw") && raw.len &&
+				    israw_map)
+					buf_add(&all, raw.p, raw.len);
+				else if (slice_eq(rr.kv[i].key, "raw") &&
+				    raw.len) {
+					mp_packer_buf(&pk, &all);
+					msgpack_pack_bin(&pk, raw.len);
+					msgpack_pack_bin_body(&pk, raw.p,
+					    raw.len);
+				} else
+					buf_add(&all, rr.kv[i].val,
+					    rr.kv[i].vlen);
+			}
+			v[nv].len = all.len - v[nv].off;
+			nv++;
+		}
+		unlink(path);
+	}
+	if (nv > 0)
+		qsort(v, nv, sizeof(*v), rej_cmp);
+	for (i = 0; i < nv; i++)
+		if (write_all(fd, all.p + v[i].off, v[i].len) == -1)
+			goto out;
+	ret = 0;
+out:
+	if (ret == -1)
+		stage_fail_errno(r->ctx, "cannot collect rejects");
+	free(v);
+	rec_release(&rr);
+	rec_release(&inner);
+	buf_release(&in);
+	buf_release(&all);
+	buf_release(&raw);
+	return ret;
+}
+
+/* rejects.new.msgpack: every stage's rejects in chain order. */
+static int
+collect_rejects(struct run *r)
+{
+	char path[PATH_MAX], one[PATH_MAX], name[128];
+	size_t i;
+	int fd, ret = 0;
+
+	tmp_path(r, path, sizeof(path), "rejects.new.msgpack");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return stage_fail_errno(r->ctx, "cannot create '%s'", path);
+	for (i = 0; i < r->nchain + (r->has_stats ? 1 : 0) && ret == 0; i++) {
+		const char *st = i < r->nchain ? r->chain[i] : "stats";
+
+		if (i >= r->nhead && i < r->nchain && r->jobs > 0) {
+			ret = collect_worker_rejects(r, st, fd);
+			continue;
+		}
+		snprintf(name, sizeof(name), "rejects.%s.msgpack", st);
+		tmp_path(r, one, sizeof(one), name);
+		if (append_file(fd, one) == -1)
+			ret = stage_fail_errno(r->ctx, "cannot read '%s'", one);
+		unlink(one);
+	}
+	if (close(fd) == -1 && ret == 0)
+		ret = stage_fail_errno(r->ctx, "cannot write '%s'", path);
+	return ret;
+}
+
+/* stats --merge of this run's partial (and the earlier state). */
+static int
+final_stats(struct run *r)
+{
+	char part[PATH_MAX], prev[PATH_MAX], cnt[PATH_MAX], rej[PATH_MAX];
+	char cum[PATH_MAX], now_arg[128];
+	char *argv[20];
+	size_t n = 0;
+	pid_t pid;
+	int st;
+	struct stat sb;
+
+	tmp_path(r, part, sizeof(part), "stats.run.partial");
+	out_path(r, prev, sizeof(prev), "stats.partial");
+	tmp_path(r, cnt, sizeof(cnt), "counts.jsonl");
+	tmp_path(r, rej, sizeof(rej), "rejects.new.msgpack");
+	tmp_path(r, cum, sizeof(cum), "stats.partial");
+	argv[n++] = (char *)"revpipe";
+	argv[n++] = (char *)"stats";
+	if (r->ctx->conf_path != NULL) {
+		argv[n++] = (char *)"-c";
+		argv[n++] = (char *)r->ctx->conf_path;
+	}
+	argv[n++] = (char *)"-q";
+	argv[n++] = (char *)"--stage-counts";
+	argv[n++] = cnt;
+	argv[n++] = (char *)"--rejects-in";
+	argv[n++] = rej;
+	argv[n++] = (char *)"--partial";
+	argv[n++] = cum;
+	argv[n++] = (char *)"-o";
+	argv[n++] = r->tmpdir;
+	if (opt_str(r->ctx, "now") != NULL) {
+		snprintf(now_arg, sizeof(now_arg), "--now=%s",
+		    opt_str(r->ctx, "now"));
+		argv[n++] = now_arg;
+	}
+	argv[n++] = (char *)"--merge";
+	argv[n++] = part;
+	if (r->cumulative && stat(prev, &sb) == 0)
+		argv[n++] = prev;
+	argv[n] = NULL;
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return stage_fail_errno(r->ctx, "cannot start stats");
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR || run_signal != 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return stage_fail(r->ctx, "stage 'stats' failed (merging the "
+		    "partial state)");
+	unlink(part);
+	return 0;
+}
+
+static void
+json_str(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	buf_addc(b, '"');
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, *p);
+		} else if (*p < 0x20)
+			buf_addf(b, "\\u%04x", *p);
+		else
+			buf_addc(b, *p);
+	}
+	buf_addc(b, '"');
+}
+
+static int
+write_manifest(struct run *r, const struct earlier *old, struct counts *c,
+    size_t nc, bool acct_ok, const char *acct_msg, uint64_t read,
+    uint64_t dups, uint64_t rejects)
+{
+	struct buf b = BUF_INIT;
+	char path[PATH_MAX], ts[32];
+	const char *p, *nl, *end;
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t i, j, first = 1;
+	int fd, ret = 0;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_adds(&b, "{\n  \"revpipe\": ");
+	json_str(&b, revpipe_version());
+	buf_adds(&b, ",\n  \"started\": ");
+	json_str(&b, ts);
+	buf_adds(&b, ",\n  \"chain\": [");
+	for (i = 0; i < r->nchain; i++) {
+		buf_adds(&b, i == 0 ? "" : ", ");
+		json_str(&b, r->chain[i]);
+	}
+	if (r->has_stats)
+		buf_adds(&b, r->nchain > 0 ? ", \"stats\"" : "\"stats\"");
+	buf_addf(&b, "],\n  \"jobs\": %d,\n  \"inputs\": [", r->jobs);
+	/* Earlier inputs first (their lines as written), then this run's. */
+	if (r->cumulative && old->text.len > 0) {
+		end = old->text.p + old->text.len;
+		for (p = old->text.p; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			while (p < nl && *p == ' ')
+				p++;
+			if ((size_t)(nl - p) < 10 || memcmp(p, "{\"path\": ",
+			    9) != 0)
+				continue;
+			buf_adds(&b, first ? "\n    " : ",\n    ");
+			buf_add(&b, p, (size_t)(nl - p) - (nl[-1] == ',' ?
+			    1 : 0));
+			first = 0;
+		}
+	}
+	for (i = 0; i < r->nin; i++) {
+		if (r->in[i].skip)
+			continue;
+		buf_adds(&b, first ? "\n    " : ",\n    ");
+		buf_adds(&b, "{\"path\": ");
+		json_str(&b, r->in[i].path);
+		buf_addf(&b, ", \"size\": %llu, \"xxh3\": \"%016llx\"}",
+		    (unsigned long long)r->in[i].size,
+		    (unsigned long long)r->in[i].xxh3);
+		first = 0;
+	}
+	buf_adds(&b, first ? "],\n" : "\n  ],\n");
+	buf_adds(&b, "  \"skipped\": [");
+	for (i = 0, first = 1; i < r->nin; i++) {
+		if (!r->in[i].skip)
+			continue;
+		buf_adds(&b, first ? "" : ", ");
+		json_str(&b, r->in[i].path);
+		first = 0;
+	}
+	buf_adds(&b, "],\n  \"stages\": [");
+	for (i = 0; i < nc; i++) {
+		buf_adds(&b, i == 0 ? "\n    {\"stage\": " :
+		    ",\n    {\"stage\": ");
+		json_str(&b, c[i].name);
+		buf_addf(&b, ", \"processes\": %u, \"read\": %llu, "
+		    "\"written\": %llu, \"duplicates\": %llu, \"rejects\": "
+		    "%llu, \"aggregated\": %llu", c[i].procs,
+		    (unsigned long long)c[i].read,
+		    (unsigned long long)c[i].written,
+		    (unsigned long long)c[i].dups,
+		    (unsigned long long)c[i].rejects,
+		    (unsigned long long)c[i].agg);
+		{
+			double u = 0, s = 0;
+
+			for (j = 0; j < r->nkids; j++)
+				if (strcmp(r->kids[j].name, c[i].name) == 0) {
+					u += r->kids[j].user_s;
+					s += r->kids[j].sys_s;
+				}
+			buf_addf(&b, ", \"cpu_user_s\": %.3f, "
+			    "\"cpu_sys_s\": %.3f}", u, s);
+		}
+	}
+	buf_adds(&b, nc == 0 ? "],\n" : "\n  ],\n");
+	buf_addf(&b, "  \"accounting\": {\"check\": \"read = written + "
+	    "duplicates + rejects\", \"read\": %llu, \"written\": %llu, "
+	    "\"duplicates\": %llu, \"rejects\": %llu, \"ok\": %s",
+	    (unsigned long long)read, (unsigned long long)r->nout,
+	    (unsigned long long)dups, (unsigned long long)rejects,
+	    acct_ok ? "true" : "false");
+	if (!acct_ok) {
+		buf_adds(&b, ", \"error\": ");
+		json_str(&b, acct_msg);
+	}
+	buf_addf(&b, "},\n  \"timings\": {\"wall_s\": %.3f},\n",
+	    now_s() - r->t0);
+	buf_adds(&b, "  \"outputs\": [\"reviews.msgpack\", \"replies.csv\", "
+	    "\"rejects.msgpack\"");
+	if (r->has_stats)
+		buf_adds(&b, ", \"stats.json\", \"report.html\", "
+		    "\"stats.partial\"");
+	buf_adds(&b, "]\n}\n");
+	tmp_path(r, path, sizeof(path), "manifest.json");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1 || write_all(fd, b.p, b.len) == -1)
+		ret = stage_fail_errno(r->ctx, "cannot write '%s'", path);
+	if (fd != -1 && close(fd) == -1 && ret == 0)
+		ret = stage_fail_errno(r->ctx, "cannot write '%s'", path);
+	buf_release(&b);
+	return ret;
+}
+
+/* Start a staged output from the earlier one when adding to it. */
+static int
+open_output(struct run *r, const char *name, const char *header, int *fdp)
+{
+	char path[PATH_MAX], prev[PATH_MAX];
+	struct stat sb;
+	int fd;
+
+	tmp_path(r, path, sizeof(path), name);
+	out_path(r, prev, sizeof(prev), name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return stage_fail_errno(r->ctx, "cannot create '%s'", path);
+	*fdp = fd;
+	if (r->cumulative && stat(prev, &sb) == 0) {
+		if (append_file(fd, prev) == -1)
+			return stage_fail_errno(r->ctx, "cannot copy '%s'",
+			    prev);
+	} else if (header != NULL &&
+	    write_all(fd, header, strlen(header)) == -1)
+		return stage_fail_errno(r->ctx, "cannot write '%s'", path);
+	return 0;
+}
+
+static int
+publish(struct run *r)
+{
+	static const char *const names[] = { "reviews.msgpack", "replies.csv",
+	    "rejects.msgpack", "stats.json", "report.html", "stats.partial",
+	    "manifest.json" };
+	char from[PATH_MAX], to[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		tmp_path(r, from, sizeof(from), names[i]);
+		out_path(r, to, sizeof(to), names[i]);
+		if (access(from, F_OK) != 0)
+			continue;
+		if (rename(from, to) == -1)
+			return stage_fail_errno(r->ctx, "cannot rename '%s' "
+			    "to '%s'", from, to);
+	}
+	return 0;
+}
+
+static int
+run_tool(struct stage_ctx *ctx)
+{
+	struct run run, *r = &run;
+	struct earlier old = { BUF_INIT, 0 };
+	struct counts c[RUN_MAX_STAGES + 2];
+	struct sigaction sa;
+	char path[PATH_MAX], msg[512], **torun = NULL;
+	uint64_t read = 0, dups = 0, rejects = 0, prev_written = 0;
+	size_t i, nc;
+	int status = EXIT_RUNTIME, e;
+	bool acct_ok = true;
+
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->outdir = opt_str(ctx, "output");
+	r->first_fail = -1;
+	r->h_fd = r->s_fd = r->reviews_fd = r->csv_fd = -1;
+	r->chunk = (size_t)opt_int(ctx, "chunk");
+	r->t0 = now_s();
+	buf_init(&r->hbuf);
+	buf_init(&r->sbuf);
+	buf_init(&r->reviews);
+	buf_init(&r->csv);
+	buf_init(&r->tmp);
+	msg[0] = '\0';
+
+	if (ctx->argc == 0) {
+		stage_usage_error(ctx, "no inputs (give export files or "
+		    "folders' files as operands)");
+		return EXIT_USAGE;
+	}
+	if (parse_chain(r) == -1)
+		return EXIT_USAGE;
+	r->jobs = (int)opt_int(ctx, "jobs");
+	if (r->jobs == 0)
+		r->jobs = jobs_default();
+	if (r->npar == 0 || r->jobs == 1)
+		r->jobs = 0;	/* one plain chain, no dealing */
+	if (r->jobs > 0) {
+		r->nhead = r->nchain - r->npar;
+		if ((r->w = calloc((size_t)r->jobs, sizeof(*r->w))) == NULL) {
+			stage_fail_errno(ctx, "out of memory");
+			return EXIT_RUNTIME;
+		}
+		for (i = 0; i < (size_t)r->jobs; i++) {
+			buf_init(&r->w[i].wbuf);
+			buf_init(&r->w[i].q);
+			r->w[i].in_fd = r->w[i].out_fd = -1;
+		}
+	} else
+		r->nhead = r->nchain;
+	r->progress = opt_flag(ctx, "progress") ||
+	    (isatty(STDERR_FILENO) && ctx->verbose >= 0);
+
+	/* Inputs: size and xxh3, skipped when an earlier run had them. */
+	if ((r->in = calloc((size_t)ctx->argc, sizeof(*r->in))) == NULL ||
+	    (torun = calloc((size_t)ctx->argc + 1, sizeof(*torun))) == NULL) {
+		stage_fail_errno(ctx, "out of memory");
+		goto out;
+	}
+	r->nin = (size_t)ctx->argc;
+	if (mkdir(r->outdir, 0777) == -1 && errno != EEXIST) {
+		stage_fail_errno(ctx, "cannot create '%s'", r->outdir);
+		goto out;
+	}
+	out_path(r, path, sizeof(path), "manifest.json");
+	if (!opt_flag(ctx, "force") && read_file(path, &old.text) == 0)
+		r->cumulative = true;
+	for (i = 0; i < r->nin; i++) {
+		r->in[i].path = ctx->argv[i];
+		if (hash_input(r, &r->in[i]) == -1)
+			goto out;
+		if (r->cumulative && earlier_has(&old, &r->in[i])) {
+			r->in[i].skip = true;
+			if (ctx->verbose >= 0)
+				fprintf(stderr, "revpipe run: '%s' is in '%s' "
+				    "already, skipped (--force to redo)\n",
+				    r->in[i].path, path);
+			continue;
+		}
+		r->total_bytes += r->in[i].size;
+		torun[r->nrun++] = r->in[i].path;
+	}
+	if (r->nrun == 0) {
+		if (ctx->verbose >= 0)
+			fprintf(stderr, "revpipe run: nothing new to do in "
+			    "'%s'\n", r->outdir);
+		status = EXIT_OK;
+		goto out;
+	}
+
+	if ((size_t)snprintf(r->tmpdir, sizeof(r->tmpdir), "%s/.revpipe-run.%ld",
+	    r->outdir, (long)getpid()) >= sizeof(r->tmpdir)) {
+		r->tmpdir[0] = '\0';
+		stage_usage_error(ctx, "'%s': path too long", r->outdir);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (mkdir(r->tmpdir, 0700) == -1) {
+		stage_fail_errno(ctx, "cannot create '%s'", r->tmpdir);
+		r->tmpdir[0] = '\0';
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (open_output(r, "reviews.msgpack", NULL, &r->reviews_fd) == -1 ||
+	    open_output(r, "replies.csv", run_csv_header, &r->csv_fd) == -1)
+		goto fail;
+
+	if (start(r, torun, r->nrun) == -1 || loop(r) == -1) {
+		kill_all(r, SIGTERM);
+		goto fail;
+	}
+	if (flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") ==
+	    -1 || flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+		goto fail;
+	while (!all_reaped(r) && run_signal == 0)
+		reap(r, true);
+	if (run_signal != 0)
+		goto fail;
+	progress(r, true);
+	if (r->progress)
+		fputc('\n', stderr);
+	if (r->first_fail != -1)
+		goto fail;
+	if (close(r->reviews_fd) == -1 || close(r->csv_fd) == -1) {
+		r->reviews_fd = r->csv_fd = -1;
+		stage_fail_errno(ctx, "cannot write outputs");
+		goto fail;
+	}
+	r->reviews_fd = r->csv_fd = -1;
+
+	/* Rejects, then stats over them, then the accounting check. */
+	if (collect_rejects(r) == -1)
+		goto fail;
+	if (r->has_stats && final_stats(r) == -1)
+		goto fail;
+	{
+		int fd;
+		char rej[PATH_MAX], nrej[PATH_MAX];
+
+		tmp_path(r, nrej, sizeof(nrej), "rejects.new.msgpack");
+		if (open_output(r, "rejects.msgpack", NULL, &fd) == -1)
+			goto fail;
+		tmp_path(r, rej, sizeof(rej), "rejects.msgpack");
+		e = append_file(fd, nrej);
+		if (close(fd) == -1 || e == -1) {
+			stage_fail_errno(ctx, "cannot write '%s'", rej);
+			goto fail;
+		}
+		unlink(nrej);
+	}
+	nc = load_counts(r, c);
+	/* Order the counts as the chain. */
+	{
+		struct counts sorted[RUN_MAX_STAGES + 2];
+		size_t k = 0, j;
+
+		for (i = 0; i <= r->nchain; i++) {
+			const char *name = i < r->nchain ? r->chain[i] :
+			    "stats";
+
+			for (j = 0; j < nc; j++)
+				if (strcmp(c[j].name, name) == 0)
+					sorted[k++] = c[j];
+		}
+		memcpy(c, sorted, k * sizeof(c[0]));
+		nc = k;
+	}
+	for (i = 0; i < nc; i++) {
+		if (c[i].read != c[i].written + c[i].dups + c[i].rejects +
+		    c[i].agg && acct_ok) {
+			snprintf(msg, sizeof(msg), "stage '%.31s': %llu read != "
+			    "%llu written + %llu duplicates + %llu rejects",
+			    c[i].name, (unsigned long long)c[i].read,
+			    (unsigned long long)c[i].written,
+			    (unsigned long long)c[i].dups,
+			    (unsigned long long)c[i].rejects);
+			acct_ok = false;
+		}
+		if (i > 0 && c[i].read != prev_written && acct_ok) {
+			snprintf(msg, sizeof(msg), "stage '%.31s' read %llu "
+			    "records but '%.31s' wrote %llu", c[i].name,
+			    (unsigned long long)c[i].read, c[i - 1].name,
+			    (unsigned long long)prev_written);
+			acct_ok = false;
+		}
+		prev_written = c[i].written;
+		if (strcmp(c[i].name, "stats") != 0) {
+			dups += c[i].dups;
+			rejects += c[i].rejects;
+		}
+	}
+	if (nc > 0)
+		read = c[0].read;
+	if (nc != r->nchain + (r->has_stats ? 1 : 0) && acct_ok) {
+		snprintf(msg, sizeof(msg), "counts missing: %zu of %zu stages "
+		    "reported", nc, r->nchain + (r->has_stats ? 1 : 0));
+		acct_ok = false;
+	}
+	if (acct_ok && read != r->nout + dups + rejects) {
+		snprintf(msg, sizeof(msg), "%llu read != %llu written + %llu "
+		    "duplicates + %llu rejects", (unsigned long long)read,
+		    (unsigned long long)r->nout, (unsigned long long)dups,
+		    (unsigned long long)rejects);
+		acct_ok = false;
+	}
+	if (write_manifest(r, &old, c, nc, acct_ok, msg, read, dups,
+	    rejects) == -1)
+		goto fail;
+	if (!acct_ok) {
+		fprintf(stderr, "revpipe run: accounting check failed: %s "
+		    "(outputs left in '%s')\n", msg, r->tmpdir);
+		status = EXIT_ACCOUNTING;
+		r->tmpdir[0] = '\0';	/* keep them for the bug report */
+		goto out;
+	}
+	if (run_signal != 0 || publish(r) == -1)
+		goto fail;
+	{
+		double t = now_s() - r->t0;
+		uint64_t bytes = r->total_bytes;
+
+		fprintf(stderr, "revpipe run: %zu input%s (%zu skipped), "
+		    "%llu read, %llu written, %llu duplicates, %llu rejects "
+		    "in %.2f s (%.0f rec/s, %.1f MB/s) -> %s\n", r->nrun,
+		    r->nrun == 1 ? "" : "s", r->nin - r->nrun,
+		    (unsigned long long)read, (unsigned long long)r->nout,
+		    (unsigned long long)dups, (unsigned long long)rejects, t,
+		    t > 0 ? (double)read / t : 0,
+		    t > 0 ? (double)bytes / 1e6 / t : 0, r->outdir);
+	}
+	status = EXIT_OK;
+	goto out;
+
+fail:
+	if (run_signal != 0) {
+		kill_all(r, SIGTERM);
+		while (!all_reaped(r))
+			if (wait4(-1, NULL, 0, NULL) == -1 && errno == ECHILD)
+				break;
+		if (r->progress)
+			fputc('\n', stderr);
+		fprintf(stderr, "revpipe run: stopped by %s; nothing written "
+		    "to '%s'\n", strsignal(run_signal), r->outdir);
+		status = 128 + run_signal;
+	} else {
+		kill_all(r, SIGTERM);
+		while (!all_reaped(r))
+			reap(r, true);
+		if (r->first_fail != -1) {
+			struct child *k = &r->kids[r->first_fail];
+
+			status = child_exit(k);
+			fprintf(stderr, "revpipe run: stage '%s'%s failed "
+			    "(exit %d); nothing written to '%s'\n", k->name,
+			    k->worker >= 0 ? " (a worker)" : "", status,
+			    r->outdir);
+		} else
+			status = EXIT_RUNTIME;
+	}
+out:
+	if (r->reviews_fd != -1)
+		close(r->reviews_fd);
+	if (r->csv_fd != -1)
+		close(r->csv_fd);
+	if (r->h_fd != -1)
+		close(r->h_fd);
+	if (r->s_fd != -1)
+		close(r->s_fd);
+	for (i = 0; r->w != NULL && i < (size_t)r->jobs; i++) {
+		if (r->w[i].in_fd != -1)
+			close(r->w[i].in_fd);
+		if (r->w[i].out_fd != -1)
+			close(r->w[i].out_fd);
+		buf_release(&r->w[i].wbuf);
+		buf_release(&r->w[i].q);
+	}
+	remove_tmpdir(r);
+	free(r->w);
+	free(r->in);
+	free(torun);
+	rec_release(&r->rec);
+	buf_release(&r->hbuf);
+	buf_release(&r->sbuf);
+	buf_release(&r->reviews);
+	buf_release(&r->csv);
+	buf_release(&r->tmp);
+	buf_release(&old.text);
+	return status;
+}
+
+const struct stage run_stage = {
+	.name = "run",
+	.summary = "run the whole chain from pipeline.conf: workers, outputs, "
+	    "manifest",
+	.usage = "INPUT...",
+	.opts = run_opts,
+	.tool = run_tool,
+};
