@@ -1,0 +1,439 @@
+/*
+ * classify_core - one review in, sentiment, topics, kind, severity and
+ * evidence out.  Shared by the stage, classify-eval and the unit tests.
+ *
+ * Sentiment: the linear model's class probabilities on the text
+ * (classify_model.c; lexicon polarity with negation is among its
+ * features).  With stars, text and stars are blended (stars weigh 0.6),
+ * unless they clearly disagree, which is kind rating_mismatch and keeps
+ * the text's sentiment (a misclick or a troll, not a neutral review).
+ *
+ * Topics: a complaint cue of the topic's lexicon outside a negation scope
+ * ("arrived late", "no answer"); or a subject word ("delivery") within
+ * CLS_SUBJ_NEAR tokens of a negative word in a negative review.  A
+ * confidently positive review without negative words gets none: topics
+ * are complaint types.
+ *
+ * kind, in this order: rating_mismatch; abusive (insults, threats of
+ * court or police); suspect_fake (dedupe's template cluster of 2 or more,
+ * or a negative review with no concrete fact: no number, no fact cue, no
+ * complaint cue, and generic wording or at most CLS_SHORT tokens);
+ * genuine.
+ *
+ * Severity: 0 nothing to fix; 1 positive or neutral with a complaint, or
+ * a star mismatch; 2 negative; 3 negative with fraud, refund or
+ * cancellation, a threat, three or more topics or intensified anger, and
+ * every abusive review.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+
+#define CLS_SUBJ_NEAR	4
+#define CLS_SHORT	12
+#define CLS_STAR_WEIGHT	0.6f
+#define CLS_SENT_EDGE	0.2f
+
+const char *const cls_kind_names[CLS_NKIND] = {
+	"genuine", "suspect_fake", "abusive", "rating_mismatch"
+};
+
+const char *const cls_class_names[CLS_NCLASS] = { "pos", "neg", "neu" };
+
+int
+cls_models_load(struct cls_models *m, struct slice model,
+    const struct slice lex[CLS_NLANG], char *err, size_t errlen)
+{
+	char sub[200];
+	int l;
+
+	memset(m, 0, sizeof(*m));
+	if (model.n > 0) {
+		if (cls_model_load(&m->model, model, sub, sizeof(sub)) == -1) {
+			snprintf(err, errlen, "sentiment model: %s", sub);
+			return -1;
+		}
+		m->have_model = true;
+	}
+	for (l = 0; l < CLS_NLANG; l++) {
+		struct slice text = lex[l];
+		char *both = NULL;
+		int rc;
+
+		/* Kazakh reviews switch to Russian: kk gets both lexicons. */
+		if (l == CLS_KK && lex[CLS_RU].n > 0) {
+			if ((both = malloc(lex[l].n + lex[CLS_RU].n + 1)) ==
+			    NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			memcpy(both, lex[l].p, lex[l].n);
+			both[lex[l].n] = '\n';
+			memcpy(both + lex[l].n + 1, lex[CLS_RU].p,
+			    lex[CLS_RU].n);
+			text = (struct slice){ both, lex[l].n + 1 +
+			    lex[CLS_RU].n };
+		}
+		rc = cls_lex_load(&m->lex[l], text, sub, sizeof(sub));
+		free(both);
+		if (rc == -1) {
+			snprintf(err, errlen, "lexicon '%s': %s",
+			    cls_lang_name(l), sub);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+cls_models_release(struct cls_models *m)
+{
+	int l;
+
+	cls_model_release(&m->model);
+	for (l = 0; l < CLS_NLANG; l++)
+		cls_lex_release(&m->lex[l]);
+}
+
+static const struct cls_lex *
+cls_lex_for(const struct cls_models *m, enum cls_lang l)
+{
+	return l < CLS_NLANG ? &m->lex[l] : NULL;
+}
+
+size_t
+cls_text_features(const struct cls_models *m, const struct cls_cfg *cfg,
+    enum cls_lang l, const struct cls_text *t, struct arena *a,
+    uint32_t *out, size_t *nchar)
+{
+	const struct cls_lex *lx = cls_lex_for(m, l);
+	size_t n, nm = 0;
+	struct cls_match *mt;
+
+	n = cls_features(cfg, l, t, out, CLS_MAX_FEATURES, nchar);
+	if (lx == NULL)
+		return n;
+	mt = cls_lex_match(lx, t, a, &nm);
+	return cls_lex_features(cfg, l, lx, mt, nm, t, out, n,
+	    CLS_MAX_FEATURES);
+}
+
+/* The original text of tokens [a, b]. */
+static struct slice
+cls_span(const struct cls_input *in, const struct cls_text *t, size_t a,
+    size_t b)
+{
+	size_t s = t->tok[a].soff, e = t->tok[b].soff + t->tok[b].slen;
+
+	if (e > in->text.n || s > e)
+		return (struct slice){ in->text.p, 0 };
+	return (struct slice){ in->text.p + s, e - s };
+}
+
+static void
+cls_evidence(struct cls_result *res, struct slice s)
+{
+	size_t i;
+
+	if (s.n == 0 || res->nevidence == CLS_MAX_EVIDENCE)
+		return;
+	for (i = 0; i < res->nevidence; i++)
+		if (slice_same(res->evidence[i], s))
+			return;
+	res->evidence[res->nevidence++] = s;
+}
+
+static void
+cls_evidencef(struct cls_result *res, struct arena *a, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void
+cls_evidencef(struct cls_result *res, struct arena *a, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	cls_evidence(res, (struct slice){ arena_strndup(a, tmp, (size_t)n),
+	    (size_t)n });
+}
+
+/* Lexicon-only probabilities, when no model is loaded. */
+static void
+cls_lex_prob(int pos, int neg, float prob[CLS_NCLASS])
+{
+	float d = (float)(pos - neg);
+
+	prob[CLS_POS] = d > 0 ? 0.7f : 0.15f;
+	prob[CLS_NEG] = d < 0 ? 0.7f : 0.15f;
+	prob[CLS_NEU] = d == 0 ? 0.7f : 0.15f;
+}
+
+struct cls_tally {
+	int		 pos, neg, intense, abuse, threat, fact, generic;
+	unsigned	 strong, subj;
+	uint16_t	 negat[32];	/* token positions of negative words */
+	int		 nnegat;
+};
+
+static void
+cls_tally(const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
+    struct cls_tally *ty)
+{
+	size_t i, last_int = (size_t)-1;
+
+	memset(ty, 0, sizeof(*ty));
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+		bool p;
+
+		switch (e->cls) {
+		case CLS_LX_INT:
+			last_int = mt[i].tok;
+			break;
+		case CLS_LX_POS:
+		case CLS_LX_NEG:
+			p = (e->cls == CLS_LX_POS) != mt[i].neg;
+			if (p) {
+				ty->pos++;
+				break;
+			}
+			ty->neg++;
+			if (last_int + 1 == mt[i].tok)
+				ty->intense++;
+			if (ty->nnegat < 32)
+				ty->negat[ty->nnegat++] = mt[i].tok;
+			break;
+		case CLS_LX_ABUSE:
+			if (!mt[i].neg)
+				ty->abuse++;
+			break;
+		case CLS_LX_THREAT:
+			if (!mt[i].neg)
+				ty->threat++;
+			break;
+		case CLS_LX_FACT:
+			ty->fact++;
+			break;
+		case CLS_LX_GENERIC:
+			ty->generic++;
+			break;
+		default:
+			if (e->cls >= CLS_LX_TOPIC && e->cls < CLS_LX_SUBJ) {
+				if (!mt[i].neg)
+					ty->strong |= 1u << (e->cls -
+					    CLS_LX_TOPIC);
+			} else if (e->cls >= CLS_LX_SUBJ && e->cls < CLS_LX_N)
+				ty->subj |= 1u << (e->cls - CLS_LX_SUBJ);
+			break;
+		}
+	}
+}
+
+static bool
+cls_near_neg(const struct cls_tally *ty, size_t tok)
+{
+	int i;
+
+	for (i = 0; i < ty->nnegat; i++) {
+		size_t p = ty->negat[i];
+
+		if (p + CLS_SUBJ_NEAR >= tok && p <= tok + CLS_SUBJ_NEAR)
+			return true;
+	}
+	return false;
+}
+
+static int
+cls_popcount(unsigned v)
+{
+	int n = 0;
+
+	for (; v != 0; v &= v - 1)
+		n++;
+	return n;
+}
+
+void
+cls_analyze(const struct cls_models *m, const struct cls_input *in,
+    struct arena *a, struct cls_result *res)
+{
+	const struct cls_lex *lx;
+	struct cls_match *mt = NULL;
+	struct cls_tally ty;
+	struct cls_text t;
+	size_t nm = 0, i, nnum = 0;
+	float text_score;
+	bool mismatch = false;
+	int c;
+
+	memset(res, 0, sizeof(*res));
+	cls_norm(a, in->text.p, in->text.n, &t);
+	res->lang = cls_lang_from(in->lang);
+	if (res->lang == CLS_LANG_NONE) {
+		res->lang = cls_script_guess(&t);
+		res->lang_guessed = res->lang != CLS_LANG_NONE;
+	}
+	cls_mark_neg(&t, res->lang);
+	lx = cls_lex_for(m, res->lang);
+	if (lx != NULL)
+		mt = cls_lex_match(lx, &t, a, &nm);
+	cls_tally(lx, mt, nm, &ty);
+
+	if (m->have_model) {
+		uint32_t *f = arena_alloc(a, CLS_MAX_FEATURES * sizeof(*f));
+		size_t nchar, n;
+
+		n = cls_features(&m->model.cfg, res->lang, &t, f,
+		    CLS_MAX_FEATURES, &nchar);
+		if (lx != NULL)
+			n = cls_lex_features(&m->model.cfg, res->lang, lx, mt,
+			    nm, &t, f, n, CLS_MAX_FEATURES);
+		cls_model_predict(&m->model, f, n, nchar, res->prob);
+	} else
+		cls_lex_prob(ty.pos, ty.neg, res->prob);
+	res->text_sent = CLS_POS;
+	for (c = 1; c < CLS_NCLASS; c++)
+		if (res->prob[c] > res->prob[res->text_sent])
+			res->text_sent = c;
+	text_score = res->prob[CLS_POS] - res->prob[CLS_NEG];
+	res->sent = res->text_sent;
+	res->score = text_score;
+
+	/* Stars. */
+	if (in->rating >= 1 && in->rating <= 5) {
+		float star = (float)(in->rating - 3) / 2.0f;
+
+		if (in->rating <= 2 && res->text_sent == CLS_POS &&
+		    res->prob[CLS_POS] >= 0.7f && ty.neg == 0 &&
+		    ty.strong == 0 && ty.abuse == 0)
+			mismatch = true;
+		else if (in->rating >= 4 && (ty.abuse > 0 || ty.threat > 0 ||
+		    (res->text_sent == CLS_NEG && res->prob[CLS_NEG] >= 0.8f &&
+		    ty.neg > 0 && ty.pos == 0)))
+			mismatch = true;
+		if (!mismatch) {
+			res->score = (1 - CLS_STAR_WEIGHT) * text_score +
+			    CLS_STAR_WEIGHT * star;
+			res->sent = res->score > CLS_SENT_EDGE ? CLS_POS :
+			    res->score < -CLS_SENT_EDGE ? CLS_NEG : CLS_NEU;
+		} else if (ty.abuse > 0 || ty.threat > 0)
+			res->sent = CLS_NEG;
+	}
+	if (res->score > 1)
+		res->score = 1;
+	if (res->score < -1)
+		res->score = -1;
+
+	/* Topics. */
+	res->topics = ty.strong;
+	if (res->sent == CLS_NEG && ty.subj != 0) {
+		for (i = 0; i < nm; i++) {
+			const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+
+			if (e->cls >= CLS_LX_SUBJ && e->cls < CLS_LX_N &&
+			    cls_near_neg(&ty, mt[i].tok))
+				res->topics |= 1u << (e->cls - CLS_LX_SUBJ);
+		}
+	}
+	if (res->sent == CLS_POS && res->prob[CLS_POS] >= 0.8f && ty.neg == 0)
+		res->topics = 0;
+
+	for (i = 0; i < t.ntok; i++)
+		if (t.tok[i].flags & CLS_TOK_NUM)
+			nnum++;
+
+	/* Kind. */
+	if (mismatch)
+		res->kind = CLS_RATING_MISMATCH;
+	else if (ty.abuse > 0 || ty.threat > 0)
+		res->kind = CLS_ABUSIVE;
+	else if (in->template_n >= 2)
+		res->kind = CLS_SUSPECT_FAKE;
+	else if (res->sent == CLS_NEG && nnum == 0 && ty.fact == 0 &&
+	    ty.strong == 0 && (ty.generic > 0 || t.ntok <= CLS_SHORT))
+		res->kind = CLS_SUSPECT_FAKE;
+	else
+		res->kind = CLS_GENUINE;
+
+	/* Severity. */
+	if (res->kind == CLS_ABUSIVE)
+		res->severity = 3;
+	else if (res->sent == CLS_NEG) {
+		unsigned grave = 1u << 7 | 1u << 4 | 1u << 3;	/* fraud refund cancel */
+
+		res->severity = 2;
+		if ((res->topics & grave) != 0 || ty.threat > 0 ||
+		    cls_popcount(res->topics) >= 3 ||
+		    (ty.intense > 0 && res->topics != 0))
+			res->severity = 3;
+	} else
+		res->severity = res->topics != 0 || mismatch ? 1 : 0;
+
+	/*
+	 * Evidence: the buyer's own words first (complaint cues, then
+	 * subjects, abuse, facts, polarity), then the features.
+	 */
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+
+		if (e->cls >= CLS_LX_TOPIC && e->cls < CLS_LX_SUBJ &&
+		    (res->topics & (1u << (e->cls - CLS_LX_TOPIC))) &&
+		    !mt[i].neg)
+			cls_evidence(res, cls_span(in, &t, mt[i].tok,
+			    mt[i].tok + mt[i].nw - 1));
+	}
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+
+		if ((e->cls == CLS_LX_ABUSE || e->cls == CLS_LX_THREAT) &&
+		    !mt[i].neg)
+			cls_evidence(res, cls_span(in, &t, mt[i].tok,
+			    mt[i].tok + mt[i].nw - 1));
+	}
+	for (i = 0; i < t.ntok && nnum > 0; i++) {
+		if (!(t.tok[i].flags & CLS_TOK_NUM))
+			continue;
+		cls_evidence(res, cls_span(in, &t, i, i + 1 < t.ntok &&
+		    !(t.tok[i + 1].flags & CLS_TOK_BREAK) ? i + 1 : i));
+		break;
+	}
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+		size_t first = mt[i].tok;
+
+		if (e->cls != CLS_LX_POS && e->cls != CLS_LX_NEG &&
+		    e->cls != CLS_LX_FACT)
+			continue;
+		if (e->cls != CLS_LX_FACT &&
+		    ((e->cls == CLS_LX_POS) != mt[i].neg) !=
+		    (res->sent != CLS_NEG))
+			continue;	/* only words that agree */
+		if (mt[i].neg && first > 0)
+			first--;	/* show the negator too */
+		cls_evidence(res, cls_span(in, &t, first,
+		    mt[i].tok + mt[i].nw - 1));
+	}
+	if (in->rating >= 1 && in->rating <= 5)
+		cls_evidencef(res, a, "stars=%d", in->rating);
+	if (in->template_n >= 2)
+		cls_evidencef(res, a, "template=%lld",
+		    (long long)in->template_n);
+	if (m->have_model)
+		cls_evidencef(res, a, "model=%s %.2f",
+		    cls_class_names[res->text_sent],
+		    (double)res->prob[res->text_sent]);
+	if (res->lang_guessed)
+		cls_evidencef(res, a, "lang=%s from script",
+		    cls_lang_name(res->lang));
+}

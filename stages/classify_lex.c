@@ -1,0 +1,326 @@
+/*
+ * classify_lex - the per-language lexicons: polarity, intensity, topics,
+ * abuse, threats, concrete facts and generic wording.
+ *
+ * File format (models/classify/lex.LANG.txt, UTF-8):
+ *     # comment
+ *     pos: great | excellent | well done
+ *     topic.delivery: arriv* late | never arrived
+ *     subj.delivery: delivery | shipping
+ * A term is one to six words; a word ending in '*' matches any token
+ * that starts with it.  Terms are folded like the text (classify_norm.c),
+ * so they may be written with their real letters (қ, ά, أ).
+ *
+ * Matching looks each token's prefixes up in one hash table (keys are
+ * FNV hashes of the folded first word, prefix entries tagged), then
+ * checks the remaining words of the candidates.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+
+const char *const cls_topic_names[CLS_NTOPIC] = {
+	"delivery", "quality", "communication", "cancellation", "refund",
+	"price", "scope", "fraud", "rudeness", "support"
+};
+
+#define CLS_PREFIX_TAG	0x5bd1e9955bd1e995ULL
+
+static uint64_t
+cls_key(const char *p, size_t n, bool prefix)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	h = prefix ? h ^ CLS_PREFIX_TAG : h;
+	return h == 0 ? 1 : h;
+}
+
+static int
+cls_lx_class(const char *s, size_t n)
+{
+	static const char *const base[] = {
+		"pos", "neg", "int", "abuse", "threat", "fact", "generic"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		if (strlen(base[i]) == n && memcmp(base[i], s, n) == 0)
+			return (int)i;
+	for (i = 0; i < CLS_NTOPIC; i++) {
+		size_t tl = strlen(cls_topic_names[i]);
+
+		if (n == 6 + tl && memcmp(s, "topic.", 6) == 0 &&
+		    memcmp(s + 6, cls_topic_names[i], tl) == 0)
+			return CLS_LX_TOPIC + (int)i;
+		if (n == 5 + tl && memcmp(s, "subj.", 5) == 0 &&
+		    memcmp(s + 5, cls_topic_names[i], tl) == 0)
+			return CLS_LX_SUBJ + (int)i;
+	}
+	return -1;
+}
+
+static const char *
+cls_pool_add(struct cls_lex *lx, const char *p, size_t n)
+{
+	/* The pool never moves: it is sized for the whole file up front. */
+	char *q = lx->pool + lx->pool_len;
+
+	memcpy(q, p, n);
+	q[n] = '\0';
+	lx->pool_len += n + 1;
+	return q;
+}
+
+static int
+cls_lex_add(struct cls_lex *lx, int cls, const char *term, size_t tn,
+    char *err, size_t errlen, unsigned line)
+{
+	struct cls_lex_entry *e;
+	char raw[256], fold[1024];
+	size_t i = 0;
+
+	if (tn == 0)
+		return 0;
+	if (tn >= sizeof(raw)) {
+		snprintf(err, errlen, "line %u: term too long", line);
+		return -1;
+	}
+	if (lx->n == lx->cap) {
+		size_t cap = lx->cap ? 2 * lx->cap : 256;
+		struct cls_lex_entry *ne;
+
+		if ((ne = realloc(lx->e, cap * sizeof(*ne))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		lx->e = ne;
+		lx->cap = cap;
+	}
+	e = &lx->e[lx->n];
+	memset(e, 0, sizeof(*e));
+	e->cls = (uint8_t)cls;
+	e->next = -1;
+	memcpy(raw, term, tn);
+	raw[tn] = '\0';
+	cls_fold_word(raw, fold, sizeof(fold));
+	e->text = cls_pool_add(lx, fold, strlen(fold));
+	while (fold[i] != '\0') {
+		size_t j;
+		bool pre = false;
+
+		while (fold[i] == ' ')
+			i++;
+		if (fold[i] == '\0')
+			break;
+		for (j = i; fold[j] != '\0' && fold[j] != ' '; j++)
+			;
+		if (fold[j - 1] == '*') {
+			pre = true;
+			fold[j - 1] = '\0';
+		}
+		if (e->nw == CLS_LEX_MAXW) {
+			snprintf(err, errlen, "line %u: more than %d words",
+			    line, CLS_LEX_MAXW);
+			return -1;
+		}
+		e->w[e->nw].n = (uint16_t)(j - i - pre);
+		e->w[e->nw].p = cls_pool_add(lx, fold + i, j - i - pre);
+		e->w[e->nw].prefix = pre;
+		if (e->w[e->nw].n == 0) {
+			snprintf(err, errlen, "line %u: empty word", line);
+			return -1;
+		}
+		e->nw++;
+		i = j;
+	}
+	if (e->nw > 0)
+		lx->n++;
+	return 0;
+}
+
+static int
+cls_lex_index(struct cls_lex *lx)
+{
+	size_t size = 64, i;
+
+	while (size < 4 * lx->n)
+		size *= 2;
+	lx->key = calloc(size, sizeof(*lx->key));
+	lx->head = malloc(size * sizeof(*lx->head));
+	if (lx->key == NULL || lx->head == NULL)
+		return -1;
+	lx->mask = size - 1;
+	/* Insert in reverse so each chain lists entries in file order. */
+	for (i = lx->n; i-- > 0;) {
+		struct cls_lex_entry *e = &lx->e[i];
+		uint64_t k = cls_key(e->w[0].p, e->w[0].n, e->w[0].prefix);
+		size_t at = k & lx->mask;
+
+		while (lx->key[at] != 0 && lx->key[at] != k)
+			at = (at + 1) & lx->mask;
+		if (lx->key[at] == 0) {
+			lx->key[at] = k;
+			lx->head[at] = -1;
+		}
+		e->next = lx->head[at];
+		lx->head[at] = (int32_t)i;
+	}
+	return 0;
+}
+
+int
+cls_lex_load(struct cls_lex *lx, struct slice text, char *err,
+    size_t errlen)
+{
+	const char *p = text.p, *end = text.p + text.n;
+	unsigned line = 0;
+
+	memset(lx, 0, sizeof(*lx));
+	/* Folding never makes a term more than 4 times longer. */
+	lx->pool_cap = 8 * text.n + 64;
+	if ((lx->pool = malloc(lx->pool_cap)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *colon, *q;
+		int cls;
+
+		if (eol == NULL)
+			eol = end;
+		line++;
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == eol || *p == '#') {
+			p = eol + 1;
+			continue;
+		}
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon == NULL ||
+		    (cls = cls_lx_class(p, (size_t)(colon - p))) < 0) {
+			snprintf(err, errlen, "line %u: expected 'class: terms'"
+			    " with a known class", line);
+			return -1;
+		}
+		q = colon + 1;
+		while (q < eol) {
+			const char *bar = memchr(q, '|', (size_t)(eol - q));
+			const char *te;
+
+			if (bar == NULL)
+				bar = eol;
+			while (q < bar && (*q == ' ' || *q == '\t'))
+				q++;
+			te = bar;
+			while (te > q && (te[-1] == ' ' || te[-1] == '\t' ||
+			    te[-1] == '\r'))
+				te--;
+			if (cls_lex_add(lx, cls, q, (size_t)(te - q), err,
+			    errlen, line) == -1)
+				return -1;
+			q = bar + 1;
+		}
+		p = eol + 1;
+	}
+	if (cls_lex_index(lx) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+cls_lex_release(struct cls_lex *lx)
+{
+	free(lx->e);
+	free(lx->key);
+	free(lx->head);
+	free(lx->pool);
+	memset(lx, 0, sizeof(*lx));
+}
+
+static bool
+cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
+    const struct cls_tok *k)
+{
+	if (w->prefix ? k->len < w->n : k->len != w->n)
+		return false;
+	return memcmp(t->buf + k->off, w->p, w->n) == 0;
+}
+
+static void
+cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
+    size_t i, struct cls_match *out, size_t *n, size_t cap)
+{
+	size_t at = k & lx->mask;
+	int32_t e;
+
+	while (lx->key[at] != 0 && lx->key[at] != k)
+		at = (at + 1) & lx->mask;
+	if (lx->key[at] == 0)
+		return;
+	for (e = lx->head[at]; e >= 0; e = lx->e[e].next) {
+		const struct cls_lex_entry *en = &lx->e[e];
+		unsigned j;
+
+		if (i + en->nw > t->ntok)
+			continue;
+		if (!cls_word_ok(&en->w[0], t, &t->tok[i]))
+			continue;	/* a hash collision */
+		for (j = 1; j < en->nw; j++)
+			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j]))
+				break;
+		if (j < en->nw || *n == cap)
+			continue;
+		out[*n].entry = (uint32_t)e;
+		out[*n].tok = (uint16_t)(i < 0xffff ? i : 0xffff);
+		out[*n].nw = en->nw;
+		out[*n].neg = (t->tok[i].flags & CLS_TOK_NEG) != 0;
+		(*n)++;
+	}
+}
+
+struct cls_match *
+cls_lex_match(const struct cls_lex *lx, const struct cls_text *t,
+    struct arena *a, size_t *np)
+{
+	size_t cap = 2 * t->ntok + 8, n = 0, i;
+	struct cls_match *out = arena_alloc(a, cap * sizeof(*out));
+
+	if (lx->n == 0) {
+		*np = 0;
+		return out;
+	}
+	for (i = 0; i < t->ntok && i < 0xffff; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		const unsigned char *w = (const unsigned char *)t->buf + k->off;
+		uint64_t h = 0xcbf29ce484222325ULL, hk;
+		size_t b, cps = 0;
+
+		for (b = 0; b < k->len; b++) {
+			h ^= w[b];
+			h *= 0x100000001b3ULL;
+			/* At a code point boundary, try the prefix. */
+			if (b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) {
+				cps++;
+				if (cps >= 2) {
+					hk = h ^ CLS_PREFIX_TAG;
+					cls_try(lx, hk == 0 ? 1 : hk, t, i,
+					    out, &n, cap);
+				}
+			}
+		}
+		if (k->len > 0)
+			cls_try(lx, h == 0 ? 1 : h, t, i, out, &n, cap);
+	}
+	*np = n;
+	return out;
+}

@@ -1,0 +1,428 @@
+/*
+ * classify_norm - fold review text for matching and cut it into tokens.
+ *
+ * pipeline/norm.[ch] (the dedupe engineer's) was not there when classify
+ * was written, and classify needs more than matching equality: token
+ * boundaries, clause breaks for negation scope, emoji as tokens and
+ * capitals counted before folding.  So this is classify's own minimal
+ * folding: lower case (utf8proc), Kazakh letters written as Russian ones
+ * (ә->а ө->о ү ұ->у қ->к ғ->г ң->н һ->х і->и), ё->е, Greek accents and
+ * final sigma, Arabic tatweel and diacritics removed, alef variants, alef
+ * maqsura, teh marbuta, Persian yeh and kaf unified, Arabic-Indic digits
+ * to ASCII, Latin diacritics (Turkish ş ğ ı ç ö ü, French, German)
+ * removed, apostrophes inside words dropped (don't -> dont).
+ */
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "classify.h"
+
+static const char *const cls_lang_names[CLS_NLANG + 1] = {
+	"ar", "el", "en", "fa", "kk", "ru", "tr", "und"
+};
+
+enum cls_lang
+cls_lang_from(struct slice code)
+{
+	int i;
+
+	for (i = 0; i < CLS_NLANG; i++)
+		if (slice_eq(code, cls_lang_names[i]))
+			return i;
+	return CLS_LANG_NONE;
+}
+
+const char *
+cls_lang_name(enum cls_lang l)
+{
+	return cls_lang_names[l <= CLS_NLANG ? l : CLS_NLANG];
+}
+
+/*
+ * The folded form of one lower-case code point: 0 drops it, -1 keeps
+ * it.  Only the ranges we fold are listed.
+ */
+static int32_t
+cls_fold_cp(int32_t c)
+{
+	static const char latin[] =	/* U+00E0..U+00FF */
+	    "aaaaaaaceeeeiiiidnooooo/ouuuuyty";
+
+	if (c < 0x80)
+		return -1;
+	if (c >= 0xe0 && c <= 0xff) {
+		if (c == 0xf7 || c == 0xf0 || c == 0xfe)
+			return -1;
+		if (c == 0xe6 || c == 0xdf)
+			return -1;
+		return (unsigned char)latin[c - 0xe0];
+	}
+	switch (c) {
+	/* Turkish and other Latin letters. */
+	case 0x131: return 'i';		/* dotless i */
+	case 0x11f: return 'g';
+	case 0x15f: case 0x219: return 's';
+	case 0x163: case 0x21b: return 't';
+	case 0x307: return 0;		/* combining dot of lower-cased İ */
+	/* Kazakh and Russian. */
+	case 0x4d9: return 0x430;	/* ә */
+	case 0x4e9: return 0x43e;	/* ө */
+	case 0x4af: case 0x4b1: return 0x443;	/* ү ұ */
+	case 0x49b: return 0x43a;	/* қ */
+	case 0x493: return 0x433;	/* ғ */
+	case 0x4a3: return 0x43d;	/* ң */
+	case 0x4bb: return 0x445;	/* һ */
+	case 0x456: return 0x438;	/* і */
+	case 0x451: return 0x435;	/* ё */
+	/* Greek. */
+	case 0x3ac: return 0x3b1;
+	case 0x3ad: return 0x3b5;
+	case 0x3ae: return 0x3b7;
+	case 0x3af: case 0x3ca: case 0x390: return 0x3b9;
+	case 0x3cc: return 0x3bf;
+	case 0x3cd: case 0x3cb: case 0x3b0: return 0x3c5;
+	case 0x3ce: return 0x3c9;
+	case 0x3c2: return 0x3c3;	/* final sigma */
+	/* Arabic and Persian. */
+	case 0x640: return 0;		/* tatweel */
+	case 0x622: case 0x623: case 0x625: case 0x671: return 0x627;
+	case 0x649: case 0x6cc: case 0x64a: return 0x64a;
+	case 0x626: return 0x64a;
+	case 0x624: return 0x648;
+	case 0x629: return 0x647;
+	case 0x6a9: return 0x643;
+	default:
+		break;
+	}
+	if ((c >= 0x64b && c <= 0x65f) || c == 0x670 ||
+	    (c >= 0x6d6 && c <= 0x6ed))
+		return 0;		/* Arabic diacritics and marks */
+	if (c >= 0x660 && c <= 0x669)
+		return '0' + (c - 0x660);
+	if (c >= 0x6f0 && c <= 0x6f9)
+		return '0' + (c - 0x6f0);
+	if (c >= 0x300 && c <= 0x36f)
+		return 0;		/* combining marks */
+	return -1;
+}
+
+/* Which script (as a language guess bucket) a letter belongs to. */
+static int
+cls_script_of(int32_t c)
+{
+	if (c >= 0x600 && c <= 0x6ff) {
+		/* Letters Persian has and Arabic does not. */
+		if (c == 0x67e || c == 0x686 || c == 0x698 || c == 0x6af ||
+		    c == 0x6cc || c == 0x6a9)
+			return CLS_FA;
+		return CLS_AR;
+	}
+	if (c >= 0x370 && c <= 0x3ff)
+		return CLS_EL;
+	if (c >= 0x400 && c <= 0x4ff) {
+		if (c == 0x4d9 || c == 0x4e9 || c == 0x4af || c == 0x4b1 ||
+		    c == 0x49b || c == 0x493 || c == 0x4a3 || c == 0x4bb ||
+		    c == 0x456 || c == 0x4d8 || c == 0x4e8 || c == 0x4ae ||
+		    c == 0x4b0 || c == 0x49a || c == 0x492 || c == 0x4a2 ||
+		    c == 0x4ba || c == 0x406)
+			return CLS_KK;
+		return CLS_RU;
+	}
+	if (c == 0x131 || c == 0x11f || c == 0x15f || c == 0x130 ||
+	    c == 0x11e || c == 0x15e)
+		return CLS_TR;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 0xc0 && c <= 0x24f))
+		return CLS_EN;
+	return -1;
+}
+
+static size_t
+cls_put(char *p, int32_t c)
+{
+	return (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)p);
+}
+
+static bool
+cls_is_break(int32_t c)
+{
+	switch (c) {
+	case '.': case ',': case '!': case '?': case ';': case ':':
+	case '\n': case '(': case ')': case 0x60c: case 0x61b: case 0x61f:
+	case 0x37e: case 0x2026: case '-': case 0x2013: case 0x2014:
+		return true;
+	}
+	return false;
+}
+
+void
+cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0, cap;
+	bool inword = false, brk = false, word_upper = true;
+	unsigned word_letters = 0;
+	struct cls_tok *cur = NULL;
+
+	memset(t, 0, sizeof(*t));
+	/* A code point grows to at most 4 bytes; each may start a token. */
+	cap = 4 * n + 2;
+	t->buf = arena_alloc(a, cap + 1);
+	t->tok = arena_alloc(a, (n + 1) * sizeof(*t->tok));
+	t->buf[t->len++] = ' ';
+	while (i < n) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k;
+		utf8proc_category_t cat;
+		int32_t f;
+		int sc;
+		size_t at = i;
+
+		k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+		if (k <= 0) {
+			i++;
+			c = ' ';
+		} else
+			i += (size_t)k;
+		if (c < 0x80) {
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+				cat = c <= '9' ? UTF8PROC_CATEGORY_ND :
+				    UTF8PROC_CATEGORY_LL;
+			else if (c >= 'A' && c <= 'Z')
+				cat = UTF8PROC_CATEGORY_LU;
+			else
+				cat = UTF8PROC_CATEGORY_PO;
+		} else
+			cat = utf8proc_category(c);
+		if (c == '\'' || c == 0x2019) {
+			if (inword)
+				continue;	/* don't -> dont */
+		}
+		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+		    cat == UTF8PROC_CATEGORY_CF) {
+			if (c >= 0x64b && c <= 0x65f)
+				continue;
+			if (!inword)
+				continue;
+		}
+		if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+		    cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LM ||
+		    cat == UTF8PROC_CATEGORY_LO || cat == UTF8PROC_CATEGORY_ND ||
+		    cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC) {
+			bool letter = cat != UTF8PROC_CATEGORY_ND &&
+			    cat != UTF8PROC_CATEGORY_MN &&
+			    cat != UTF8PROC_CATEGORY_MC;
+
+			if (!inword) {
+				if (t->buf[t->len - 1] != ' ')
+					t->buf[t->len++] = ' ';
+				cur = &t->tok[t->ntok++];
+				cur->off = (uint32_t)t->len;
+				cur->len = 0;
+				cur->flags = brk ? CLS_TOK_BREAK : 0;
+				cur->soff = (uint32_t)at;
+				brk = false;
+				inword = true;
+				word_upper = true;
+				word_letters = 0;
+			}
+			if (letter) {
+				t->nletters++;
+				word_letters++;
+				if (cat == UTF8PROC_CATEGORY_LU)
+					t->nupper++;
+				else
+					word_upper = false;
+				if ((sc = cls_script_of(c)) >= 0)
+					t->script[sc]++;
+			}
+			if (c == 0x130)
+				c = 'i';
+			else if (c < 0x80) {
+				if (c >= 'A' && c <= 'Z')
+					c += 'a' - 'A';
+			} else
+				c = utf8proc_tolower(c);
+			if ((f = cls_fold_cp(c)) == 0)
+				continue;
+			if (f > 0)
+				c = f;
+			t->len += cls_put(t->buf + t->len, c);
+			if (t->len - cur->off < 0xffff)
+				cur->len = (uint16_t)(t->len - cur->off);
+			cur->slen = (uint32_t)(i - cur->soff);
+			continue;
+		}
+		/* Not part of a word: ends one. */
+		if (inword) {
+			inword = false;
+			if (word_letters >= 2 && word_upper)
+				cur->flags |= CLS_TOK_UPPER;
+			word_upper = true;
+			word_letters = 0;
+		}
+		if (c == '!')
+			t->nexcl++;
+		if (cls_is_break(c)) {
+			brk = true;
+			continue;
+		}
+		if (cat == UTF8PROC_CATEGORY_SO && c != 0xfe0f) {
+			/* Emoji and symbols: one token each. */
+			if (t->buf[t->len - 1] != ' ')
+				t->buf[t->len++] = ' ';
+			cur = &t->tok[t->ntok++];
+			cur->off = (uint32_t)t->len;
+			cur->flags = CLS_TOK_SYM | (brk ? CLS_TOK_BREAK : 0);
+			cur->soff = (uint32_t)at;
+			cur->slen = (uint32_t)(i - at);
+			brk = false;
+			t->len += cls_put(t->buf + t->len, c);
+			cur->len = (uint16_t)(t->len - cur->off);
+			continue;
+		}
+	}
+	if (inword && word_letters >= 2 && word_upper)
+		cur->flags |= CLS_TOK_UPPER;
+	if (t->buf[t->len - 1] != ' ')
+		t->buf[t->len++] = ' ';
+	t->buf[t->len] = '\0';
+	for (i = 0; i < t->ntok; i++) {
+		const char *q = t->buf + t->tok[i].off;
+		size_t j;
+
+		for (j = 0; j < t->tok[i].len; j++)
+			if (q[j] < '0' || q[j] > '9')
+				break;
+		if (j == t->tok[i].len)
+			t->tok[i].flags |= CLS_TOK_NUM;
+	}
+}
+
+enum cls_lang
+cls_script_guess(const struct cls_text *t)
+{
+	unsigned best = 0;
+	int i, l = CLS_LANG_NONE;
+
+	if (t->script[CLS_FA] > 0 && t->script[CLS_FA] * 20 >=
+	    t->script[CLS_AR])
+		return CLS_FA;
+	if (t->script[CLS_KK] > 0 && t->script[CLS_KK] * 40 >=
+	    t->script[CLS_RU])
+		return CLS_KK;
+	if (t->script[CLS_TR] > 0 && t->script[CLS_TR] * 40 >=
+	    t->script[CLS_EN])
+		return CLS_TR;
+	for (i = 0; i < CLS_NLANG; i++) {
+		unsigned v = t->script[i];
+
+		if (i == CLS_FA)
+			v += t->script[CLS_AR];
+		if (i == CLS_KK)
+			v += t->script[CLS_RU];
+		if (i == CLS_TR)
+			v += t->script[CLS_EN];
+		if (v > best && i != CLS_FA && i != CLS_KK && i != CLS_TR) {
+			best = v;
+			l = i;
+		}
+	}
+	return l;
+}
+
+size_t
+cls_fold_word(const char *s, char *out, size_t cap)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t n = strlen(s), i = 0, len = 0;
+
+	while (i < n && len + 5 < cap) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k;
+		int32_t f;
+
+		k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+		if (k <= 0)
+			break;
+		i += (size_t)k;
+		if (c == '\'' || c == 0x2019)
+			continue;
+		c = c == 0x130 ? 'i' : utf8proc_tolower(c);
+		if ((f = cls_fold_cp(c)) == 0)
+			continue;
+		if (f > 0)
+			c = f;
+		len += cls_put(out + len, c);
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/*
+ * Negators, folded.  A prefix negator puts the next tokens (up to
+ * CLS_NEG_SCOPE, or the next clause break) in its scope; a postfix one
+ * (Kazakh емес/жоқ, Turkish değil/yok, Persian نیست) the tokens before it.
+ */
+#define CLS_NEG_SCOPE	3
+
+static const char *const cls_neg_pre[CLS_NLANG][24] = {
+	[CLS_AR] = { "لا", "لم", "لن", "ما", "ليس", "ليست", "غير", "بدون",
+	    "مش", "مو", "ولا", "مافي", "ماكو", "بلا", NULL },
+	[CLS_EL] = { "δεν", "μην", "ουτε", "χωρις", "μη", "οχι", "ποτε",
+	    "τιποτα", "κανενα", "καθολου", NULL },
+	[CLS_EN] = { "not", "no", "never", "dont", "didnt", "doesnt", "isnt",
+	    "wasnt", "cant", "cannot", "wont", "nothing", "havent", "hasnt",
+	    "arent", "werent", "couldnt", "wouldnt", "shouldnt", "without",
+	    "hardly", "nor", "neither", NULL },
+	[CLS_FA] = { "نه", "بدون", "هيچ", NULL },
+	[CLS_KK] = { "еш", "ешкашан", "ешкандай", "ешкім", "ешким", "не",
+	    "нет", NULL },
+	[CLS_RU] = { "не", "нет", "ни", "без", "никогда", "ничего",
+	    "нельзя", NULL },
+	[CLS_TR] = { "hic", "ne", "asla", NULL },
+};
+
+static const char *const cls_neg_post[CLS_NLANG][8] = {
+	[CLS_FA] = { "نيست", "نبود", "نيستند", NULL },
+	[CLS_KK] = { "емес", "жок", "жокпын", NULL },
+	[CLS_TR] = { "degil", "yok", "degildi", "yoktu", NULL },
+};
+
+static bool
+cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
+    const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strlen(*list) == k->len &&
+		    memcmp(*list, t->buf + k->off, k->len) == 0)
+			return true;
+	return false;
+}
+
+void
+cls_mark_neg(struct cls_text *t, enum cls_lang l)
+{
+	size_t i, j;
+
+	if (l >= CLS_NLANG)
+		return;
+	for (i = 0; i < t->ntok; i++) {
+		if (cls_tok_in(t, &t->tok[i], cls_neg_pre[l])) {
+			for (j = i + 1; j < t->ntok && j <= i + CLS_NEG_SCOPE;
+			    j++) {
+				if (t->tok[j].flags & CLS_TOK_BREAK)
+					break;
+				t->tok[j].flags |= CLS_TOK_NEG;
+			}
+		} else if (cls_neg_post[l][0] != NULL &&
+		    cls_tok_in(t, &t->tok[i], cls_neg_post[l])) {
+			for (j = i; j > 0 && j + 2 > i; j--) {
+				if (t->tok[j].flags & CLS_TOK_BREAK)
+					break;
+				t->tok[j - 1].flags |= CLS_TOK_NEG;
+			}
+		}
+	}
+}
