@@ -22,7 +22,8 @@
 /* Table entry for U+0080..U+07FF: the form as bytes (' ' = separator). */
 struct norm_ent {
 	uint8_t	 len;		/* NORM_ENT_SLOW: not cached, ask norm_cp() */
-	char	 s[7];
+	uint8_t	 plain;		/* 1: len > 0 and no separator inside */
+	char	 s[6];
 };
 #define NORM_ENT_SLOW	0xff
 #define NORM_TAB_MAX	0x800
@@ -168,6 +169,7 @@ norm_build(void)
 			continue;
 		}
 		norm_tab[c].len = (uint8_t)n;
+		norm_tab[c].plain = n > 0 && memchr(s, ' ', n) == NULL;
 		memcpy(norm_tab[c].s, s, n);
 	}
 }
@@ -263,6 +265,23 @@ norm_into(char *dst, size_t cap, struct slice in)
 				o++;
 			}
 			continue;
+		}
+		if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2 && end - p >= 2 &&
+		    (p[1] & 0xc0) == 0x80 && o <= cap && cap - o >= 8) {
+			/* Two-byte letters (Greek, Cyrillic, Arabic...) that
+			 * map to plain bytes: one copy, no bound checks. */
+			const struct norm_ent *e =
+			    &norm_tab[(p[0] & 0x1f) << 6 | (p[1] & 0x3f)];
+
+			if (e->plain) {
+				p += 2;
+				dst[o] = ' ';
+				o += sep && o > 0;
+				sep = false;
+				memcpy(dst + o, e->s, sizeof(e->s));
+				o += e->len;
+				continue;
+			}
 		}
 		if ((c = norm_decode(p, end, &used)) == -1) {
 			p++;

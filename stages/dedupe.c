@@ -68,6 +68,11 @@
 #define DD_KEY_TEXT	2
 #define DD_KEY_BAND	3
 
+/* What a --by field is. */
+#define DD_BY_TEXT	0
+#define DD_BY_BUYER	1
+#define DD_BY_OTHER	2
+
 /* Per-record table entry; the signature follows in near mode. */
 struct dd_meta {
 	uint32_t	 buyer;		/* hash of buyer, 0 = none */
@@ -75,6 +80,13 @@ struct dd_meta {
 	uint16_t	 flags;
 };
 #define DD_META_SIG	0x1		/* a signature follows */
+
+/* The spool in memory: records as (uint32 length, bytes) in big blocks. */
+struct dd_sblock {
+	char		*p;
+	size_t		 len, cap;
+};
+#define DD_SPOOL_BLOCK	(4 << 20)
 
 /* A decided record that is not simply passed on. */
 struct dd_out {
@@ -93,6 +105,7 @@ struct dd_part {
 struct dedupe {
 	/* Options. */
 	const char	*by[DD_MAX_BY];
+	int		 bykind[DD_MAX_BY];	/* DD_BY_* */
 	size_t		 nby;
 	char		*bylist;
 	bool		 by_text;
@@ -104,7 +117,9 @@ struct dedupe {
 
 	/* Pass 1. */
 	uint32_t	 n;		/* records held */
-	struct dd_wfile	 spool;
+	struct dd_wfile	 spool;		/* fd -1: in memory, in sblk */
+	struct dd_sblock *sblk;
+	size_t		 nsblk, capsblk;
 	struct dd_vec	 meta;
 	struct dd_wfile	 metaw;		/* fd -1 until spilled */
 	size_t		 msz;
@@ -159,12 +174,12 @@ dedupe_init(struct stage_ctx *ctx)
 	struct dedupe *d;
 	const char *mode;
 	char *f, *save = NULL;
-	int i;
+	int i, fd;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
 	ctx->priv = d;
-	d->spool.fd = d->metaw.fd = -1;
+	dd_wfile_init(&d->spool, -1);
 	for (i = 0; i < DD_NPART; i++) {
 		dd_vec_init(&d->part[i].mem, DD_ENT);
 		dd_wfile_init(&d->part[i].w, -1);
@@ -192,7 +207,9 @@ dedupe_init(struct stage_ctx *ctx)
 		if (d->nby == DD_MAX_BY)
 			return stage_usage_error(ctx, "--by takes at most %d "
 			    "fields", DD_MAX_BY);
-		if (strcmp(f, "text") == 0)
+		d->bykind[d->nby] = strcmp(f, "text") == 0 ? DD_BY_TEXT :
+		    strcmp(f, "buyer") == 0 ? DD_BY_BUYER : DD_BY_OTHER;
+		if (d->bykind[d->nby] == DD_BY_TEXT)
 			d->by_text = true;
 		d->by[d->nby++] = f;
 	}
@@ -203,10 +220,76 @@ dedupe_init(struct stage_ctx *ctx)
 	dd_vec_init(&d->meta, d->msz);
 	if ((d->mbuf = malloc(d->msz * 2)) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
-	if ((d->spool.fd = dd_tmpfile(d->tmpdir)) == -1)
+	/* Fail now rather than after an hour when the directory is bad. */
+	if ((fd = dd_tmpfile(d->tmpdir)) == -1)
 		return stage_fail_errno(ctx, "cannot create a temporary file "
 		    "in '%s'", d->tmpdir != NULL ? d->tmpdir :
 		    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	close(fd);
+	return 0;
+}
+
+/* Append one record to the spool, in memory or in its file. */
+static int
+dedupe_spool(struct stage_ctx *ctx, struct dedupe *d, const struct rec *r)
+{
+	struct dd_sblock *k = d->nsblk > 0 ? &d->sblk[d->nsblk - 1] : NULL;
+	uint32_t rn = (uint32_t)r->n;
+	size_t need = sizeof(rn) + r->n;
+
+	if (d->spool.fd != -1) {
+		if (dd_wfile_add(&d->spool, &rn, sizeof(rn)) == -1 ||
+		    dd_wfile_add(&d->spool, r->p, r->n) == -1)
+			return stage_fail_errno(ctx, "cannot write the spool "
+			    "file");
+		return 0;
+	}
+	if (k == NULL || k->cap - k->len < need) {
+		if (d->nsblk == d->capsblk) {
+			size_t nc = d->capsblk ? d->capsblk * 2 : 64;
+			struct dd_sblock *nb = realloc(d->sblk,
+			    nc * sizeof(*nb));
+
+			if (nb == NULL)
+				return stage_fail_errno(ctx, "cannot hold "
+				    "records");
+			d->sblk = nb;
+			d->capsblk = nc;
+		}
+		k = &d->sblk[d->nsblk];
+		k->cap = need > DD_SPOOL_BLOCK ? need : DD_SPOOL_BLOCK;
+		k->len = 0;
+		if ((k->p = malloc(k->cap)) == NULL)
+			return stage_fail_errno(ctx, "cannot hold records");
+		d->nsblk++;
+		d->membytes += k->cap;
+	}
+	memcpy(k->p + k->len, &rn, sizeof(rn));
+	memcpy(k->p + k->len + sizeof(rn), r->p, r->n);
+	k->len += need;
+	return 0;
+}
+
+/* Move the in-memory spool to a temporary file. */
+static int
+dedupe_spill_spool(struct stage_ctx *ctx, struct dedupe *d)
+{
+	size_t i;
+	int fd;
+
+	if ((fd = dd_tmpfile(d->tmpdir)) == -1)
+		return stage_fail_errno(ctx, "cannot create a temporary file");
+	dd_wfile_init(&d->spool, fd);
+	for (i = 0; i < d->nsblk; i++) {
+		if (dd_wfile_add(&d->spool, d->sblk[i].p, d->sblk[i].len) == -1)
+			return stage_fail_errno(ctx, "cannot write the spool "
+			    "file");
+		d->membytes -= d->sblk[i].cap;
+		free(d->sblk[i].p);
+	}
+	free(d->sblk);
+	d->sblk = NULL;
+	d->nsblk = d->capsblk = 0;
 	return 0;
 }
 
@@ -268,7 +351,8 @@ dedupe_field(const struct rec *r, const char *name, uint64_t i)
 {
 	struct slice raw;
 
-	if (rec_get_raw(r, name, &raw) == -1 || rec_is_nil(r, name))
+	if (rec_get_raw(r, name, &raw) == -1 ||
+	    (raw.n == 1 && (unsigned char)raw.p[0] == 0xc0))	/* nil */
 		return dd_mix(0x5bd1e995ULL + i);
 	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
 }
@@ -285,7 +369,7 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	struct dd_sig sig;
 	struct dd_meta *m;
 	uint64_t seed = 0, group = 0, h, exact;
-	uint32_t len, seq, rn;
+	uint32_t len, seq;
 	char *mp;
 	size_t i;
 	int b;
@@ -302,11 +386,11 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	form = norm_arena(&ctx->scratch, v.v.s);
 
 	for (i = 0; i < d->nby; i++) {
-		if (strcmp(d->by[i], "text") == 0)
+		if (d->bykind[i] == DD_BY_TEXT)
 			continue;
 		h = dedupe_field(r, d->by[i], i);
 		seed = dd_mix(seed ^ h) + i;
-		if (strcmp(d->by[i], "buyer") != 0)
+		if (d->bykind[i] == DD_BY_OTHER)
 			group = dd_mix(group ^ h) + i;
 	}
 	exact = d->by_text ? XXH3_64bits_withSeed(form.p, form.n, seed) :
@@ -359,15 +443,20 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 				return -1;
 	}
 
-	rn = (uint32_t)r->n;
-	if (dd_wfile_add(&d->spool, &rn, sizeof(rn)) == -1 ||
-	    dd_wfile_add(&d->spool, r->p, r->n) == -1)
-		return stage_fail_errno(ctx, "cannot write the spool file");
+	if (dedupe_spool(ctx, d, r) == -1)
+		return -1;
 	stage_hold(ctx, r);
 
-	/* finish() will need 8 bytes per record on top. */
-	if (!d->spilled && d->membytes + 8ULL * d->n + (8 << 20) > d->memory)
-		return dedupe_spill(ctx, d);
+	/*
+	 * finish() will need 8 bytes per record on top.  The spool goes to
+	 * disk first: it is read once, in order, so a file costs little.
+	 */
+	if (!d->spilled && d->membytes + 8ULL * d->n + (8 << 20) > d->memory) {
+		if (d->spool.fd == -1 && dedupe_spill_spool(ctx, d) == -1)
+			return -1;
+		if (d->membytes + 8ULL * d->n + (8 << 20) > d->memory)
+			return dedupe_spill(ctx, d);
+	}
 	return 0;
 }
 
@@ -463,56 +552,37 @@ dedupe_band_group(struct stage_ctx *ctx, struct dedupe *d,
 	return 0;
 }
 
-/* Load partition p as n entries in a malloc'd array. */
-static char *
-dedupe_load(struct stage_ctx *ctx, struct dedupe *d, int p, size_t *n)
+/* Bring partition p into memory (pt->mem) when it was spilled. */
+static int
+dedupe_load(struct stage_ctx *ctx, struct dedupe *d, int p)
 {
 	struct dd_part *pt = &d->part[p];
-	char *e;
-	size_t c, items;
 
-	*n = pt->n;
-	if ((e = malloc(pt->n * DD_ENT + 1)) == NULL) {
-		stage_fail_errno(ctx, "cannot load a partition of %llu keys",
-		    (unsigned long long)pt->n);
-		return NULL;
-	}
-	if (!d->spilled) {
-		for (c = 0; c < pt->mem.nchunk; c++) {
-			items = pt->mem.n - c * pt->mem.per;
-			if (items > pt->mem.per)
-				items = pt->mem.per;
-			memcpy(e + c * pt->mem.per * DD_ENT, pt->mem.chunk[c],
-			    items * DD_ENT);
-		}
-		dd_vec_release(&pt->mem);
-		return e;
-	}
+	if (!d->spilled)
+		return 0;
 	if (dd_wfile_flush(&pt->w) == -1 ||
-	    dd_pread_all(pt->w.fd, e, pt->n * DD_ENT, 0) == -1) {
-		stage_fail_errno(ctx, "cannot read a temporary file");
-		free(e);
-		return NULL;
-	}
+	    dd_vec_read(&pt->mem, pt->w.fd, pt->n) == -1)
+		return stage_fail_errno(ctx, "cannot read a temporary file");
 	dd_wfile_release(&pt->w);
-	return e;
+	return 0;
 }
 
 /* Group partition p by key and link the records of each group. */
 static int
 dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 {
-	char *e, *lead = NULL;
+	struct dd_vec *e = &d->part[p].mem;
+	char *lead = NULL;
 	size_t n, i, cap, mask, s, gn, gcap = 0;
 	int32_t *head = NULL, *tail = NULL, *next = NULL;
 	uint32_t *g = NULL, seq, s0;
 	uint64_t key, k2;
 	int j, ret = -1;
 
-	if ((e = dedupe_load(ctx, d, p, &n)) == NULL)
+	if (dedupe_load(ctx, d, p) == -1)
 		return -1;
-	if (n < 2) {
-		free(e);
+	if ((n = e->n) < 2) {
+		dd_vec_release(e);
 		return 0;
 	}
 	for (cap = 16; cap < 2 * n; cap *= 2)
@@ -528,14 +598,14 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	}
 	memset(head, 0xff, cap * sizeof(*head));
 	for (i = 0; i < n; i++) {
-		memcpy(&key, e + i * DD_ENT, 8);
+		memcpy(&key, dd_vec_at(e, i), 8);
 		next[i] = -1;
 		for (s = (key >> 2) & mask;; s = (s + 1) & mask) {
 			if (head[s] == -1) {
 				head[s] = tail[s] = (int32_t)i;
 				break;
 			}
-			memcpy(&k2, e + (size_t)head[s] * DD_ENT, 8);
+			memcpy(&k2, dd_vec_at(e, (size_t)head[s]), 8);
 			if (k2 == key) {
 				next[tail[s]] = (int32_t)i;
 				tail[s] = (int32_t)i;
@@ -560,10 +630,10 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 				g = ng;
 				gcap = nc;
 			}
-			memcpy(&seq, e + (size_t)j * DD_ENT + 8, 4);
+			memcpy(&seq, (char *)dd_vec_at(e, (size_t)j) + 8, 4);
 			g[gn++] = seq;
 		}
-		memcpy(&key, e + (size_t)head[s] * DD_ENT, 8);
+		memcpy(&key, dd_vec_at(e, (size_t)head[s]), 8);
 		s0 = g[0];
 		switch (key & 3) {
 		case DD_KEY_EXACT:
@@ -584,7 +654,7 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	}
 	ret = 0;
 out:
-	free(e);
+	dd_vec_release(e);
 	free(head);
 	free(tail);
 	free(next);
@@ -741,7 +811,10 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 	struct rec_out *o;
 	struct slice id;
 	char *buf = NULL;
-	size_t cap = 1 << 20, have = 0, pos = 0, oc = 0, used, i, k;
+	size_t cap = 1 << 20, have = 0, pos = 0, oc = 0, ic = 0, used, i, k;
+	size_t bi = 0, boff = 0;
+	const char *rp;
+	uint32_t *f;
 	uint64_t off = 0;
 	uint32_t seq, rn;
 	ssize_t got;
@@ -769,7 +842,7 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 		for (i = 0; i < ids.n; i++)
 			ids.len[i] = UINT32_MAX;
 	}
-	if (dd_wfile_flush(&d->spool) == -1) {
+	if (d->spool.fd != -1 && dd_wfile_flush(&d->spool) == -1) {
 		stage_fail_errno(ctx, "cannot write the spool file");
 		goto out;
 	}
@@ -778,55 +851,73 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 		goto out;
 	}
 	for (seq = 0; seq < d->n; seq++) {
-		/* Make the next length and record contiguous in buf. */
-		for (;;) {
-			if (have - pos >= sizeof(rn)) {
-				memcpy(&rn, buf + pos, sizeof(rn));
-				if (have - pos >= sizeof(rn) + rn)
-					break;
+		if (d->spool.fd == -1) {
+			/* The spool is in memory. */
+			while (boff == d->sblk[bi].len) {
+				bi++;
+				boff = 0;
 			}
-			if (pos > 0) {
-				memmove(buf, buf + pos, have - pos);
-				have -= pos;
-				pos = 0;
-			}
-			if (have >= sizeof(rn) && sizeof(rn) + rn > cap) {
-				char *nb = realloc(buf, sizeof(rn) + rn);
+			memcpy(&rn, d->sblk[bi].p + boff, sizeof(rn));
+			rp = d->sblk[bi].p + boff + sizeof(rn);
+			boff += sizeof(rn) + rn;
+		} else {
+			/* Make the next length and record contiguous in buf. */
+			for (;;) {
+				if (have - pos >= sizeof(rn)) {
+					memcpy(&rn, buf + pos, sizeof(rn));
+					if (have - pos >= sizeof(rn) + rn)
+						break;
+				}
+				if (pos > 0) {
+					memmove(buf, buf + pos, have - pos);
+					have -= pos;
+					pos = 0;
+				}
+				if (have >= sizeof(rn) && sizeof(rn) + rn > cap) {
+					char *nb = realloc(buf, sizeof(rn) + rn);
 
-				if (nb == NULL) {
-					stage_fail_errno(ctx, "cannot emit");
+					if (nb == NULL) {
+						stage_fail_errno(ctx,
+						    "cannot emit");
+						goto out;
+					}
+					buf = nb;
+					cap = sizeof(rn) + rn;
+				}
+				got = pread(d->spool.fd, buf + have,
+				    cap - have, (off_t)off);
+				if (got == -1 && errno == EINTR)
+					continue;
+				if (got <= 0) {
+					if (got == 0)
+						errno = EIO;
+					stage_fail_errno(ctx, "cannot read "
+					    "the spool file");
 					goto out;
 				}
-				buf = nb;
-				cap = sizeof(rn) + rn;
+				have += (size_t)got;
+				off += (uint64_t)got;
 			}
-			got = pread(d->spool.fd, buf + have, cap - have,
-			    (off_t)off);
-			if (got == -1 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				if (got == 0)
-					errno = EIO;
-				stage_fail_errno(ctx, "cannot read the spool "
-				    "file");
-				goto out;
-			}
-			have += (size_t)got;
-			off += (uint64_t)got;
+			rp = buf + pos + sizeof(rn);
+			pos += sizeof(rn) + rn;
 		}
-		pos += sizeof(rn);
-		if (rec_parse(&r, buf + pos, rn, &used) != MP_OK) {
+		stage_unhold(ctx);
+		f = ic < ids.n && ids.seq[ic] == seq ? &ids.seq[ic++] : NULL;
+		if (f == NULL && (oc >= nout || out[oc].seq != seq)) {
+			/* Passed on as it came: no need to index it. */
+			r.p = rp;
+			r.n = rn;
+			if (rec_pass(ctx, &r) == -1)
+				goto out;
+			continue;
+		}
+		if (rec_parse(&r, rp, rn, &used) != MP_OK) {
 			stage_fail(ctx, "spool record %u is corrupt", seq);
 			goto out;
 		}
-		pos += rn;
-		stage_unhold(ctx);
 
-		if (ids.n > 0) {
-			uint32_t *f = bsearch(&seq, ids.seq, ids.n,
-			    sizeof(uint32_t), dd_u32_cmp);
-
-			if (f != NULL && rec_get_str(&r, "id", &id) == 0) {
+		if (f != NULL) {
+			if (rec_get_str(&r, "id", &id) == 0) {
 				k = (size_t)(f - ids.seq);
 				ids.off[k] = (uint32_t)ids.pool.len;
 				ids.len[k] = (uint32_t)id.n;
@@ -851,17 +942,14 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 			rec_out_str(o, "dup", u->exact ? "exact" : "near");
 			if (u->tsize > 0)
 				rec_out_int(o, "template", u->tsize);
-			{
-				uint32_t *f = bsearch(&u->keeper, ids.seq,
-				    ids.n, sizeof(uint32_t), dd_u32_cmp);
-
-				k = f != NULL ? (size_t)(f - ids.seq) : 0;
-				if (f != NULL && ids.len[k] != UINT32_MAX)
-					rec_out_strn(o, "dup_of", ids.pool.p +
-					    ids.off[k], ids.len[k]);
-				else
-					rec_out_nil(o, "dup_of");
-			}
+			f = bsearch(&u->keeper, ids.seq, ids.n,
+			    sizeof(uint32_t), dd_u32_cmp);
+			k = f != NULL ? (size_t)(f - ids.seq) : 0;
+			if (f != NULL && ids.len[k] != UINT32_MAX)
+				rec_out_strn(o, "dup_of", ids.pool.p +
+				    ids.off[k], ids.len[k]);
+			else
+				rec_out_nil(o, "dup_of");
 			if (rec_out_end(o) == -1)
 				goto out;
 			continue;
@@ -929,6 +1017,7 @@ static void
 dedupe_free(struct stage_ctx *ctx)
 {
 	struct dedupe *d = ctx->priv;
+	size_t i;
 	int p;
 
 	if (d == NULL)
@@ -940,6 +1029,9 @@ dedupe_free(struct stage_ctx *ctx)
 	dd_vec_release(&d->meta);
 	dd_wfile_release(&d->metaw);
 	dd_wfile_release(&d->spool);
+	for (i = 0; i < d->nsblk; i++)
+		free(d->sblk[i].p);
+	free(d->sblk);
 	free(d->par);
 	free(d->efirst);
 	free(d->mbuf);

@@ -25,8 +25,12 @@
  */
 #define DD_K		64
 #define DD_KBITS	6
-#define DD_BANDS	16
-#define DD_ROWS		4
+#ifndef DD_BANDS
+#define DD_BANDS	8
+#endif
+#ifndef DD_ROWS
+#define DD_ROWS		3
+#endif
 #define DD_SHINGLE	4
 
 struct dd_sig {
@@ -54,7 +58,8 @@ struct dd_vec {
 	char		**chunk;
 	size_t		 nchunk, capchunk;
 	size_t		 isz;		/* bytes per item */
-	size_t		 per;		/* items per chunk */
+	size_t		 per;		/* items per chunk, a power of 2 */
+	unsigned	 shift;		/* log2(per) */
 	size_t		 n;		/* items */
 };
 
@@ -64,12 +69,14 @@ void	*dd_vec_push(struct dd_vec *v);
 static inline void *
 dd_vec_at(const struct dd_vec *v, size_t i)
 {
-	return v->chunk[i / v->per] + (i % v->per) * v->isz;
+	return v->chunk[i >> v->shift] + (i & (v->per - 1)) * v->isz;
 }
 /* Bytes allocated. */
 size_t	dd_vec_bytes(const struct dd_vec *v);
 /* Write every item to fd; returns 0 or -1 (errno set). */
 int	dd_vec_write(const struct dd_vec *v, int fd);
+/* Append n items read from fd at offset 0; returns 0 or -1 (errno set). */
+int	dd_vec_read(struct dd_vec *v, int fd, size_t n);
 void	dd_vec_release(struct dd_vec *v);
 
 /*

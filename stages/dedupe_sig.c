@@ -29,22 +29,37 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 	const char *p = form.p, *end = form.p + form.n;
 	uint32_t w0 = 0, w1 = 0, w2 = 0, w3;
 	uint64_t filled = 0, h;
-	uint32_t len = 0, i, j, attempt;
+	uint32_t len = 0, i, j, attempt, v;
 	int32_t c;
 
 	for (i = 0; i < DD_K; i++)
 		s->v[i] = UINT32_MAX;
-	while ((c = norm_next_cp(&p, end)) != -1) {
+	while (p < end) {
+		/* Inline decode: the form is valid UTF-8 (norm.h). */
+		c = (unsigned char)*p;
+		if (c < 0x80)
+			p++;
+		else if (c < 0xe0 && end - p >= 2) {
+			c = (c & 0x1f) << 6 | ((unsigned char)p[1] & 0x3f);
+			p += 2;
+		} else if ((c = norm_next_cp(&p, end)) == -1)
+			break;
 		w3 = (uint32_t)c;
 		len++;
 		if (len >= DD_SHINGLE) {
-			h = dd_mix(((uint64_t)w0 | (uint64_t)w1 << 21 |
+			/*
+			 * Multiplicative hashing of the packed window: the top
+			 * bits (the bin) and the next 32 (the value) are well
+			 * mixed, at two multiplications per character.
+			 */
+			h = (((uint64_t)w0 | (uint64_t)w1 << 21 |
 			    (uint64_t)w2 << 42) ^ (uint64_t)w3 *
-			    0x9e3779b97f4a7c15ULL);
+			    0x9e3779b97f4a7c15ULL) * 0xd6e8feb86659fd93ULL;
 			i = (uint32_t)(h >> (64 - DD_KBITS));
+			v = (uint32_t)(h >> (32 - DD_KBITS));
 			filled |= 1ULL << i;
-			if ((uint32_t)h < s->v[i])
-				s->v[i] = (uint32_t)h;
+			if (v < s->v[i])
+				s->v[i] = v;
 		}
 		w0 = w1;
 		w1 = w2;

@@ -27,7 +27,9 @@ dd_vec_init(struct dd_vec *v, size_t isz)
 {
 	memset(v, 0, sizeof(*v));
 	v->isz = isz;
-	v->per = DD_CHUNK / isz;
+	for (v->shift = 0; ((size_t)2 << v->shift) * isz <= DD_CHUNK; v->shift++)
+		;
+	v->per = (size_t)1 << v->shift;
 }
 
 void *
@@ -86,6 +88,28 @@ dd_vec_write(const struct dd_vec *v, int fd)
 			items = v->per;
 		if (dd_write_all(fd, v->chunk[c], items * v->isz) == -1)
 			return -1;
+	}
+	return 0;
+}
+
+int
+dd_vec_read(struct dd_vec *v, int fd, size_t n)
+{
+	uint64_t off = 0;
+	size_t items;
+	char *p;
+
+	while (n > 0) {
+		/* Push one item to get a chunk, then fill the chunk. */
+		p = dd_vec_push(v);
+		items = v->per - ((v->n - 1) & (v->per - 1));
+		if (items > n)
+			items = n;
+		v->n += items - 1;
+		if (dd_pread_all(fd, p, items * v->isz, off) == -1)
+			return -1;
+		off += items * v->isz;
+		n -= items;
 	}
 	return 0;
 }
