@@ -399,6 +399,25 @@ remedy_slot(struct compose *c, enum reply_topic t)
 	return s;
 }
 
+/* Are there words to quote (three letters, not just emoji and marks)? */
+static bool
+wordy(struct slice s)
+{
+	size_t i, letters = 0;
+
+	for (i = 0; i < s.n && letters < 3; i++) {
+		unsigned char c = s.p[i];
+
+		/* ASCII letters, and the lead bytes of the two-byte letters
+		 * of Latin, Greek, Cyrillic and Arabic script. */
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+			letters++;
+		else if (c >= 0xc3 && c <= 0xdb)
+			letters++;
+	}
+	return letters >= 3;
+}
+
 /*
  * The buyer's own words to quote: the first evidence phrase that occurs
  * verbatim in the text, else the whole text when it is one short line.
@@ -417,7 +436,7 @@ pick_quote(const struct rec *r, const struct reply_info *in)
 	}
 	q = in->text;
 	if (q.n < 3 || q.n > 80 || memchr(q.p, '\n', q.n) != NULL ||
-	    memchr(q.p, '{', q.n) != NULL)
+	    memchr(q.p, '{', q.n) != NULL || !wordy(q))
 		return (struct slice){ NULL, 0 };
 	/* Trailing punctuation would clash with the quote marks. */
 	for (p = q.p + q.n; p > q.p && (p[-1] == '.' || p[-1] == '!' ||
@@ -425,6 +444,23 @@ pick_quote(const struct rec *r, const struct reply_info *in)
 		;
 	q.n = p - q.p;
 	return q.n >= 3 ? q : (struct slice){ NULL, 0 };
+}
+
+/* Facts said in a public reply (a bit per fact slot). */
+#define SAID(slot)	(1u << ((slot) - RS_FACT_LATE))
+
+/* Does a fact already said name topic t? */
+static bool
+covered(unsigned said, enum reply_topic t)
+{
+	switch (t) {
+	case RT_cancellation:	return said & SAID(RS_FACT_CANCEL_UNASKED);
+	case RT_communication:	return said & SAID(RS_FACT_NO_ANSWER);
+	case RT_scope:
+	case RT_price:		return said & SAID(RS_FACT_EXTRA_ASK);
+	case RT_delivery:	return said & SAID(RS_FACT_LATE);
+	default:		return false;
+	}
 }
 
 static void
@@ -435,7 +471,8 @@ compose_negative(struct compose *c, const struct rec *r)
 	const struct reply_facts *f = &c->facts;
 	struct slice folded;
 	enum reply_topic t0 = in->ntopics > 0 ? in->topics[0] : RT_NONE;
-	int said = 0, nfacts = 0;
+	int i, said, acks = 0, nfacts = 0;
+	unsigned facts = 0;
 
 	buf_reset(&st->fold);
 	reply_fold(&st->fold, in->text.p, in->text.n);
@@ -447,26 +484,31 @@ compose_negative(struct compose *c, const struct rec *r)
 	c->part = 0;
 	greet(c, &st->pub);
 	sayf(c, &st->pub, RS_THANK_NEG, "\n");
-	if (in->ntopics > 0 && say(c, &st->pub, reply_family(c->b, RF_ACK, t0),
-	    " "))
-		said++;
-	/* Concrete facts from the text, the most specific first. */
+	/*
+	 * Name the problem.  A fact found in the text says it more precisely
+	 * than the topic ("cancelled without asking you" rather than "your
+	 * order was cancelled"), so a topic a fact covers gets no ack of its
+	 * own; facts come first, the most specific first.
+	 */
 #define FACT(cond, slot) do { \
-	if (nfacts < 2 && (cond) && sayf(c, &st->pub, (slot), " ")) \
+	if (nfacts < 2 && (cond) && sayf(c, &st->pub, (slot), " ")) { \
 		nfacts++; \
+		facts |= SAID(slot); \
+	} \
 } while (0)
 	FACT(f->cancel_unasked, RS_FACT_CANCEL_UNASKED);
 	FACT(f->early_delivery, RS_FACT_EARLY_DELIVERY);
 	FACT(f->no_answer, RS_FACT_NO_ANSWER);
 	FACT(f->extra_ask, RS_FACT_EXTRA_ASK);
 	FACT(f->unit != RU_NONE, RS_FACT_LATE);
+	for (i = 0; i < in->ntopics && i < 2 && acks + nfacts < 3; i++)
+		if (!covered(facts, in->topics[i]) && say(c, &st->pub,
+		    reply_family(c->b, RF_ACK, in->topics[i]), " "))
+			acks++;
 	FACT(f->money != NULL, RS_FACT_MONEY);
 	FACT(in->service.n > 0 && in->service.n <= 80, RS_FACT_SERVICE);
 #undef FACT
-	said += nfacts;
-	if (in->ntopics > 1 && said < 3 && say(c, &st->pub,
-	    reply_family(c->b, RF_ACK, in->topics[1]), " "))
-		said++;
+	said = acks + nfacts;
 	if (said == 0 && c->quote.n > 0 && sayf(c, &st->pub, RS_ACK_QUOTE,
 	    " "))
 		said++;
