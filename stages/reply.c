@@ -300,9 +300,17 @@ render(struct compose *c, struct buf *out, struct slice t)
 	struct slice name;
 
 	while (p < end) {
-		if (*p != '{' || (close = memchr(p, '}', end - p)) == NULL) {
-			buf_addc(out, *p++);
-			continue;
+		const char *open = memchr(p, '{', end - p);
+
+		if (open == NULL) {
+			buf_add(out, p, end - p);
+			break;
+		}
+		buf_add(out, p, open - p);
+		p = open;
+		if ((close = memchr(p, '}', end - p)) == NULL) {
+			buf_add(out, p, end - p);
+			break;
 		}
 		name.p = p + 1;
 		name.n = close - p - 1;
@@ -575,6 +583,31 @@ compose_positive(struct compose *c, const struct rec *r, bool neutral)
 	sign(c, &st->pub);
 }
 
+/* "ru/ack.delivery.2" into id (size n >= 32); returns its length. */
+static size_t
+template_id(char *id, size_t n, const char *lang,
+    const struct reply_slotv *s, int v)
+{
+	size_t len = strlen(lang), name = s->namelen;
+	char digits[12];
+	int nd = 0;
+
+	if (name > n - len - 16)
+		name = n - len - 16;
+	memcpy(id, lang, len);
+	id[len++] = '/';
+	memcpy(id + len, s->name, name);
+	len += name;
+	id[len++] = '.';
+	do {
+		digits[nd++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0 && nd < 10);
+	while (nd > 0)
+		id[len++] = digits[--nd];
+	return len;
+}
+
 static int
 reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
     const char *action, const struct reply_info *in, bool followup,
@@ -584,7 +617,7 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	struct rec_out *o;
 	msgpack_packer *pk;
 	char id[96];
-	int i, n, k;
+	int i, n;
 
 	o = rec_out_begin(ctx, r);
 	pk = rec_out_key(o, "reply");
@@ -615,13 +648,9 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 		msgpack_pack_nil(pk);
 	mp_pack_cstr(pk, "template");
 	msgpack_pack_array(pk, c->nused);
-	for (i = 0; i < c->nused; i++) {
-		k = snprintf(id, sizeof(id), "%s/%.*s.%d", c->b->lang,
-		    (int)c->used[i].s->namelen, c->used[i].s->name,
-		    c->used[i].v + 1);
-		mp_pack_strn(pk, id, k < (int)sizeof(id) ? (size_t)k :
-		    sizeof(id) - 1);
-	}
+	for (i = 0; i < c->nused; i++)
+		mp_pack_strn(pk, id, template_id(id, sizeof(id), c->b->lang,
+		    c->used[i].s, c->used[i].v + 1));
 	if (in->rcase == RC_FAKE) {
 		mp_pack_cstr(pk, "moderation");
 		msgpack_pack_true(pk);

@@ -125,6 +125,21 @@ struct reply_money {
 	struct slice	 tmpl;
 };
 
+/* A detection stem in the one-pass matcher (reply_fold.c). */
+struct reply_dstem {
+	const char	*p;	/* folded */
+	uint32_t	 n;
+	uint32_t	 what;	/* REPLY_D_* */
+};
+
+enum {
+	REPLY_D_LATE, REPLY_D_CANCEL_UNASKED, REPLY_D_EARLY_DELIVERY,
+	REPLY_D_NO_ANSWER, REPLY_D_EXTRA_ASK, REPLY_D_COUNT
+};
+
+/* Buckets of the matcher, by the stem's first two bytes. */
+#define REPLY_DX_BUCKETS	4096
+
 struct reply_bank {
 	char		 lang[8];
 	struct reply_var *vars;
@@ -136,7 +151,12 @@ struct reply_bank {
 	struct reply_money *money;
 	size_t		 nmoney;
 	struct arena	 mem;		/* folded copies of detect/check stems */
+	struct reply_dstem *dx;		/* detect stems by bucket */
+	uint32_t	*dx_start;	/* REPLY_DX_BUCKETS + 1 offsets */
 };
+
+/* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */
+int	reply_detect_index(struct reply_bank *b);
 
 /*
  * Parse the bank bytes `p`, `n` (borrowed for the bank's lifetime) for

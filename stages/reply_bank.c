@@ -218,6 +218,8 @@ reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
 		if (eol == end)
 			break;
 	}
+	if (reply_detect_index(b) == -1)
+		goto nomem;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -230,6 +232,8 @@ reply_bank_release(struct reply_bank *b)
 	free(b->vars);
 	free(b->slots);
 	free(b->money);
+	free(b->dx);
+	free(b->dx_start);
 	arena_release(&b->mem);
 	memset(b, 0, sizeof(*b));
 }

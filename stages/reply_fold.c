@@ -6,6 +6,7 @@
  * ranges, no tables.  Bank stems are folded with the same function at
  * load, so a bank author writes stems as people write them.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "reply.h"
@@ -183,19 +184,86 @@ dur_ok(enum reply_unit u, long v)
 	}
 }
 
+static inline uint32_t
+dx_key(const char *p)
+{
+	return ((unsigned char)p[0] * 61u + (unsigned char)p[1]) %
+	    REPLY_DX_BUCKETS;
+}
+
+int
+reply_detect_index(struct reply_bank *b)
+{
+	static const enum reply_slot slots[REPLY_D_COUNT] = {
+		RS_DETECT_LATE, RS_DETECT_CANCEL_UNASKED,
+		RS_DETECT_EARLY_DELIVERY, RS_DETECT_NO_ANSWER,
+		RS_DETECT_EXTRA_ASK
+	};
+	const struct reply_slotv *s;
+	uint32_t i, k, n = 0, *fill;
+	int d;
+
+	for (d = 0; d < REPLY_D_COUNT; d++)
+		if ((s = reply_slot(b, slots[d])) != NULL)
+			n += s->n;
+	b->dx = calloc(n + 1, sizeof(*b->dx));
+	b->dx_start = calloc(REPLY_DX_BUCKETS + 1, sizeof(*b->dx_start));
+	fill = calloc(REPLY_DX_BUCKETS, sizeof(*fill));
+	if (b->dx == NULL || b->dx_start == NULL || fill == NULL) {
+		free(fill);
+		return -1;
+	}
+	/* Counting sort by bucket; stems under two bytes never match. */
+	for (d = 0; d < REPLY_D_COUNT; d++) {
+		if ((s = reply_slot(b, slots[d])) == NULL)
+			continue;
+		for (i = 0; i < s->n; i++)
+			if (b->vars[s->first + i].n >= 2)
+				b->dx_start[dx_key(b->vars[s->first + i].p) +
+				    1]++;
+	}
+	for (k = 0; k < REPLY_DX_BUCKETS; k++)
+		b->dx_start[k + 1] += b->dx_start[k];
+	for (d = 0; d < REPLY_D_COUNT; d++) {
+		if ((s = reply_slot(b, slots[d])) == NULL)
+			continue;
+		for (i = 0; i < s->n; i++) {
+			const struct reply_var *v = &b->vars[s->first + i];
+
+			if (v->n < 2)
+				continue;
+			k = dx_key(v->p);
+			b->dx[b->dx_start[k] + fill[k]].p = v->p;
+			b->dx[b->dx_start[k] + fill[k]].n = v->n;
+			b->dx[b->dx_start[k] + fill[k]].what = d;
+			fill[k]++;
+		}
+	}
+	free(fill);
+	return 0;
+}
+
+/* Where lateness words start, for "a delay near the number". */
+#define LATE_MAX	32
+
+struct late_at {
+	const char	*at[LATE_MAX];
+	int		 n;
+};
+
 /*
  * Is a lateness word within a few words of the duration at [num, q)?
  * "waited 5 days" is a delay; "the battery lasts 2 days" is not.
  */
 static bool
-late_near(const struct reply_bank *b, struct slice t, const char *num,
-    const char *q)
+late_near(const struct late_at *la, const char *num, const char *q)
 {
-	const char *from = num - 60 < t.p ? t.p : num - 60;
-	const char *to = q + 60 > t.p + t.n ? t.p + t.n : q + 60;
+	int i;
 
-	return reply_has_any(b, reply_slot(b, RS_DETECT_LATE),
-	    (struct slice){ from, to - from });
+	for (i = 0; i < la->n; i++)
+		if (la->at[i] >= num - 60 && la->at[i] <= q + 60)
+			return true;
+	return false;
 }
 
 void
@@ -207,11 +275,37 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 		RS_DETECT_MONTH
 	};
 	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
+	struct late_at la;
+	bool hit[REPLY_D_COUNT] = { false };
+	uint32_t j, k;
 	size_t i;
 	long v;
 	int u;
 
 	memset(f, 0, sizeof(*f));
+	la.n = 0;
+	/* One pass for every detect stem, bucketed by its first two bytes. */
+	for (p = t.p; p + 1 < end; p++) {
+		k = dx_key(p);
+		for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
+			const struct reply_dstem *d = &b->dx[j];
+
+			if (p[0] != d->p[0] || p[1] != d->p[1] ||
+			    (size_t)(end - p) < d->n ||
+			    memcmp(p + 2, d->p + 2, d->n - 2) != 0)
+				continue;
+			hit[d->what] = true;
+			if (d->what == REPLY_D_LATE && la.n < LATE_MAX)
+				la.at[la.n++] = p;
+		}
+	}
+	f->late = hit[REPLY_D_LATE];
+	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED];
+	f->early_delivery = hit[REPLY_D_EARLY_DELIVERY];
+	f->no_answer = hit[REPLY_D_NO_ANSWER];
+	f->extra_ask = hit[REPLY_D_EXTRA_ASK];
+
+	p = t.p;
 	while (p < end) {
 		if (!is_digit(*p) || (p > t.p && is_digit(p[-1]))) {
 			p++;
@@ -231,11 +325,11 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 		q = p;
 		while (q < end && (*q == ' ' || *q == '-'))
 			q++;
-		if (f->unit == RU_NONE) {
+		if (f->unit == RU_NONE && f->late) {
 			for (u = RU_DAY; u <= RU_MONTH; u++) {
 				if (stem_at(b, reply_slot(b, unit_slot[u]), q,
-				    end) && dur_ok(u, v) && late_near(b, t,
-				    num, q)) {
+				    end) && dur_ok(u, v) &&
+				    late_near(&la, num, q)) {
 					f->unit = u;
 					f->dur = v;
 					break;
@@ -261,11 +355,4 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			}
 		}
 	}
-	f->late = reply_has_any(b, reply_slot(b, RS_DETECT_LATE), t);
-	f->cancel_unasked = reply_has_any(b,
-	    reply_slot(b, RS_DETECT_CANCEL_UNASKED), t);
-	f->early_delivery = reply_has_any(b,
-	    reply_slot(b, RS_DETECT_EARLY_DELIVERY), t);
-	f->no_answer = reply_has_any(b, reply_slot(b, RS_DETECT_NO_ANSWER), t);
-	f->extra_ask = reply_has_any(b, reply_slot(b, RS_DETECT_EXTRA_ASK), t);
 }
