@@ -297,6 +297,19 @@ chart_topics_seller(struct buf *b, struct stats *s)
 
 #define DAYS_SHOWN	90
 
+/* Label bar i of [first, n): the ends and about `k` between, apart. */
+static bool
+tick(size_t i, size_t first, size_t n, size_t k)
+{
+	size_t step = (n - first) / k;
+
+	if (i == first || i + 1 == n)
+		return true;
+	if (n - first <= 8 || step == 0)
+		return false;
+	return (i - first) % step == 0 && n - 1 - i >= step / 2 + 1;
+}
+
 static void
 chart_neg_day(struct buf *b, struct stats *s)
 {
@@ -327,8 +340,7 @@ chart_neg_day(struct buf *b, struct stats *s)
 		    pct(v[i]->val[SG_NEG], v[i]->val[SG_N]),
 		    (unsigned long long)v[i]->val[SG_N]);
 		svg_rect(b, x, 180 - h, w > 2 ? w - 1 : w, h, C_NEG, tip);
-		if (i == first || i + 1 == n ||
-		    (n - first > 8 && (i - first) % ((n - first) / 6) == 0))
+		if (tick(i, first, n, 6))
 			svg_text(b, x + w / 2, 198, "middle", k, v[i]->klen);
 	}
 	if (n == 0)
@@ -380,8 +392,7 @@ chart_due(struct buf *b, struct stats *s)
 		    (unsigned long long)v[i]->val[0]);
 		svg_rect(b, x, 170 - h, w > 2 ? w - 2 : w, h,
 		    past ? C_NEG : C_DUE, tip);
-		if (i == first || i + 1 == n || (n - first > 8 &&
-		    (i - first) % ((n - first) / 4) == 0))
+		if (tick(i, first, n, 4))
 			svg_text(b, x + w / 2, 188, "middle", k, v[i]->klen);
 	}
 	if (n == 0)
