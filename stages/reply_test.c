@@ -1,0 +1,371 @@
+/*
+ * reply_test - unit tests of the reply stage's pieces: plural forms,
+ * folding, the bank parser, deterministic picking, fact extraction on the
+ * built-in banks.  The composed replies are covered by the golden cases
+ * in testdata/reply/ and the corpus check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "models.h"
+#include "reply.h"
+
+/* Load the built-in bank for `lang` into *b. */
+static void
+load_builtin(struct reply_bank *b, const char *lang)
+{
+	const struct model_file *mf;
+	char name[32], err[256];
+
+	snprintf(name, sizeof(name), "reply/%s.txt", lang);
+	for (mf = model_files; mf->name != NULL; mf++)
+		if (strcmp(mf->name, name) == 0)
+			break;
+	assert_non_null(mf->name);
+	assert_int_equal(reply_bank_load(b, lang, (const char *)mf->data,
+	    mf->len, err, sizeof(err)), 0);
+}
+
+/* The folded text f's slices point into; freed at the next scan(). */
+static struct buf folded = BUF_INIT;
+
+static void
+scan(const struct reply_bank *b, const char *text, struct reply_facts *f)
+{
+	buf_reset(&folded);
+	reply_fold(&folded, text, strlen(text));
+	reply_facts_scan(b, (struct slice){ folded.p, folded.len }, f);
+}
+
+static void
+test_reply_plural_forms(void **state)
+{
+	(void)state;
+	assert_int_equal(reply_plural("ru", 1), 0);
+	assert_int_equal(reply_plural("ru", 21), 0);
+	assert_int_equal(reply_plural("ru", 2), 1);
+	assert_int_equal(reply_plural("ru", 24), 1);
+	assert_int_equal(reply_plural("ru", 5), 2);
+	assert_int_equal(reply_plural("ru", 11), 2);
+	assert_int_equal(reply_plural("ru", 12), 2);
+	assert_int_equal(reply_plural("ru", 112), 2);
+	assert_int_equal(reply_plural("en", 1), 0);
+	assert_int_equal(reply_plural("en", 0), 1);
+	assert_int_equal(reply_plural("el", 3), 1);
+	assert_int_equal(reply_plural("ar", 1), 0);
+	assert_int_equal(reply_plural("ar", 2), 1);
+	assert_int_equal(reply_plural("ar", 3), 2);
+	assert_int_equal(reply_plural("ar", 10), 2);
+	assert_int_equal(reply_plural("ar", 11), 3);
+	assert_int_equal(reply_plural("ar", 99), 3);
+	assert_int_equal(reply_plural("ar", 100), 4);
+	assert_int_equal(reply_plural("kk", 5), 0);
+	assert_int_equal(reply_plural("tr", 2), 0);
+}
+
+static void
+test_reply_fold_scripts(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "Late BY Five", "late by five" },
+		{ "ÇOK Güzel ŞIK İyi ığ", "cok guzel sik iyi ig" },
+		{ "ҚАЗАҚ ӘҢГІМЕ Ұлы", "қазақ әңгіме ұлы" },
+		{ "ДНЕЙ Ёлка", "дней ёлка" },
+		{ "Καθυστέρηση ΉΡΘΕ ΐ τους", "καθυστερηση ηρθε ι τουσ" },
+		{ "تأخّر إلى آخر ٣ أيام", "تاخر الي اخر 3 ايام" },
+		{ "۵ روز کیفیت", "5 روز كيفيت" },
+		{ "didn’t", "didn't" },
+		{ "emoji 👍 stays", "emoji 👍 stays" },
+	};
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		reply_fold(&b, cases[i].in, strlen(cases[i].in));
+		assert_string_equal(b.p, cases[i].out);
+		/* Folding never grows the text. */
+		assert_true(b.len <= strlen(cases[i].in));
+	}
+	buf_release(&b);
+}
+
+static void
+test_reply_bank_parse(void **state)
+{
+	static const char text[] =
+	    "# comment\n"
+	    "[greet]\n"
+	    "Hello,\n"
+	    "f: Good day,\n"
+	    "y: Hi,\n"
+	    "\n"
+	    "[ack.delivery]\n"
+	    "Late.\r\n"
+	    "[detect.money]\n"
+	    "USD => $%\n"
+	    "[check.blame]\n"
+	    "Your FAULT\n"
+	    "[remedy.none.norefund]\n"
+	    "Free fix.";
+	const struct reply_slotv *s;
+	struct reply_bank b;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(reply_bank_load(&b, "xx", text, sizeof(text) - 1,
+	    err, sizeof(err)), 0);
+	assert_non_null(s = reply_slot(&b, RS_GREET));
+	assert_int_equal(s->n, 3);
+	assert_int_equal(b.vars[s->first + 1].tone, REPLY_TONE_FORMAL);
+	assert_int_equal(b.vars[s->first + 2].tone, REPLY_TONE_FRIENDLY);
+	assert_int_equal(b.vars[s->first + 1].n, strlen("Good day,"));
+	assert_non_null(s = reply_family(&b, RF_ACK, RT_delivery));
+	assert_int_equal(b.vars[s->first].n, strlen("Late."));	/* no \r */
+	assert_null(reply_family(&b, RF_ACK, RT_quality));
+	assert_non_null(reply_family(&b, RF_REMEDY_NOREFUND, RT_NONE));
+	assert_int_equal(b.nmoney, 1);
+	assert_int_equal(b.money[0].pat.n, 3);
+	assert_memory_equal(b.money[0].pat.p, "usd", 3);	/* folded */
+	/* Check stems are folded at load. */
+	assert_true(reply_has_any(&b, reply_slot(&b, RS_CHECK_BLAME),
+	    SLICE_LIT("it was your fault really")));
+	reply_bank_release(&b);
+
+	assert_int_equal(reply_bank_load(&b, "xx", "text first\n", 11, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 1"));
+	reply_bank_release(&b);
+}
+
+static void
+test_reply_pick_deterministic_and_tone(void **state)
+{
+	static const char text[] =
+	    "[greet]\nA\nf: B\ny: C\nD\n";
+	const struct reply_slotv *s;
+	struct reply_bank b;
+	char err[128];
+	int seen[4] = { 0 }, v;
+	uint64_t h;
+
+	(void)state;
+	assert_int_equal(reply_bank_load(&b, "xx", text, sizeof(text) - 1,
+	    err, sizeof(err)), 0);
+	s = reply_slot(&b, RS_GREET);
+	for (h = 0; h < 1000; h++) {
+		v = reply_pick(s, &b, reply_mix(h), 7, REPLY_TONE_FORMAL);
+		assert_int_equal(v, reply_pick(s, &b, reply_mix(h), 7,
+		    REPLY_TONE_FORMAL));
+		assert_true(v >= 0 && v < 4);
+		seen[v]++;
+	}
+	/* Formal never gets the friendly variant, and gets all the others. */
+	assert_int_equal(seen[2], 0);
+	assert_true(seen[0] > 200 && seen[1] > 200 && seen[3] > 200);
+	assert_int_equal(reply_pick(NULL, &b, 1, 1, REPLY_TONE_FORMAL), -1);
+	reply_bank_release(&b);
+}
+
+static void
+test_reply_topic_names(void **state)
+{
+	(void)state;
+	assert_int_equal(reply_topic_from(SLICE_LIT("delivery")), RT_delivery);
+	assert_int_equal(reply_topic_from(SLICE_LIT("support")), RT_support);
+	assert_int_equal(reply_topic_from(SLICE_LIT("deliver")), RT_NONE);
+	assert_string_equal(reply_topic_name(RT_scope), "scope");
+}
+
+static void
+test_reply_facts_late_days(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+		enum reply_unit unit;
+		long dur;
+	} cases[] = {
+		{ "en", "Late by 5 days, the logo came on Friday.", RU_DAY, 5 },
+		{ "en", "I waited 2 weeks for a reply.", RU_WEEK, 2 },
+		{ "en", "The battery lasts 2 days, great.", RU_NONE, 0 },
+		{ "ru", "Опоздали на 5 дней, перевод сдали в субботу.", RU_DAY, 5 },
+		{ "ru", "Ждал 3 недели!", RU_WEEK, 3 },
+		{ "kk", "5 күнге кешікті.", RU_DAY, 5 },
+		{ "ar", "تأخر التسليم 5 أيام.", RU_DAY, 5 },
+		{ "ar", "تأخر التسليم ٧ أيام.", RU_DAY, 7 },
+		{ "el", "Καθυστέρηση 5 ημέρες στην αποστολή.", RU_DAY, 5 },
+		{ "tr", "5 gün gecikti.", RU_DAY, 5 },
+		{ "fa", "۵ روز تأخیر داشت.", RU_DAY, 5 },
+		{ "ru", "Опоздали на 900 дней", RU_NONE, 0 },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		assert_int_equal(f.unit, cases[i].unit);
+		if (cases[i].unit != RU_NONE)
+			assert_int_equal(f.dur, cases[i].dur);
+		reply_bank_release(&b);
+	}
+}
+
+static void
+test_reply_facts_money(void **state)
+{
+	static const struct {
+		const char *lang, *text, *num, *tmpl;
+	} cases[] = {
+		{ "en", "I paid $120 for nothing.", "120", "$%" },
+		{ "en", "It cost 45 USD.", "45", "$%" },
+		{ "ru", "заплатил 5000 руб за логотип", "5000", "% ₽" },
+		{ "kk", "15000 теңге төледім", "15000", "% ₸" },
+		{ "ar", "دفعت 300 ريال", "300", "% ريال" },
+		{ "el", "πλήρωσα 80 € για το λογότυπο", "80", "% €" },
+		{ "tr", "900 TL ödedim", "900", "% TL" },
+		{ "fa", "۱۲۰۰۰۰۰ تومان پرداختم", "1200000", "% تومان" },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		assert_non_null(f.money);
+		assert_int_equal(f.money_num.n, strlen(cases[i].num));
+		assert_memory_equal(f.money_num.p, cases[i].num,
+		    f.money_num.n);
+		assert_int_equal(f.money->tmpl.n, strlen(cases[i].tmpl));
+		assert_memory_equal(f.money->tmpl.p, cases[i].tmpl,
+		    f.money->tmpl.n);
+		reply_bank_release(&b);
+	}
+}
+
+/* The freelance situations the corpus lacks, in every language. */
+static void
+test_reply_facts_freelance(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+		int which;	/* 0 cancel, 1 early, 2 no answer, 3 extra */
+	} cases[] = {
+		{ "en", "He cancelled my order without asking.", 0 },
+		{ "en", "Marked as delivered before I approved it.", 1 },
+		{ "en", "No reply for a week.", 2 },
+		{ "en", "He wanted extra money, more than agreed.", 3 },
+		{ "ru", "Отменил заказ без согласования.", 0 },
+		{ "ru", "Закрыли заказ до моего одобрения.", 1 },
+		{ "ru", "Исполнитель не отвечает неделю.", 2 },
+		{ "ru", "Потребовал доплату.", 3 },
+		{ "kk", "Менен сұрамай тапсырысты жойды.", 0 },
+		{ "kk", "Мен мақұлдамай тұрып жабылды.", 1 },
+		{ "kk", "Бір апта жауап жоқ.", 2 },
+		{ "kk", "Қосымша ақша сұрады.", 3 },
+		{ "ar", "ألغى الطلب دون موافقتي.", 0 },
+		{ "ar", "تم التسليم قبل موافقتي على العمل.", 1 },
+		{ "ar", "البائع لا يرد على الرسائل.", 2 },
+		{ "ar", "طلب مبلغ إضافي.", 3 },
+		{ "el", "Ακύρωσε χωρίς να με ρωτήσει.", 0 },
+		{ "el", "Το έκλεισε πριν την εγκρίνω.", 1 },
+		{ "el", "Δεν απαντάει στα μηνύματα.", 2 },
+		{ "el", "Ζήτησε επιπλέον χρήματα.", 3 },
+		{ "tr", "Bana sormadan iptal etti.", 0 },
+		{ "tr", "Ben onaylamadan kapattı.", 1 },
+		{ "tr", "Bir haftadır cevap yok.", 2 },
+		{ "tr", "Ek ücret istedi.", 3 },
+		{ "fa", "بدون هماهنگی لغو کرد.", 0 },
+		{ "fa", "قبل از تأیید من تحویل شد.", 1 },
+		{ "fa", "جواب نمی‌دهد.", 2 },
+		{ "fa", "پول اضافه خواست.", 3 },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	bool got[4];
+	size_t i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		got[0] = f.cancel_unasked;
+		got[1] = f.early_delivery;
+		got[2] = f.no_answer;
+		got[3] = f.extra_ask;
+		for (k = 0; k < 4; k++)
+			if (k == cases[i].which && !got[k])
+				fail_msg("%s: '%s' not detected", cases[i].lang,
+				    cases[i].text);
+		reply_bank_release(&b);
+	}
+}
+
+/* Every shipped bank has every slot the composer and checker use. */
+static void
+test_reply_banks_complete(void **state)
+{
+	static const char *const langs[] = {
+		"en", "ru", "kk", "ar", "el", "tr", "fa"
+	};
+	struct reply_bank b;
+	size_t i;
+	int s, t;
+
+	(void)state;
+	for (i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+		load_builtin(&b, langs[i]);
+		for (s = 0; s < RS_COUNT; s++) {
+			if (s == RS_DIGITS)
+				continue;	/* optional: ASCII digits */
+			if (reply_slot(&b, s) == NULL)
+				fail_msg("%s: slot %d missing", langs[i], s);
+		}
+		for (t = 0; t < RT_COUNT; t++) {
+			if (reply_family(&b, RF_ACK, t) == NULL ||
+			    (t != RT_NONE &&
+			    reply_family(&b, RF_CHECK_TOPIC, t) == NULL))
+				fail_msg("%s: topic %s missing", langs[i],
+				    reply_topic_name(t));
+		}
+		assert_non_null(reply_family(&b, RF_REMEDY, RT_NONE));
+		assert_non_null(reply_family(&b, RF_REMEDY_NOREFUND, RT_NONE));
+		reply_bank_release(&b);
+	}
+}
+
+int
+main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_plural_forms),
+		cmocka_unit_test(test_reply_fold_scripts),
+		cmocka_unit_test(test_reply_bank_parse),
+		cmocka_unit_test(test_reply_pick_deterministic_and_tone),
+		cmocka_unit_test(test_reply_topic_names),
+		cmocka_unit_test(test_reply_facts_late_days),
+		cmocka_unit_test(test_reply_facts_money),
+		cmocka_unit_test(test_reply_facts_freelance),
+		cmocka_unit_test(test_reply_banks_complete),
+	};
+
+	int failed;
+
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	buf_release(&folded);
+	return failed;
+}
