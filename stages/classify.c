@@ -45,17 +45,19 @@ classify_load_models(struct stage_ctx *ctx, struct cls_models *m,
 		"classify/lex.kk.txt", "classify/lex.ru.txt",
 		"classify/lex.tr.txt"
 	};
-	struct slice lex[CLS_NLANG], model = { NULL, 0 };
+	struct slice lex[CLS_NLANG], all, model = { NULL, 0 };
 	char err[256];
 	int l;
 
 	for (l = 0; l < CLS_NLANG; l++)
 		if (stage_model(ctx, names[l], &lex[l]) == -1)
 			return -1;
+	if (stage_model(ctx, "classify/lex.all.txt", &all) == -1)
+		return -1;
 	if (need_model && stage_model(ctx, "classify/sentiment.bin",
 	    &model) == -1)
 		return -1;
-	if (cls_models_load(m, model, lex, err, sizeof(err)) == -1)
+	if (cls_models_load(m, model, lex, all, err, sizeof(err)) == -1)
 		return stage_fail(ctx, "%s", err);
 	return 0;
 }

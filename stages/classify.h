@@ -295,10 +295,12 @@ struct cls_result {
 /*
  * Load the model (may be absent: `model` with n == 0 gives lexicon-only
  * sentiment) and the lexicons from their file bytes (lex[l].n == 0 for a
- * language without one).  Returns 0, or -1 with a reason in err.
+ * language without one; `all` is appended to every language).  Returns
+ * 0, or -1 with a reason in err.
  */
 int	cls_models_load(struct cls_models *m, struct slice model,
-	    const struct slice lex[CLS_NLANG], char *err, size_t errlen);
+	    const struct slice lex[CLS_NLANG], struct slice all, char *err,
+	    size_t errlen);
 void	cls_models_release(struct cls_models *m);
 /* Analyse one review; all result memory is in the arena. */
 void	cls_analyze(const struct cls_models *m, const struct cls_input *in,

@@ -17,8 +17,9 @@
  * kind, in this order: rating_mismatch; abusive (insults, threats of
  * court or police); suspect_fake (dedupe's template cluster of 2 or more,
  * or a negative review with no concrete fact: no number, no fact cue, no
- * complaint cue, and generic wording or at most CLS_SHORT tokens);
- * genuine.
+ * complaint cue, and generic wording or at most CLS_SHORT tokens with
+ * no subject word); genuine.  A genuine negative review with no topic
+ * gets quality: it complains about the thing bought.
  *
  * Severity: 0 nothing to fix; 1 positive or neutral with a complaint, or
  * a star mismatch; 2 negative; 3 negative with fraud, refund or
@@ -33,7 +34,7 @@
 #include "classify.h"
 
 #define CLS_SUBJ_NEAR	4
-#define CLS_SHORT	12
+#define CLS_SHORT	4
 #define CLS_STAR_WEIGHT	0.6f
 #define CLS_SENT_EDGE	0.2f
 
@@ -45,7 +46,8 @@ const char *const cls_class_names[CLS_NCLASS] = { "pos", "neg", "neu" };
 
 int
 cls_models_load(struct cls_models *m, struct slice model,
-    const struct slice lex[CLS_NLANG], char *err, size_t errlen)
+    const struct slice lex[CLS_NLANG], struct slice all, char *err,
+    size_t errlen)
 {
 	char sub[200];
 	int l;
@@ -59,26 +61,29 @@ cls_models_load(struct cls_models *m, struct slice model,
 		m->have_model = true;
 	}
 	for (l = 0; l < CLS_NLANG; l++) {
-		struct slice text = lex[l];
-		char *both = NULL;
+		/* Kazakh reviews switch to Russian: kk gets both lexicons. */
+		struct slice parts[3] = { lex[l], all, { NULL, 0 } };
+		size_t n = 0, k;
+		char *text;
 		int rc;
 
-		/* Kazakh reviews switch to Russian: kk gets both lexicons. */
-		if (l == CLS_KK && lex[CLS_RU].n > 0) {
-			if ((both = malloc(lex[l].n + lex[CLS_RU].n + 1)) ==
-			    NULL) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			memcpy(both, lex[l].p, lex[l].n);
-			both[lex[l].n] = '\n';
-			memcpy(both + lex[l].n + 1, lex[CLS_RU].p,
-			    lex[CLS_RU].n);
-			text = (struct slice){ both, lex[l].n + 1 +
-			    lex[CLS_RU].n };
+		if (l == CLS_KK)
+			parts[2] = lex[CLS_RU];
+		for (k = 0; k < 3; k++)
+			n += parts[k].n + 1;
+		if ((text = malloc(n)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
 		}
-		rc = cls_lex_load(&m->lex[l], text, sub, sizeof(sub));
-		free(both);
+		for (n = 0, k = 0; k < 3; k++) {
+			if (parts[k].n > 0)
+				memcpy(text + n, parts[k].p, parts[k].n);
+			n += parts[k].n;
+			text[n++] = '\n';
+		}
+		rc = cls_lex_load(&m->lex[l], (struct slice){ text, n }, sub,
+		    sizeof(sub));
+		free(text);
 		if (rc == -1) {
 			snprintf(err, errlen, "lexicon '%s': %s",
 			    cls_lang_name(l), sub);
@@ -361,10 +366,18 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	else if (in->template_n >= 2)
 		res->kind = CLS_SUSPECT_FAKE;
 	else if (res->sent == CLS_NEG && nnum == 0 && ty.fact == 0 &&
-	    ty.strong == 0 && (ty.generic > 0 || t.ntok <= CLS_SHORT))
+	    ty.strong == 0 && (ty.generic > 0 || (t.ntok <= CLS_SHORT &&
+	    ty.subj == 0)))
 		res->kind = CLS_SUSPECT_FAKE;
 	else
 		res->kind = CLS_GENUINE;
+	/*
+	 * A genuine negative review that names no more specific topic
+	 * complains about the thing bought: the product or the work.
+	 */
+	if (res->sent == CLS_NEG && res->kind == CLS_GENUINE &&
+	    res->topics == 0)
+		res->topics = 1u << 1;
 
 	/* Severity. */
 	if (res->kind == CLS_ABUSIVE)

@@ -337,7 +337,7 @@ eval_tool(struct stage_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	if (mpath != NULL) {
-		struct slice lex[CLS_NLANG];
+		struct slice lex[CLS_NLANG], all;
 		FILE *fp;
 		long n;
 		char err[256];
@@ -370,8 +370,10 @@ eval_tool(struct stage_ctx *ctx)
 			if (stage_model(ctx, names[i], &lex[i]) == -1)
 				goto out;
 		}
+		if (stage_model(ctx, "classify/lex.all.txt", &all) == -1)
+			goto out;
 		if (cls_models_load(&m, (struct slice){ mdata, (size_t)n },
-		    lex, err, sizeof(err)) == -1) {
+		    lex, all, err, sizeof(err)) == -1) {
 			stage_fail(ctx, "'%s': %s", mpath, err);
 			goto out;
 		}

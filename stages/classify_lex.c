@@ -249,16 +249,18 @@ cls_lex_release(struct cls_lex *lx)
 
 static bool
 cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
-    const struct cls_tok *k)
+    const struct cls_tok *k, size_t skip)
 {
-	if (w->prefix ? k->len < w->n : k->len != w->n)
+	size_t len = k->len - skip;
+
+	if (w->prefix ? len < w->n : len != w->n)
 		return false;
-	return memcmp(t->buf + k->off, w->p, w->n) == 0;
+	return memcmp(t->buf + k->off + skip, w->p, w->n) == 0;
 }
 
 static void
 cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
-    size_t i, struct cls_match *out, size_t *n, size_t cap)
+    size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
 	size_t at = k & lx->mask;
 	int32_t e;
@@ -273,10 +275,10 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 
 		if (i + en->nw > t->ntok)
 			continue;
-		if (!cls_word_ok(&en->w[0], t, &t->tok[i]))
+		if (!cls_word_ok(&en->w[0], t, &t->tok[i], skip))
 			continue;	/* a hash collision */
 		for (j = 1; j < en->nw; j++)
-			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j]))
+			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j], 0))
 				break;
 		if (j < en->nw || *n == cap)
 			continue;
@@ -286,6 +288,33 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 		out[*n].neg = (t->tok[i].flags & CLS_TOK_NEG) != 0;
 		(*n)++;
 	}
+}
+
+/* Look token i (without its first `skip` bytes) up as a first word. */
+static void
+cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
+    size_t skip, struct cls_match *out, size_t *n, size_t cap)
+{
+	const struct cls_tok *k = &t->tok[i];
+	const unsigned char *w = (const unsigned char *)t->buf + k->off;
+	uint64_t h = 0xcbf29ce484222325ULL, hk;
+	size_t b, cps = 0;
+
+	for (b = skip; b < k->len; b++) {
+		h ^= w[b];
+		h *= 0x100000001b3ULL;
+		/* At a code point boundary, try the prefix. */
+		if (b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) {
+			cps++;
+			if (cps >= 2) {
+				hk = h ^ CLS_PREFIX_TAG;
+				cls_try(lx, hk == 0 ? 1 : hk, t, i, skip, out,
+				    n, cap);
+			}
+		}
+	}
+	if (k->len > skip)
+		cls_try(lx, h == 0 ? 1 : h, t, i, skip, out, n, cap);
 }
 
 struct cls_match *
@@ -301,25 +330,15 @@ cls_lex_match(const struct cls_lex *lx, const struct cls_text *t,
 	}
 	for (i = 0; i < t->ntok && i < 0xffff; i++) {
 		const struct cls_tok *k = &t->tok[i];
-		const unsigned char *w = (const unsigned char *)t->buf + k->off;
-		uint64_t h = 0xcbf29ce484222325ULL, hk;
-		size_t b, cps = 0;
 
-		for (b = 0; b < k->len; b++) {
-			h ^= w[b];
-			h *= 0x100000001b3ULL;
-			/* At a code point boundary, try the prefix. */
-			if (b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) {
-				cps++;
-				if (cps >= 2) {
-					hk = h ^ CLS_PREFIX_TAG;
-					cls_try(lx, hk == 0 ? 1 : hk, t, i,
-					    out, &n, cap);
-				}
-			}
-		}
-		if (k->len > 0)
-			cls_try(lx, h == 0 ? 1 : h, t, i, out, &n, cap);
+		cls_lookup(lx, t, i, 0, out, &n, cap);
+		/*
+		 * Arabic writes "and" (و) joined to the next word: والخدمة is
+		 * "and the service".  Try the word without it too.
+		 */
+		if (k->len >= 8 && (unsigned char)t->buf[k->off] == 0xd9 &&
+		    (unsigned char)t->buf[k->off + 1] == 0x88)
+			cls_lookup(lx, t, i, 2, out, &n, cap);
 	}
 	*np = n;
 	return out;
