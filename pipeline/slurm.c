@@ -966,9 +966,15 @@ failures_print(struct slurm *s)
 			if (!exists("%s/failed/%s-%ld", s->run, task_names[t],
 			    i))
 				continue;
-			fprintf(stderr, "revpipe slurm: %s task %ld failed; "
-			    "log: %s/logs/%s-*%ld.log\n", task_names[t], i,
-			    s->run, task_names[t], i);
+			if (t == 2)
+				fprintf(stderr, "revpipe slurm: merge task "
+				    "failed; log: %s/logs/merge-*.log\n",
+				    s->run);
+			else
+				fprintf(stderr, "revpipe slurm: %s task %ld "
+				    "failed; log: %s/logs/%s-*_%ld.log\n",
+				    task_names[t], i, s->run, task_names[t],
+				    i);
 		}
 	}
 	fprintf(stderr, "revpipe slurm: fix the cause, then 'revpipe slurm "
