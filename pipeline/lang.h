@@ -58,6 +58,7 @@ struct lang_result {
 	double		 conf;		/* in [0, 1]; 0 for und */
 	int		 idx;		/* profile index, -1 for und */
 	const char	*second;	/* runner-up language or NULL */
+	double		 margin;	/* best minus runner-up score, nats */
 	unsigned	 letters;	/* letters of the chosen script seen */
 	unsigned	 features;	/* n-gram features looked up */
 };

@@ -17,6 +17,7 @@
 
 #include "lang.h"
 #include "stage.h"
+#include "banned.h"
 
 #define LANGID_MODEL	"langid/profiles.bin"
 
@@ -54,7 +55,7 @@ langid_init(struct stage_ctx *ctx)
 	list = opt_str(ctx, "languages");
 	if (list != NULL && lang_set_parse(li->model, list, &li->allowed, err,
 	    sizeof(err)) == -1)
-		return stage_fail(ctx, "--languages: %s", err);
+		return stage_usage_error(ctx, "--languages: %s", err);
 	return 0;
 }
 

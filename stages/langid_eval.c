@@ -9,7 +9,8 @@
  * lang_detect() alone (texts in memory, single thread).
  * Options: --languages LIST, --min-conf X, --snippet N (score only the
  * first N characters of each text), --repeat N (timing passes),
- * --predictions FILE (one "gold<TAB>guess" line per text), --errors
+ * --predictions FILE (gold, guess, conf, margin and letters, tab-separated,
+ * per text), --errors
  * (print each wrong row to stderr).
  */
 #include <math.h>
@@ -20,6 +21,7 @@
 
 #include "lang.h"
 #include "stage.h"
+#include "banned.h"
 
 #define EVAL_MODEL	"langid/profiles.bin"
 #define EVAL_MAXLANG	128
@@ -29,6 +31,8 @@ struct eval_row {
 	size_t	 n;
 	char	 gold[8];
 	int	 guess;		/* index in names, filled by the run */
+	double	 conf, margin;
+	unsigned letters;
 };
 
 struct eval {
@@ -48,7 +52,7 @@ static const struct opt eval_opts[] = {
 	{ "repeat", 0, OPT_INT, "N", "1", 1, 1000,
 	    "time N passes over the texts" },
 	{ "predictions", 0, OPT_STR, "FILE", NULL, 0, 0,
-	    "write gold<TAB>guess per text to FILE" },
+	    "write gold, guess, conf, margin, letters per text to FILE" },
 	{ "errors", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	    "print every wrong row to stderr" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
@@ -379,6 +383,9 @@ eval_tool(struct stage_ctx *ctx)
 			lang_detect(m, r->text, n, &allowed, &res);
 			if (k == 0) {
 				bytes += n;
+				r->conf = res.conf;
+				r->margin = res.margin;
+				r->letters = res.letters;
 				r->guess = res.conf < minc || res.idx < 0 ?
 				    und_i : name_index(&ev, res.lang,
 				    strlen(res.lang));
@@ -403,7 +410,8 @@ eval_tool(struct stage_ctx *ctx)
 			    ev.names[r->guess], (int)eval_cut(r->text, r->n,
 			    snip > 0 ? snip : 200), r->text);
 		if (pf != NULL)
-			fprintf(pf, "%s\t%s\n", r->gold, ev.names[r->guess]);
+			fprintf(pf, "%s\t%s\t%.3f\t%.2f\t%u\n", r->gold,
+			    ev.names[r->guess], r->conf, r->margin, r->letters);
 	}
 	printf("%-5s %7s %7s %8s %5s  %s\n", "lang", "rows", "right",
 	    "accuracy", "und", "most confused with");

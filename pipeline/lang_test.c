@@ -1,0 +1,319 @@
+/*
+ * lang_test - unit tests for the language identifier (lang.c), run on the
+ * profiles compiled into the binary.  Texts are written here, not taken
+ * from the rows the profiles were built from.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lang.h"
+#include "models.h"
+#include "banned.h"
+
+static struct lang_model *model;
+
+static int
+setup(void **state)
+{
+	const struct model_file *f;
+	char err[256];
+
+	for (f = model_files; f->name != NULL; f++)
+		if (strcmp(f->name, "langid/profiles.bin") == 0)
+			break;
+	if (f->name == NULL)
+		return -1;
+	model = lang_model_new(f->data, f->len, err, sizeof(err));
+	return model == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	lang_model_free(model);
+	model = NULL;
+	return 0;
+}
+
+static const char *
+detect(const char *text, const char *allowed, struct lang_result *res)
+{
+	struct lang_set set = { 0 };
+	char err[128];
+	int idx;
+
+	if (allowed != NULL)
+		assert_int_equal(lang_set_parse(model, allowed, &set, err,
+		    sizeof(err)), 0);
+	idx = lang_detect(model, text, strlen(text), &set, res);
+	/* Invariants of every answer. */
+	assert_true(res->conf >= 0 && res->conf <= 1);
+	assert_non_null(res->script);
+	assert_int_equal(strlen(res->script), 4);
+	if (idx < 0) {
+		assert_string_equal(res->lang, "und");
+		assert_true(res->conf == 0);
+	} else
+		assert_string_equal(res->lang, lang_model_lang(model, idx));
+	return res->lang;
+}
+
+static void
+expect(const char *text, const char *lang, const char *script)
+{
+	struct lang_result res;
+
+	detect(text, NULL, &res);
+	if (strcmp(res.lang, lang) != 0)
+		fail_msg("'%s': got %s, want %s", text, res.lang, lang);
+	if (script != NULL)
+		assert_string_equal(res.script, script);
+}
+
+static void
+test_lang_model_rejects_bad_bytes(void **state)
+{
+	char err[128], junk[64];
+
+	memset(junk, 'x', sizeof(junk));
+	assert_null(lang_model_new(junk, sizeof(junk), err, sizeof(err)));
+	assert_non_null(strstr(err, "magic"));
+	memcpy(junk, LANG_MAGIC, 8);
+	memset(junk + 8, 0xff, 16);
+	assert_null(lang_model_new(junk, sizeof(junk), err, sizeof(err)));
+	assert_null(lang_model_new(junk, 10, err, sizeof(err)));
+	lang_model_free(NULL);
+}
+
+static void
+test_lang_model_has_the_languages(void **state)
+{
+	static const char *const want[] = { "ar", "fa", "ur", "kk", "ru",
+	    "uk", "bg", "el", "en", "tr", "fr", "de", "es", "it", "pt", "nl",
+	    "pl", "id", "az", "uz", NULL };
+	struct lang_set set;
+	char err[128];
+	int i;
+
+	assert_true(lang_model_count(model) >= 20);
+	for (i = 0; want[i] != NULL; i++)
+		assert_int_equal(lang_set_parse(model, want[i], &set, err,
+		    sizeof(err)), 0);
+}
+
+static void
+test_lang_script_of(void **state)
+{
+	assert_int_equal(lang_script_of('a'), LS_LATN);
+	assert_int_equal(lang_script_of(0x0416), LS_CYRL);	/* Ж */
+	assert_int_equal(lang_script_of(0x04d9), LS_CYRL);	/* ә */
+	assert_int_equal(lang_script_of(0x0639), LS_ARAB);	/* ع */
+	assert_int_equal(lang_script_of(0x03bb), LS_GREK);	/* λ */
+	assert_int_equal(lang_script_of(0xac00), LS_HANG);
+	assert_int_equal(lang_script_of('1'), LS_NONE);
+	assert_int_equal(lang_script_of(0x1f600), LS_NONE);	/* emoji */
+	assert_string_equal(lang_script_name(LS_CYRL), "Cyrl");
+	assert_int_equal(lang_script_from_name("Arab", 4), LS_ARAB);
+	assert_int_equal(lang_script_from_name("Arabic", 6), LS_NONE);
+}
+
+static void
+test_lang_und_without_enough_letters(void **state)
+{
+	expect("\xf0\x9f\x98\x80\xf0\x9f\x91\x8d", "und", "Zsye");
+	expect("12345 678", "und", "Zyyy");
+	expect("!!! ???", "und", "Zyyy");
+	expect("", "und", "Zyyy");
+	expect("ok", "und", "Latn");
+	expect("\xd0\xbe\xd0\xba!", "und", "Cyrl");	/* ок! */
+}
+
+static void
+test_lang_one_language_scripts_need_no_lookup(void **state)
+{
+	struct lang_result res;
+
+	detect("Πολύ καλό κινητό", NULL, &res);
+	assert_string_equal(res.lang, "el");
+	assert_string_equal(res.script, "Grek");
+	assert_int_equal(res.features, 0);
+	expect("정말 좋은 제품입니다", "ko", "Hang");
+	expect("とても良い商品です", "ja", "Jpan");
+}
+
+static void
+test_lang_kazakh_without_kazakh_letters(void **state)
+{
+	expect("Жаксы зат, унады, рахмет", "kk", "Cyrl");
+	expect("Маган унады, сапасы жаксы екен", "kk", "Cyrl");
+	expect("Өте жақсы, уақытында жеткізілді", "kk", "Cyrl");
+	expect("Доставка быстрая, товар соответствует описанию", "ru", "Cyrl");
+}
+
+static void
+test_lang_hard_pairs(void **state)
+{
+	expect("Швидка доставка, дякую продавцю", "uk", NULL);
+	expect("Доставката беше бърза, благодаря", "bg", NULL);
+	expect("المنتج ممتاز والتوصيل سريع", "ar", "Arab");
+	expect("کیفیت محصول خیلی خوب بود و ارسال سریع انجام شد", "fa",
+	    "Arab");
+	expect("یہ پروڈکٹ بہت اچھی ہے اور ڈیلیوری بھی جلدی ہوئی", "ur",
+	    "Arab");
+	expect("Urun cok guzel, hizli kargo icin tesekkurler", "tr", "Latn");
+	expect("Məhsul çox yaxşıdır, çatdırılma sürətli oldu", "az", "Latn");
+	expect("Great product, fast shipping, would buy again", "en",
+	    "Latn");
+}
+
+static void
+test_lang_set_parse_rejects_unknown(void **state)
+{
+	struct lang_set set;
+	char err[128];
+
+	assert_int_equal(lang_set_parse(model, "kk, ru ,en", &set, err,
+	    sizeof(err)), 0);
+	assert_true(set.bits != 0);
+	assert_int_equal(lang_set_parse(model, "kk,xx", &set, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "'xx'"));
+	assert_int_equal(lang_set_parse(model, "", &set, err, sizeof(err)),
+	    0);
+	assert_true(set.bits == 0);
+}
+
+/* Restricting to a set holding the right answer never loses it. */
+static void
+test_lang_restricting_never_lowers_accuracy(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "Жаксы зат, унады, рахмет", "kk" },
+		{ "Супер, рахмет", "kk" },
+		{ "Игра отличная, но оптимизация хромает", "ru" },
+		{ "Швидка доставка, дякую продавцю", "uk" },
+		{ "المنتج ممتاز والتوصيل سريع", "ar" },
+		{ "Great value for the money", "en" },
+		{ "Urun cok guzel", "tr" },
+	};
+	static const char *const sets[] = { "kk,ru", "kk,ru,uk,bg",
+	    "ar,fa,ur", "en,tr,az", "kk,ru,ar,fa,en,tr,el", "ru,uk" };
+	struct lang_result all, some;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		detect(cases[i][0], NULL, &all);
+		for (j = 0; j < sizeof(sets) / sizeof(sets[0]); j++) {
+			if (strstr(sets[j], cases[i][1]) == NULL)
+				continue;
+			detect(cases[i][0], sets[j], &some);
+			if (strcmp(all.lang, cases[i][1]) == 0)
+				assert_string_equal(some.lang, cases[i][1]);
+			if (strcmp(some.lang, "und") != 0)
+				assert_non_null(strstr(sets[j], some.lang));
+		}
+	}
+	/* No allowed language writes Greek: und, the script still told. */
+	detect("Πολύ καλό", "kk,en", &some);
+	assert_string_equal(some.lang, "und");
+	assert_string_equal(some.script, "Grek");
+}
+
+static void
+test_lang_invalid_utf8_is_skipped(void **state)
+{
+	struct lang_result res;
+	unsigned char junk[512];
+	unsigned seed = 12345;
+	size_t i;
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < sizeof(junk); i++) {
+			seed = seed * 1103515245 + 12345;
+			junk[i] = (unsigned char)(seed >> 16);
+		}
+		lang_detect(model, (const char *)junk, (size_t)round * 2,
+		    NULL, &res);
+		assert_true(res.conf >= 0 && res.conf <= 1);
+	}
+	/* A cut multibyte sequence at the end. */
+	lang_detect(model, "Привет\xd0", 13, NULL, &res);
+	assert_true(res.conf >= 0 && res.conf <= 1);
+}
+
+static void
+count_feature(void *arg, uint32_t key, int order)
+{
+	unsigned *n = arg;
+
+	assert_true(key != 0);
+	assert_true(order >= 0 && order < LANG_ORDERS);
+	n[order]++;
+}
+
+static void
+test_lang_features_of_a_word(void **state)
+{
+	unsigned n[LANG_ORDERS] = { 0 };
+
+	/* " ab ": a b; " a" ab "b "; " ab" "ab "; " ab "; and the word. */
+	assert_int_equal(lang_features("AB", 2, LS_LATN, 100, count_feature,
+	    n), 2);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 2);
+	assert_int_equal(n[2], 3);
+	assert_int_equal(n[3], 2);
+	assert_int_equal(n[4], 1);
+	assert_int_equal(n[5], 0);
+	/* Words of another script are not features of this one. */
+	memset(n, 0, sizeof(n));
+	assert_int_equal(lang_features("ab где", 9, LS_CYRL, 100,
+	    count_feature, n), 3);
+	assert_int_equal(n[0], 1);
+}
+
+static void
+test_lang_long_text_stops_early(void **state)
+{
+	static const char line[] = "Отличная игра, сюжет затягивает, "
+	    "графика красивая, музыка приятная. ";
+	struct lang_result res;
+	char text[sizeof(line) * 40];
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		memcpy(text + i * (sizeof(line) - 1), line, sizeof(line) - 1);
+	lang_detect(model, text, 40 * (sizeof(line) - 1), NULL, &res);
+	assert_string_equal(res.lang, "ru");
+	assert_true(res.conf > 0.9);
+	/* Far fewer features than the text has: it stopped once sure. */
+	assert_true(res.features < 400);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lang_model_rejects_bad_bytes),
+		cmocka_unit_test(test_lang_model_has_the_languages),
+		cmocka_unit_test(test_lang_script_of),
+		cmocka_unit_test(test_lang_und_without_enough_letters),
+		cmocka_unit_test(test_lang_one_language_scripts_need_no_lookup),
+		cmocka_unit_test(test_lang_kazakh_without_kazakh_letters),
+		cmocka_unit_test(test_lang_hard_pairs),
+		cmocka_unit_test(test_lang_set_parse_rejects_unknown),
+		cmocka_unit_test(test_lang_restricting_never_lowers_accuracy),
+		cmocka_unit_test(test_lang_invalid_utf8_is_skipped),
+		cmocka_unit_test(test_lang_features_of_a_word),
+		cmocka_unit_test(test_lang_long_text_stops_early),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
