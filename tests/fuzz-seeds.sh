@@ -9,11 +9,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$top/build-fuzz/corpus/$name
 mkdir -p "$dir"
 case $name in
-rec_fuzz)
+rec_fuzz|stages_fuzz)
 	find "$top/testdata" -name '*.msgpack' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true
 	for f in $(find "$top/testdata" -name 'in.jsonl' -size -64k | head -50); do
 		"$top/revpipe" cat --to-msgpack "$f" >"$dir/$(echo "$f" | cksum | cut -d' ' -f1).msgpack" 2>/dev/null || true
 	done ;;
+conf_fuzz)
+	cp "$top/pipeline.conf" "$dir/" 2>/dev/null || true
+	find "$top/testdata" -name '*.conf' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true ;;
 *)
 	find "$top/testdata" -path "*${name%%_fuzz*}*" -type f -size -64k \
 	    -exec cp {} "$dir/" \; 2>/dev/null || true ;;
