@@ -3,6 +3,7 @@
  *
  *     revpipe slurm submit [-c conf] --run DIR [options] INPUT...
  *     revpipe slurm submit --run DIR --resume
+ *     revpipe slurm submit --run DIR --prepare INPUT...
  *     revpipe slurm status --run DIR [--wait]
  *
  * submit writes three bash task scripts into DIR/tasks/ and submits them
@@ -107,6 +108,9 @@ static const struct opt slurm_opts[] = {
 	  "run the tasks on this machine, without Slurm" },
 	{ "jobs", 'j', OPT_INT, "N", "0", 0, 4096,
 	  "--local: tasks at once (0: one per core)" },
+	{ "prepare", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "write RUN (scripts, inputs.txt, job.env) and start nothing: run "
+	  "the task scripts yourself (several plain hosts)" },
 	{ "resume", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	  "submit again the tasks of RUN whose outputs are missing" },
 	{ "wait", 'w', OPT_FLAG, NULL, NULL, 0, 0,
@@ -893,7 +897,8 @@ jobs_read(struct slurm *s)
 	for (t = 0; t < 3; t++)
 		if (env_get(&b, task_names[t], s->jobid[t],
 		    sizeof(s->jobid[t])) == -1 ||
-		    strcmp(s->jobid[t], "local") == 0)
+		    strcmp(s->jobid[t], "local") == 0 ||
+		    strcmp(s->jobid[t], "none") == 0)
 			s->jobid[t][0] = '\0';
 	buf_release(&b);
 }
@@ -1125,6 +1130,14 @@ slurm_submit(struct slurm *s)
 		}
 	} else if (submit_new(s) == -1)
 		return ctx->failed ? EXIT_RUNTIME : EXIT_USAGE;
+	if (opt_flag(ctx, "prepare")) {
+		printf("revpipe slurm: %s is ready: %ld map tasks "
+		    "(SLURM_ARRAY_TASK_ID=0..%ld bash %s/tasks/map.sh), then "
+		    "%ld reduce tasks (0..%ld, tasks/reduce.sh), then "
+		    "tasks/merge.sh\n", s->run, s->ntasks, s->ntasks - 1,
+		    s->run, s->parts, s->parts - 1);
+		return EXIT_OK;
+	}
 
 	n[0] = s->ntasks;
 	n[1] = s->parts;
