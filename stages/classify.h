@@ -42,6 +42,7 @@ const char	*cls_lang_name(enum cls_lang l);
 #define CLS_TOK_SYM	0x4	/* one emoji or symbol */
 #define CLS_TOK_NEG	0x8	/* inside the scope of a negator */
 #define CLS_TOK_UPPER	0x10	/* written all in capitals (shouting) */
+#define CLS_TOK_NEGATOR	0x20	/* a negator (not, не, емес, δεν, لا) */
 
 struct cls_tok {
 	uint32_t	 off;	/* into cls_text.buf */
@@ -264,7 +265,7 @@ extern const char *const cls_class_names[CLS_NCLASS];
 /* Everything classify loads once: the model and one lexicon per language. */
 struct cls_models {
 	struct cls_model model;
-	struct cls_lex	 lex[CLS_NLANG];
+	struct cls_lex	 lex[CLS_NLANG + 1];	/* [CLS_NLANG]: lex.all only */
 	bool		 have_model;
 };
 

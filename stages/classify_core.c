@@ -9,8 +9,9 @@
  * the text's sentiment (a misclick or a troll, not a neutral review).
  *
  * Topics: a complaint cue of the topic's lexicon outside a negation scope
- * ("arrived late", "no answer"); or a subject word ("delivery") within
- * CLS_SUBJ_NEAR tokens of a negative word in a negative review.  A
+ * ("arrived late", "no answer"); or, when there is none, a subject word
+ * ("delivery") within CLS_SUBJ_NEAR tokens of a negative word in a
+ * negative review.  A
  * confidently positive review without negative words gets none: topics
  * are complaint types.
  *
@@ -37,6 +38,7 @@
 #define CLS_SHORT	4
 #define CLS_STAR_WEIGHT	0.6f
 #define CLS_SENT_EDGE	0.2f
+#define CLS_OVERRIDE	0.65f
 
 const char *const cls_kind_names[CLS_NKIND] = {
 	"genuine", "suspect_fake", "abusive", "rating_mismatch"
@@ -60,13 +62,15 @@ cls_models_load(struct cls_models *m, struct slice model,
 		}
 		m->have_model = true;
 	}
-	for (l = 0; l < CLS_NLANG; l++) {
+	for (l = 0; l <= CLS_NLANG; l++) {
 		/* Kazakh reviews switch to Russian: kk gets both lexicons. */
-		struct slice parts[3] = { lex[l], all, { NULL, 0 } };
+		struct slice parts[3] = { { NULL, 0 }, all, { NULL, 0 } };
 		size_t n = 0, k;
 		char *text;
 		int rc;
 
+		if (l < CLS_NLANG)
+			parts[0] = lex[l];
 		if (l == CLS_KK)
 			parts[2] = lex[CLS_RU];
 		for (k = 0; k < 3; k++)
@@ -99,14 +103,15 @@ cls_models_release(struct cls_models *m)
 	int l;
 
 	cls_model_release(&m->model);
-	for (l = 0; l < CLS_NLANG; l++)
+	for (l = 0; l <= CLS_NLANG; l++)
 		cls_lex_release(&m->lex[l]);
 }
 
+/* A text of unknown language still gets the emoji of lex.all. */
 static const struct cls_lex *
 cls_lex_for(const struct cls_models *m, enum cls_lang l)
 {
-	return l < CLS_NLANG ? &m->lex[l] : NULL;
+	return &m->lex[l < CLS_NLANG ? l : CLS_NLANG];
 }
 
 size_t
@@ -138,17 +143,31 @@ cls_span(const struct cls_input *in, const struct cls_text *t, size_t a,
 	return (struct slice){ in->text.p + s, e - s };
 }
 
+/*
+ * Add s unless it says nothing new: the same words, or a part of a
+ * phrase already there ("late" after "3 days late"); a longer phrase
+ * replaces the part it contains.  Phrases point into the review text,
+ * so containment is a pointer test.
+ */
 static void
 cls_evidence(struct cls_result *res, struct slice s)
 {
 	size_t i;
 
-	if (s.n == 0 || res->nevidence == CLS_MAX_EVIDENCE)
+	if (s.n == 0)
 		return;
-	for (i = 0; i < res->nevidence; i++)
-		if (slice_same(res->evidence[i], s))
+	for (i = 0; i < res->nevidence; i++) {
+		struct slice e = res->evidence[i];
+
+		if (slice_same(e, s) || (s.p >= e.p && s.p + s.n <= e.p + e.n))
 			return;
-	res->evidence[res->nevidence++] = s;
+		if (e.p >= s.p && e.p + e.n <= s.p + s.n) {
+			res->evidence[i] = s;
+			return;
+		}
+	}
+	if (res->nevidence < CLS_MAX_EVIDENCE)
+		res->evidence[res->nevidence++] = s;
 }
 
 static void
@@ -204,7 +223,9 @@ cls_tally(const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
 
 		switch (e->cls) {
 		case CLS_LX_INT:
-			last_int = mt[i].tok;
+			/* "не очень" (not very) softens, it does not stress. */
+			if (!mt[i].neg)
+				last_int = mt[i].tok;
 			break;
 		case CLS_LX_POS:
 		case CLS_LX_NEG:
@@ -279,7 +300,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	struct cls_text t;
 	size_t nm = 0, i, nnum = 0;
 	float text_score;
-	bool mismatch = false;
+	bool mismatch = false, override = false;
+	enum cls_class model_sent;
 	int c;
 
 	memset(res, 0, sizeof(*res));
@@ -312,6 +334,19 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		if (res->prob[c] > res->prob[res->text_sent])
 			res->text_sent = c;
 	text_score = res->prob[CLS_POS] - res->prob[CLS_NEG];
+	model_sent = res->text_sent;
+	/*
+	 * A complaint cue with more negative than positive words is a
+	 * complaint unless the model is sure otherwise: the corpus the
+	 * model learnt from has few freelance complaints ("late by 3 days").
+	 */
+	if (res->text_sent != CLS_NEG && ty.strong != 0 && ty.neg > ty.pos &&
+	    res->prob[CLS_POS] < CLS_OVERRIDE) {
+		res->text_sent = CLS_NEG;
+		override = true;
+		if (text_score > -CLS_SENT_EDGE - 0.1f)
+			text_score = -CLS_SENT_EDGE - 0.1f;
+	}
 	res->sent = res->text_sent;
 	res->score = text_score;
 
@@ -341,8 +376,9 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		res->score = -1;
 
 	/* Topics. */
+	/* Subject words only when no complaint cue was more specific. */
 	res->topics = ty.strong;
-	if (res->sent == CLS_NEG && ty.subj != 0) {
+	if (res->sent == CLS_NEG && ty.subj != 0 && ty.strong == 0) {
 		for (i = 0; i < nm; i++) {
 			const struct cls_lex_entry *e = &lx->e[mt[i].entry];
 
@@ -423,7 +459,7 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	}
 	for (i = 0; i < nm; i++) {
 		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
-		size_t first = mt[i].tok;
+		size_t first = mt[i].tok, last = mt[i].tok + mt[i].nw - 1;
 
 		if (e->cls != CLS_LX_POS && e->cls != CLS_LX_NEG &&
 		    e->cls != CLS_LX_FACT)
@@ -432,10 +468,17 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		    ((e->cls == CLS_LX_POS) != mt[i].neg) !=
 		    (res->sent != CLS_NEG))
 			continue;	/* only words that agree */
-		if (mt[i].neg && first > 0)
-			first--;	/* show the negator too */
-		cls_evidence(res, cls_span(in, &t, first,
-		    mt[i].tok + mt[i].nw - 1));
+		/* Show the negator with what it negates. */
+		while (mt[i].neg && first > 0 &&
+		    !(t.tok[first].flags & CLS_TOK_BREAK) &&
+		    (t.tok[first - 1].flags &
+		    (CLS_TOK_NEG | CLS_TOK_NEGATOR)))
+			first--;
+		while (mt[i].neg && last + 1 < t.ntok &&
+		    !(t.tok[last + 1].flags & CLS_TOK_BREAK) &&
+		    (t.tok[last + 1].flags & CLS_TOK_NEGATOR))
+			last++;
+		cls_evidence(res, cls_span(in, &t, first, last));
 	}
 	if (in->rating >= 1 && in->rating <= 5)
 		cls_evidencef(res, a, "stars=%d", in->rating);
@@ -443,9 +486,10 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		cls_evidencef(res, a, "template=%lld",
 		    (long long)in->template_n);
 	if (m->have_model)
-		cls_evidencef(res, a, "model=%s %.2f",
-		    cls_class_names[res->text_sent],
-		    (double)res->prob[res->text_sent]);
+		cls_evidencef(res, a, "model=%s %.2f", cls_class_names[model_sent],
+		    (double)res->prob[model_sent]);
+	if (override)
+		cls_evidencef(res, a, "rule=complaint words");
 	if (res->lang_guessed)
 		cls_evidencef(res, a, "lang=%s from script",
 		    cls_lang_name(res->lang));

@@ -336,7 +336,7 @@ cls_lex_match(const struct cls_lex *lx, const struct cls_text *t,
 		 * Arabic writes "and" (و) joined to the next word: والخدمة is
 		 * "and the service".  Try the word without it too.
 		 */
-		if (k->len >= 8 && (unsigned char)t->buf[k->off] == 0xd9 &&
+		if (k->len >= 6 && (unsigned char)t->buf[k->off] == 0xd9 &&
 		    (unsigned char)t->buf[k->off + 1] == 0x88)
 			cls_lookup(lx, t, i, 2, out, &n, cap);
 	}

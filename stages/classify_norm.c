@@ -369,7 +369,8 @@ cls_fold_word(const char *s, char *out, size_t cap)
 
 static const char *const cls_neg_pre[CLS_NLANG][24] = {
 	[CLS_AR] = { "لا", "لم", "لن", "ما", "ليس", "ليست", "غير", "بدون",
-	    "مش", "مو", "ولا", "مافي", "ماكو", "بلا", NULL },
+	    "مش", "مو", "ولا", "ولم", "ولن", "وما", "مافي", "ماكو", "بلا",
+	    NULL },
 	[CLS_EL] = { "δεν", "μην", "ουτε", "χωρις", "μη", "οχι", "ποτε",
 	    "τιποτα", "κανενα", "καθολου", NULL },
 	[CLS_EN] = { "not", "no", "never", "dont", "didnt", "doesnt", "isnt",
@@ -410,6 +411,7 @@ cls_mark_neg(struct cls_text *t, enum cls_lang l)
 		return;
 	for (i = 0; i < t->ntok; i++) {
 		if (cls_tok_in(t, &t->tok[i], cls_neg_pre[l])) {
+			t->tok[i].flags |= CLS_TOK_NEGATOR;
 			for (j = i + 1; j < t->ntok && j <= i + CLS_NEG_SCOPE;
 			    j++) {
 				if (t->tok[j].flags & CLS_TOK_BREAK)
@@ -418,6 +420,7 @@ cls_mark_neg(struct cls_text *t, enum cls_lang l)
 			}
 		} else if (cls_neg_post[l][0] != NULL &&
 		    cls_tok_in(t, &t->tok[i], cls_neg_post[l])) {
+			t->tok[i].flags |= CLS_TOK_NEGATOR;
 			for (j = i; j > 0 && j + 2 > i; j--) {
 				if (t->tok[j].flags & CLS_TOK_BREAK)
 					break;
