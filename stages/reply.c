@@ -34,7 +34,7 @@ static const char *const reply_langs[] = {
 
 static const struct opt reply_opts[] = {
 	{ "check", 0, OPT_FLAG, NULL, NULL, 0, 0,
-	    "verify the replies of a replied stream instead of writing them" },
+	    "verify every reply of a replied stream (records pass through)" },
 	{ "signature", 0, OPT_STR, "TEXT", NULL, 0, 0,
 	    "sign replies with TEXT (seller or shop name)" },
 	{ "sla-hours", 0, OPT_INT, "N", "24", 1, 720,
