@@ -331,9 +331,11 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 	if (!text_qc_ready)
 		text_qc_build();
 	while (i < n) {
-		i += ascii_run(p, n, i);
-		if (i >= n)
-			break;
+		if (p[i] < 0x80) {
+			i += ascii_run(p, n, i);
+			if (i >= n)
+				break;
+		}
 		if (p[i] < 0x80) {
 			/* Control or DEL; LF alone needs no copy. */
 			if (p[i] != '\n')
@@ -341,17 +343,31 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 			i++;
 			continue;
 		}
-		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
-			err->what = why;
-			err->off = i;
-			err->byte = p[i];
-			return -1;
+		/* Two- and three-byte sequences inline: most scripts. */
+		if (p[i] >= 0xc2 && p[i] < 0xe0 && i + 1 < n &&
+		    (p[i + 1] & 0xc0) == 0x80) {
+			cp = ((p[i] & 0x1f) << 6) | (p[i + 1] & 0x3f);
+			i += 2;
+		} else if (p[i] >= 0xe1 && p[i] < 0xf0 && p[i] != 0xed &&
+		    i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+		    (p[i + 2] & 0xc0) == 0x80) {
+			cp = ((p[i] & 0x0f) << 12) | ((p[i + 1] & 0x3f) << 6) |
+			    (p[i + 2] & 0x3f);
+			i += 3;
+		} else {
+			if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
+				err->what = why;
+				err->off = i;
+				err->byte = p[i];
+				return -1;
+			}
+			i += len;
 		}
-		if (cp < 0xa0 && cp >= 0x80)
-			ctl = true;
-		else if (cp >= 0x300 && nfc && qc_get(cp))
+		if (cp < 0x300) {
+			if (cp < 0xa0)
+				ctl = true;
+		} else if (nfc && qc_get(cp))
 			nfc = false;
-		i += len;
 	}
 	t = (struct slice){ s, n };
 	if (ctl) {

@@ -20,17 +20,20 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <xxhash.h>
 
 #include "decode.h"
+#include "decode_gz.h"
 #include "models.h"
 #include "rec.h"
 #include "stage.h"
@@ -60,6 +63,7 @@ struct decode {
 	/* The input file. */
 	const char	*path;
 	struct archive	*top;		/* outermost archive (for the ratio) */
+	struct gz	*topgz;		/* its gzip layer, or NULL */
 	uint64_t	 file_out;	/* entry bytes produced from it */
 
 	/* The entry being decoded. */
@@ -230,13 +234,14 @@ win_fill(struct stage_ctx *ctx, struct decode *d)
 		    "more than %s uncompressed (--max-entry-size)", h);
 		return -1;
 	}
-	in = archive_filter_bytes(d->top, -1);
+	in = d->topgz != NULL ? (la_int64_t)gz_in_bytes(d->topgz) :
+	    archive_filter_bytes(d->top, -1);
 	if (d->max_ratio > 0 && d->file_out > RATIO_FLOOR && in > 0 &&
 	    (double)d->file_out > d->max_ratio * (double)in) {
-		human(h, sizeof(h), d->file_out);
+		/* No byte counts: where it trips depends on block sizes. */
 		entry_limit(ctx, d, "ratio_exceeded",
-		    "%s from %" PRId64 " compressed bytes, over --max-ratio "
-		    "%g (a compression bomb?)", h, (int64_t)in, d->max_ratio);
+		    "expands more than %g times its compressed size "
+		    "(--max-ratio): a compression bomb?", d->max_ratio);
 		return -1;
 	}
 	return 1;
@@ -458,9 +463,8 @@ do_jsonl(struct stage_ctx *ctx, struct decode *d)
 				if (!count_record(ctx, d))
 					return 0;
 				if (rej(ctx, d, line, base, RAW_HEAD,
-				    "record_too_large", "line of %zu bytes, "
-				    "over --max-field %" PRIu64, len,
-				    d->max_field) == -1)
+				    "record_too_large", "line over --max-field "
+				    "%" PRIu64 " + 64 KiB", d->max_field) == -1)
 					return -1;
 				continue;
 			}
@@ -480,9 +484,8 @@ do_jsonl(struct stage_ctx *ctx, struct decode *d)
 			if (!count_record(ctx, d))
 				return 0;
 			if (rej(ctx, d, line, base, RAW_HEAD,
-			    "record_too_large", "line of more than %zu bytes, "
-			    "over --max-field %" PRIu64, avail,
-			    d->max_field) == -1)
+			    "record_too_large", "line over --max-field "
+			    "%" PRIu64 " + 64 KiB", d->max_field) == -1)
 				return -1;
 			for (;;) {
 				d->wpos = d->win.len;
@@ -615,9 +618,9 @@ element:
 			if (!count_record(ctx, d))
 				return 0;
 			rej(ctx, d, eline, p + d->wpos, RAW_HEAD,
-			    "record_too_large", "array element of more than "
-			    "%zu bytes, over --max-field %" PRIu64,
-			    i - d->wpos, d->max_field);
+			    "record_too_large", "array element over "
+			    "--max-field %" PRIu64 " + 64 KiB; rest of the "
+			    "entry skipped", d->max_field);
 			d->stop = STOP_DONE;
 			return 0;
 		}
@@ -700,11 +703,10 @@ do_csv(struct stage_ctx *ctx, struct decode *d, char delim)
 					return 0;
 				d->stop = STOP_DONE;
 				return rej(ctx, d, line, p, RAW_HEAD,
-				    "record_too_large", "CSV record of more "
-				    "than %zu bytes at line %" PRIu64 ", over "
-				    "--max-field %" PRIu64 " (an unbalanced "
-				    "quote?); rest of the entry skipped", avail,
-				    line, d->max_field);
+				    "record_too_large", "CSV record at line "
+				    "%" PRIu64 " over --max-field %" PRIu64
+				    " + 64 KiB (an unbalanced quote?); rest of "
+				    "the entry skipped", line, d->max_field);
 			}
 			if (win_fill(ctx, d) == -1)
 				return 0;
@@ -876,9 +878,9 @@ do_msgpack(struct stage_ctx *ctx, struct decode *d)
 					return 0;
 				d->stop = STOP_DONE;
 				return rej(ctx, d, nr + 1, p, RAW_HEAD,
-				    "record_too_large", "msgpack record of "
-				    "more than %zu bytes; rest of the entry "
-				    "skipped", avail);
+				    "record_too_large", "msgpack record over "
+				    "--max-field %" PRIu64 " + 64 KiB; rest of "
+				    "the entry skipped", d->max_field);
 			}
 			if (win_fill(ctx, d) == -1)
 				return 0;
@@ -1073,13 +1075,10 @@ decode_entry(struct stage_ctx *ctx, struct decode *d, struct archive *a,
 			r = do_msgpack(ctx, d);
 	}
 	if (r == 0 && d->stop == STOP_ERROR) {
-		size_t n = d->win.len - d->wpos;
 		const char *src = src_at(ctx, d, 0);
 
-		stage_reject_raw(ctx, src, d->win.p + d->wpos,
-		    n > RAW_HEAD ? RAW_HEAD : n, "bad_archive",
-		    "%s after %" PRIu64 " bytes of the entry", d->errmsg,
-		    d->entry_bytes);
+		stage_reject_raw(ctx, src, "", 0, "bad_archive", "%s",
+		    d->errmsg);
 		stage_input_error(ctx, "'%s': %s", src, d->errmsg);
 		return 1;
 	}
@@ -1099,30 +1098,6 @@ archive_new(void)
 	archive_read_support_format_empty(a);
 	archive_read_support_format_raw(a);
 	return a;
-}
-
-/* Reading a nested archive from the outer archive's current entry. */
-struct nest {
-	struct archive	*outer;
-};
-
-static la_ssize_t
-nest_read(struct archive *a, void *cd, const void **buf)
-{
-	struct nest *ns = cd;
-	size_t size;
-	la_int64_t off;
-	int r;
-
-	r = archive_read_data_block(ns->outer, buf, &size, &off);
-	if (r == ARCHIVE_EOF)
-		return 0;
-	if (r < ARCHIVE_WARN) {
-		archive_set_error(a, archive_errno(ns->outer), "%s",
-		    archive_error_string(ns->outer));
-		return -1;
-	}
-	return (la_ssize_t)size;
 }
 
 static int decode_archive(struct stage_ctx *, struct decode *,
@@ -1191,9 +1166,9 @@ decode_archive(struct stage_ctx *ctx, struct decode *d, struct archive *a,
 			continue;
 		}
 		if (is_container(name)) {
-			struct nest ns = { a };
 			struct archive *in;
-			char *prov;
+			struct gz *g;
+			char *prov, err[256];
 
 			if (depth > 0) {
 				src_at(ctx, d, 0);
@@ -1202,11 +1177,21 @@ decode_archive(struct stage_ctx *ctx, struct decode *d, struct archive *a,
 				    "archive inside an archive");
 				continue;
 			}
-			if ((in = archive_new()) == NULL)
+			if ((g = gz_open(-1, a, err, sizeof(err))) == NULL) {
+				src_at(ctx, d, 0);
+				stage_reject_raw(ctx, d->src.p, "", 0,
+				    "bad_archive", "%s", err);
+				stage_input_error(ctx, "'%s': %s", d->src.p,
+				    err);
+				return 1;
+			}
+			if ((in = archive_new()) == NULL) {
+				gz_free(g);
 				return stage_fail(ctx, "out of memory");
+			}
 			prov = strdup(d->src.p);
 			if (prov == NULL ||
-			    archive_read_open(in, &ns, NULL, nest_read, NULL) !=
+			    archive_read_open(in, g, NULL, gz_read, NULL) !=
 			    ARCHIVE_OK) {
 				stage_reject_raw(ctx, d->src.p, "", 0,
 				    "bad_archive", "%s", archive_error_string(
@@ -1220,12 +1205,14 @@ decode_archive(struct stage_ctx *ctx, struct decode *d, struct archive *a,
 				r = decode_archive(ctx, d, in, prov, name, 1);
 				if (r == -1) {
 					archive_read_free(in);
+					gz_free(g);
 					free(prov);
 					return -1;
 				}
 				ret |= r;
 			}
 			archive_read_free(in);
+			gz_free(g);
 			free(prov);
 			continue;
 		}
@@ -1244,17 +1231,43 @@ decode_source(struct stage_ctx *ctx, const char *path)
 {
 	struct decode *d = ctx->priv;
 	struct archive *a;
-	int r;
+	struct gz *g = NULL;
+	char err[256];
+	int r, fd;
 
 	if ((a = archive_new()) == NULL)
 		return stage_fail(ctx, "out of memory");
 	d->path = path;
 	d->top = a;
+	d->topgz = NULL;
 	d->file_out = 0;
 	if (strcmp(path, "-") == 0)
-		r = archive_read_open_fd(a, 0, 64 * 1024);
-	else
+		fd = 0;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		stage_input_error(ctx, "cannot open '%s': %s", path,
+		    strerror(errno));
+		archive_read_free(a);
+		return 0;
+	}
+	if ((g = gz_open(fd, NULL, err, sizeof(err))) == NULL) {
+		stage_input_error(ctx, "cannot read '%s': %s", path, err);
+		archive_read_free(a);
+		if (fd != 0)
+			close(fd);
+		return 0;
+	}
+	if (gz_is_gzip(g) || fd == 0) {
+		/* gzip inflated by ISA-L; stdin cannot be reopened. */
+		d->topgz = g;
+		r = archive_read_open(a, g, NULL, gz_read, NULL);
+	} else {
+		/* A file libarchive can seek in (zip central directory). */
+		gz_free(g);
+		g = NULL;
+		close(fd);
+		fd = -1;
 		r = archive_read_open_filename(a, path, 64 * 1024);
+	}
 	if (r != ARCHIVE_OK) {
 		const char *msg = archive_error_string(a) != NULL ?
 		    archive_error_string(a) : "unknown error";
@@ -1270,13 +1283,18 @@ decode_source(struct stage_ctx *ctx, const char *path)
 			stage_reject_raw(ctx, path, "", 0, "bad_archive",
 			    "%s", msg);
 		stage_input_error(ctx, "cannot open '%s': %s", path, msg);
-		archive_read_free(a);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	r = decode_archive(ctx, d, a, strcmp(path, "-") == 0 ? "-" : path,
 	    path, 0);
+out:
 	archive_read_free(a);
+	gz_free(g);
+	if (fd > 0)
+		close(fd);
 	d->top = NULL;
+	d->topgz = NULL;
 	return r == -1 ? -1 : 0;
 }
 

@@ -136,6 +136,20 @@ dj_string(struct djp *j, struct slice *s, bool keep)
 	const unsigned char *start = p;
 	char *d, *d0;
 
+	/* Eight bytes at a time to the first '"', '\\' or control. */
+	while (end - p >= 8) {
+		uint64_t w, q, b, c;
+
+		memcpy(&w, p, 8);
+		q = w ^ 0x2222222222222222ULL;
+		b = w ^ 0x5c5c5c5c5c5c5c5cULL;
+		c = ((q - 0x0101010101010101ULL) & ~q) |
+		    ((b - 0x0101010101010101ULL) & ~b) |
+		    ((w - 0x2020202020202020ULL) & ~w);
+		if ((c & 0x8080808080808080ULL) != 0)
+			break;
+		p += 8;
+	}
 	while (p < end && !dj_strstop[*p])
 		p++;
 	if (p >= end)

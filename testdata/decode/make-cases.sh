@@ -221,7 +221,12 @@ case("csv-quirks", {"in.csv": fiverr(EN[5:8], crlf=True, bom=True) +
 
 # ---- bad inputs --------------------------------------------------------------
 g = gz(tenpoint(RU[:12] + KK[:12]))
-case("truncated-gz", {"in.jsonl.gz": g[:len(g) * 6 // 10]}, "in.jsonl.gz")
+# How many records come out before the cut depends on the inflater's block
+# size (zlib via libarchive, or ISA-L): pin the reason and the exit only.
+case("truncated-gz", {"in.jsonl.gz": g[:len(g) * 6 // 10]}, cmd=
+     '"$REVPIPE" decode -f --rejects rej.mp in.jsonl.gz >out.mp 2>err; echo "exit $?"\n'
+     '"$REVPIPE" cat rej.mp | grep -o \'"reason":"[a-z_]*","src":"[^"]*","offset":0,"detail":"[^"]*"\'\n'
+     'grep -c "truncated gzip input" err\n')
 g = gz(tenpoint(corpus("ru", 400, 100)))
 case("truncated-gz-midway", {"in.jsonl.gz": g[:len(g) * 7 // 10]}, cmd=
      '"$REVPIPE" decode -f --rejects rej.mp in.jsonl.gz >out.mp; echo "exit $?"\n'
