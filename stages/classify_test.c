@@ -1,0 +1,427 @@
+/*
+ * classify_test - unit tests of classify's pieces: folding and tokens,
+ * negation scopes, the lexicon matcher, the JSON reader, the trainer's
+ * determinism, and the analysis on the built-in models (kind, topics,
+ * stars, evidence).  Whole records are covered by testdata/classify/.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "classify.h"
+#include "models.h"
+
+static struct arena arena = ARENA_INIT;
+static struct cls_models builtin;
+
+static struct slice
+model_bytes(const char *name)
+{
+	const struct model_file *mf;
+
+	for (mf = model_files; mf->name != NULL; mf++)
+		if (strcmp(mf->name, name) == 0)
+			return (struct slice){ (const char *)mf->data, mf->len };
+	fail_msg("no built-in model '%s'", name);
+	return (struct slice){ NULL, 0 };
+}
+
+static int
+setup_models(void **state)
+{
+	static const char *const names[CLS_NLANG] = {
+		"classify/lex.ar.txt", "classify/lex.el.txt",
+		"classify/lex.en.txt", "classify/lex.fa.txt",
+		"classify/lex.kk.txt", "classify/lex.ru.txt",
+		"classify/lex.tr.txt"
+	};
+	struct slice lex[CLS_NLANG];
+	char err[256];
+	int l;
+
+	(void)state;
+	for (l = 0; l < CLS_NLANG; l++)
+		lex[l] = model_bytes(names[l]);
+	return cls_models_load(&builtin, model_bytes("classify/sentiment.bin"),
+	    lex, model_bytes("classify/lex.all.txt"), err, sizeof(err));
+}
+
+static int
+teardown_models(void **state)
+{
+	(void)state;
+	cls_models_release(&builtin);
+	arena_release(&arena);
+	return 0;
+}
+
+/* The folded buffer of `s`, without the outer spaces, in the arena. */
+static const char *
+folded(const char *s)
+{
+	struct cls_text t;
+
+	cls_norm(&arena, s, strlen(s), &t);
+	assert_true(t.len >= 2);
+	t.buf[t.len - 1] = '\0';
+	return t.buf + 1;
+}
+
+static void
+test_classify_norm_kazakh_letters_as_russian(void **state)
+{
+	(void)state;
+	assert_string_equal(folded("Қазақ тілі ӘӨҮҰҒҢҺІ"),
+	    "казак тили аоуугнхи");
+}
+
+static void
+test_classify_norm_greek_accents_and_final_sigma(void **state)
+{
+	(void)state;
+	assert_string_equal(folded("Καθυστέρησε πολύ, ΚΑΚΌΣ"),
+	    "καθυστερησε πολυ κακοσ");
+}
+
+static void
+test_classify_norm_arabic_diacritics_tatweel_alef(void **state)
+{
+	(void)state;
+	/* Harakat and tatweel go, أ إ آ become ا, ة becomes ه, ى becomes ي. */
+	assert_string_equal(folded("مُمْتـــاز أحمد إلى آخر الخدمة"),
+	    "ممتاز احمد الي اخر الخدمه");
+}
+
+static void
+test_classify_norm_digits_and_apostrophes(void **state)
+{
+	(void)state;
+	assert_string_equal(folded("٥ أيام, I didn't get it"),
+	    "5 ايام i didnt get it");
+}
+
+static void
+test_classify_norm_tokens_point_into_the_source(void **state)
+{
+	const char *s = "Опоздал на 5 ДНЕЙ!";
+	struct cls_text t;
+
+	(void)state;
+	cls_norm(&arena, s, strlen(s), &t);
+	assert_int_equal(t.ntok, 4);
+	assert_int_equal(t.tok[3].slen, strlen("ДНЕЙ"));
+	assert_memory_equal(s + t.tok[3].soff, "ДНЕЙ", t.tok[3].slen);
+	assert_true(t.tok[2].flags & CLS_TOK_NUM);
+	assert_true(t.tok[3].flags & CLS_TOK_UPPER);
+	assert_int_equal(t.nexcl, 1);
+}
+
+static void
+test_classify_norm_invalid_utf8_is_a_separator(void **state)
+{
+	const char s[] = "good\xff\xfe" "bad";
+	struct cls_text t;
+
+	(void)state;
+	cls_norm(&arena, s, sizeof(s) - 1, &t);
+	assert_int_equal(t.ntok, 2);
+}
+
+static void
+test_classify_negation_prefix_scope_ends_at_a_break(void **state)
+{
+	const char *s = "not good at all, great";
+	struct cls_text t;
+
+	(void)state;
+	cls_norm(&arena, s, strlen(s), &t);
+	cls_mark_neg(&t, CLS_EN);
+	assert_true(t.tok[0].flags & CLS_TOK_NEGATOR);
+	assert_true(t.tok[1].flags & CLS_TOK_NEG);
+	assert_false(t.tok[4].flags & CLS_TOK_NEG);
+}
+
+static void
+test_classify_negation_kazakh_postfix(void **state)
+{
+	const char *s = "жұмыс жақсы емес";
+	struct cls_text t;
+
+	(void)state;
+	cls_norm(&arena, s, strlen(s), &t);
+	cls_mark_neg(&t, CLS_KK);
+	assert_true(t.tok[1].flags & CLS_TOK_NEG);
+	assert_true(t.tok[2].flags & CLS_TOK_NEGATOR);
+}
+
+static void
+test_classify_lex_prefix_and_multiword(void **state)
+{
+	const char *lex = "# test\nneg: ужасн*\ntopic.delivery: не пришел | "
+	    "опозда*\n";
+	const char *s = "Ужасный продавец, заказ не пришёл";
+	struct cls_lex lx;
+	struct cls_match *m;
+	struct cls_text t;
+	char err[128];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(cls_lex_load(&lx, slice_from(lex), err, sizeof(err)),
+	    0);
+	cls_norm(&arena, s, strlen(s), &t);
+	m = cls_lex_match(&lx, &t, &arena, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(lx.e[m[0].entry].cls, CLS_LX_NEG);
+	assert_int_equal(lx.e[m[1].entry].cls, CLS_LX_TOPIC + 0);
+	assert_int_equal(m[1].nw, 2);
+	cls_lex_release(&lx);
+}
+
+static void
+test_classify_lex_unknown_class_is_an_error(void **state)
+{
+	struct cls_lex lx;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(cls_lex_load(&lx, slice_from("pos: ok\nmood: x\n"),
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 2"));
+	cls_lex_release(&lx);
+}
+
+static void
+test_classify_json_unescapes_and_skips(void **state)
+{
+	const char *line = "{\"text\":\"a\\\"b \\ud83d\\ude00\",\"n\":3,"
+	    "\"o\":{\"x\":[1,{}]},\"topics\":[\"price\",\"scope\"],"
+	    "\"r\":null}";
+	const struct cls_json_kv *kv;
+	struct cls_json j;
+
+	(void)state;
+	assert_int_equal(cls_json_parse(line, strlen(line), &arena, &j), 0);
+	kv = cls_json_get(&j, "text");
+	assert_non_null(kv);
+	assert_int_equal(kv->s.n, strlen("a\"b \xf0\x9f\x98\x80"));
+	assert_memory_equal(kv->s.p, "a\"b \xf0\x9f\x98\x80", kv->s.n);
+	assert_true(cls_json_get(&j, "n")->num == 3);
+	assert_int_equal(cls_json_get(&j, "topics")->narr, 2);
+	assert_int_equal(cls_json_get(&j, "r")->type, CLS_JSON_NULL);
+	assert_int_equal(cls_json_parse("[1]", 3, &arena, &j), -1);
+}
+
+/* Train a tiny model from two toy classes. */
+static void
+toy_train(char **out, size_t *outlen)
+{
+	static const char *const pos[] = { "great fast work", "excellent",
+	    "great seller", "fast and great" };
+	static const char *const neg[] = { "awful late work", "terrible",
+	    "awful seller", "late and awful" };
+	struct cls_cfg cfg = { 12, 1, 3, 1, 1, 0, 1, 1 };
+	struct cls_train_opts o = { 20, 0.2, 0, 7 };
+	struct cls_example ex[8];
+	uint32_t *f = malloc(CLS_MAX_FEATURES * sizeof(*f));
+	size_t i;
+
+	assert_non_null(f);
+	for (i = 0; i < 8; i++) {
+		const char *s = i < 4 ? pos[i] : neg[i - 4];
+		struct cls_text t;
+		size_t nchar, n;
+
+		cls_norm(&arena, s, strlen(s), &t);
+		n = cls_features(&cfg, CLS_EN, &t, f, CLS_MAX_FEATURES, &nchar);
+		ex[i].f = malloc(n * sizeof(*f));
+		assert_non_null(ex[i].f);
+		memcpy(ex[i].f, f, n * sizeof(*f));
+		ex[i].n = (uint32_t)n;
+		ex[i].nchar = (uint32_t)nchar;
+		ex[i].label = i < 4 ? CLS_POS : CLS_NEG;
+		ex[i].lang = CLS_EN;
+	}
+	assert_int_equal(cls_train(&cfg, &o, ex, 8, out, outlen), 0);
+	for (i = 0; i < 8; i++)
+		free(ex[i].f);
+	free(f);
+}
+
+static void
+test_classify_train_is_deterministic_and_learns(void **state)
+{
+	struct cls_model m;
+	struct cls_text t;
+	uint32_t *f = malloc(CLS_MAX_FEATURES * sizeof(*f));
+	char *a, *b, err[128];
+	size_t na, nb, n, nchar;
+	float p[CLS_NCLASS];
+
+	(void)state;
+	assert_non_null(f);
+	toy_train(&a, &na);
+	toy_train(&b, &nb);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
+	assert_int_equal(cls_model_load(&m, (struct slice){ a, na }, err,
+	    sizeof(err)), 0);
+	cls_norm(&arena, "awful and late", 14, &t);
+	n = cls_features(&m.cfg, CLS_EN, &t, f, CLS_MAX_FEATURES, &nchar);
+	cls_model_predict(&m, f, n, nchar, p);
+	assert_true(p[CLS_NEG] > p[CLS_POS]);
+	cls_model_release(&m);
+	assert_int_equal(cls_model_load(&m, (struct slice){ a, na - 1 }, err,
+	    sizeof(err)), -1);
+	free(a);
+	free(b);
+	free(f);
+}
+
+static void
+analyze(const char *text, const char *lang, int rating, int tmpl,
+    struct cls_result *res)
+{
+	struct cls_input in;
+
+	in.text = slice_from(text);
+	in.lang = slice_from(lang);
+	in.rating = rating;
+	in.template_n = tmpl;
+	cls_analyze(&builtin, &in, &arena, res);
+	assert_true(res->score >= -1 && res->score <= 1);
+}
+
+static void
+test_classify_freelance_situations_in_english(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("He cancelled the order without asking me.", "en", 0, 0, &r);
+	assert_true(r.topics & (1u << 3));
+	analyze("No answer to my messages for 3 days.", "en", 0, 0, &r);
+	assert_true(r.topics & (1u << 2));
+	assert_int_equal(r.sent, CLS_NEG);
+	assert_int_equal(r.kind, CLS_GENUINE);
+	analyze("Delivered 5 days late.", "en", 0, 0, &r);
+	assert_true(r.topics & (1u << 0));
+	analyze("The seller refused to refund my money.", "en", 0, 0, &r);
+	assert_true(r.topics & (1u << 4));
+	assert_int_equal(r.severity, 3);
+}
+
+static void
+test_classify_kind_words_with_one_star_is_mismatch(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("Excellent work, very professional, thank you!", "en", 1, 0,
+	    &r);
+	assert_int_equal(r.kind, CLS_RATING_MISMATCH);
+	assert_int_equal(r.sent, CLS_POS);
+}
+
+static void
+test_classify_template_cluster_is_suspect_fake(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("Delivered 5 days late.", "en", 1, 3, &r);
+	assert_int_equal(r.kind, CLS_SUSPECT_FAKE);
+}
+
+static void
+test_classify_threat_of_court_is_abusive(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("Я подам в суд на этого продавца", "ru", 1, 0, &r);
+	assert_int_equal(r.kind, CLS_ABUSIVE);
+	assert_int_equal(r.severity, 3);
+}
+
+static void
+test_classify_evidence_quotes_the_text(void **state)
+{
+	const char *text = "Работа не сделана, деньги вернуть отказался.";
+	struct cls_result r;
+	size_t i, quoted = 0;
+
+	(void)state;
+	analyze(text, "ru", 0, 0, &r);
+	assert_true(r.nevidence > 0);
+	for (i = 0; i < r.nevidence; i++)
+		if (r.evidence[i].p >= text &&
+		    r.evidence[i].p + r.evidence[i].n <= text + strlen(text))
+			quoted++;
+	assert_true(quoted > 0);
+}
+
+static void
+test_classify_unknown_language_is_guessed_from_script(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("Δεν απάντησε ποτέ στα μηνύματα", "und", 0, 0, &r);
+	assert_int_equal(r.lang, CLS_EL);
+	assert_true(r.lang_guessed);
+	analyze("👍", "", 0, 0, &r);
+	assert_int_equal(r.lang, CLS_LANG_NONE);
+}
+
+static void
+test_classify_empty_text_is_neutral_ground(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("", "en", 0, 0, &r);
+	assert_int_equal(r.topics, 0);
+	assert_int_equal(r.kind, CLS_GENUINE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify_norm_kazakh_letters_as_russian),
+		cmocka_unit_test(
+		    test_classify_norm_greek_accents_and_final_sigma),
+		cmocka_unit_test(
+		    test_classify_norm_arabic_diacritics_tatweel_alef),
+		cmocka_unit_test(test_classify_norm_digits_and_apostrophes),
+		cmocka_unit_test(
+		    test_classify_norm_tokens_point_into_the_source),
+		cmocka_unit_test(test_classify_norm_invalid_utf8_is_a_separator),
+		cmocka_unit_test(
+		    test_classify_negation_prefix_scope_ends_at_a_break),
+		cmocka_unit_test(test_classify_negation_kazakh_postfix),
+		cmocka_unit_test(test_classify_lex_prefix_and_multiword),
+		cmocka_unit_test(test_classify_lex_unknown_class_is_an_error),
+		cmocka_unit_test(test_classify_json_unescapes_and_skips),
+		cmocka_unit_test(test_classify_train_is_deterministic_and_learns),
+		cmocka_unit_test(test_classify_freelance_situations_in_english),
+		cmocka_unit_test(
+		    test_classify_kind_words_with_one_star_is_mismatch),
+		cmocka_unit_test(test_classify_template_cluster_is_suspect_fake),
+		cmocka_unit_test(test_classify_threat_of_court_is_abusive),
+		cmocka_unit_test(test_classify_evidence_quotes_the_text),
+		cmocka_unit_test(
+		    test_classify_unknown_language_is_guessed_from_script),
+		cmocka_unit_test(test_classify_empty_text_is_neutral_ground),
+	};
+
+	return cmocka_run_group_tests_name("classify", tests, setup_models,
+	    teardown_models);
+}
