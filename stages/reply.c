@@ -85,6 +85,20 @@ reply_bank_for(const struct reply_state *st, struct slice lang)
 	return NULL;
 }
 
+static struct slice
+trim(struct slice s)
+{
+	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\n' ||
+	    s.p[0] == '\t' || s.p[0] == '\r')) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\n' ||
+	    s.p[s.n - 1] == '\t' || s.p[s.n - 1] == '\r'))
+		s.n--;
+	return s;
+}
+
 const char *
 reply_read(const struct rec *r, struct reply_info *in, char *detail,
     size_t dlen)
@@ -107,6 +121,8 @@ reply_read(const struct rec *r, struct reply_info *in, char *detail,
 		in->buyer = SLICE_LIT("");
 	if (rec_get_str(r, "service", &in->service) == -1)
 		in->service = SLICE_LIT("");
+	in->buyer = trim(in->buyer);
+	in->service = trim(in->service);
 	if (rec_get_int(r, "rating", &v) == 0 && v >= 1 && v <= 5)
 		in->rating = v;
 	if (rec_get_int(r, "created_at", &v) == 0) {
@@ -292,6 +308,23 @@ static const enum reply_slot unit_forms[] = {
 	RS_COUNT, RS_UNIT_DAY, RS_UNIT_HOUR, RS_UNIT_WEEK, RS_UNIT_MONTH
 };
 
+/*
+ * A name from the record: braces would read as placeholders to the
+ * checker and line breaks would break the layout, so both are softened.
+ */
+static void
+put_clean(struct buf *out, struct slice s)
+{
+	size_t i;
+
+	for (i = 0; i < s.n; i++) {
+		char ch = s.p[i];
+
+		buf_addc(out, ch == '{' ? '(' : ch == '}' ? ')' :
+		    ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : ch);
+	}
+}
+
 /* Expand the placeholders of variant text `t` into `out`. */
 static void
 render(struct compose *c, struct buf *out, struct slice t)
@@ -315,9 +348,9 @@ render(struct compose *c, struct buf *out, struct slice t)
 		name.p = p + 1;
 		name.n = close - p - 1;
 		if (slice_eq(name, "buyer"))
-			buf_add(out, c->in->buyer.p, c->in->buyer.n);
+			put_clean(out, c->in->buyer);
 		else if (slice_eq(name, "service"))
-			buf_add(out, c->in->service.p, c->in->service.n);
+			put_clean(out, c->in->service);
 		else if (slice_eq(name, "q"))
 			put_quote(c, out, c->quote);
 		else if (slice_eq(name, "sig") && c->st->signature != NULL)
@@ -439,12 +472,14 @@ pick_quote(const struct rec *r, const struct reply_info *in)
 	while (rec_array_str(r, "evidence", &it, &e) == 1) {
 		if (e.n >= 3 && e.n <= 60 && memchr(e.p, '\n', e.n) == NULL &&
 		    memchr(e.p, '{', e.n) == NULL &&
+		    memchr(e.p, '}', e.n) == NULL &&
 		    memmem(in->text.p, in->text.n, e.p, e.n) != NULL)
 			return e;
 	}
 	q = in->text;
 	if (q.n < 3 || q.n > 80 || memchr(q.p, '\n', q.n) != NULL ||
-	    memchr(q.p, '{', q.n) != NULL || !wordy(q))
+	    memchr(q.p, '{', q.n) != NULL || memchr(q.p, '}', q.n) != NULL ||
+	    !wordy(q))
 		return (struct slice){ NULL, 0 };
 	/* Trailing punctuation would clash with the quote marks. */
 	for (p = q.p + q.n; p > q.p && (p[-1] == '.' || p[-1] == '!' ||
