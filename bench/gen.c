@@ -606,7 +606,7 @@ main(int argc, char **argv)
 			done++;
 			continue;
 		}
-		if (u >= 100 - ptmpl / 5.5) {
+		if (u >= 100 - ptmpl / 5.5 && done + npend + 8 < n) {
 			/* A campaign: one praise, 3..8 buyers, one seller. */
 			uint32_t k, nb = 3 + (uint32_t)rnd_below(6);
 			uint32_t seller = (uint32_t)rnd_below(nsellers);
@@ -626,7 +626,8 @@ main(int argc, char **argv)
 					    sizeof(*pend))) == NULL)
 						gen_die("out of memory");
 				}
-				pend[npend].due = i + 1 + rnd_below(2000);
+				pend[npend].due = i + 1 + rnd_below(n / 4 <
+				    2000 ? n / 4 + 1 : 2000);
 				pend[npend].buyer = (uint32_t)rnd_below(nbuyers);
 				pend[npend].seller = seller;
 				pend[npend].campaign = campaign;

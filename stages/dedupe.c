@@ -4,7 +4,7 @@
  * Reads: text, buyer, and the --by fields.  Writes: dup and dup_of (with
  * --keep, on duplicates), template (on the kept records of a template
  * cluster: the number of distinct buyers that posted the text).
- * Counts duplicates; rejects: missing_text, bad_text.
+ * Counts duplicates; rejects: missing_field, wrong_type.
  * Options: --by, --keep, --mode, --threshold, --short, --template-buyers,
  * --template-length, --memory, --tmpdir.
  *
@@ -375,9 +375,9 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	int b;
 
 	if (rec_get(r, "text", &v) == -1 || v.type == MP_NIL)
-		return stage_reject(ctx, r, "missing_text", "no 'text'");
+		return stage_reject(ctx, r, "missing_field", "no 'text'");
 	if (v.type != MP_STR)
-		return stage_reject(ctx, r, "bad_text", "'text' is %s %s, not "
+		return stage_reject(ctx, r, "wrong_type", "'text' is %s %s, not "
 		    "a string", v.type == MP_INT || v.type == MP_UINT ||
 		    v.type == MP_ARRAY ? "an" : "a", type_names[v.type]);
 	if (d->n == INT32_MAX)

@@ -26,8 +26,9 @@ void
 dd_vec_init(struct dd_vec *v, size_t isz)
 {
 	memset(v, 0, sizeof(*v));
-	v->isz = isz;
-	for (v->shift = 0; ((size_t)2 << v->shift) * isz <= DD_CHUNK; v->shift++)
+	v->isz = isz > 0 ? isz : 1;
+	for (v->shift = 0; ((size_t)2 << v->shift) * v->isz <= DD_CHUNK;
+	    v->shift++)
 		;
 	v->per = (size_t)1 << v->shift;
 }
