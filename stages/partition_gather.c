@@ -119,7 +119,7 @@ gather_next(struct stage_ctx *ctx, struct gather *g, struct gather_in *in)
 	if (rec_get_raw(in->r, "_pos", &raw) == -1)
 		return stage_fail(ctx, "'%s': record %llu has no _pos (not "
 		    "written by partition)", in->path,
-		    (unsigned long long)in->r->seq);
+		    (unsigned long long)in->r->seq + 1);
 	c = raw.p;
 	end = raw.p + raw.n;
 	if (mp_next(&c, end, &a) != MP_OK || a.type != MP_ARRAY ||
@@ -128,7 +128,7 @@ gather_next(struct stage_ctx *ctx, struct gather *g, struct gather_in *in)
 	    p.type != MP_UINT)
 		return stage_fail(ctx, "'%s': record %llu: _pos is not "
 		    "[shard, position]", in->path,
-		    (unsigned long long)in->r->seq);
+		    (unsigned long long)in->r->seq + 1);
 	in->shard = s.v.u;
 	in->pos = p.v.u;
 	if (!first && !g->warned && (in->shard < shard ||
