@@ -1,0 +1,252 @@
+/*
+ * text_test - UTF-8 validation, control removal, trimming and NFC, the
+ * NFC quick check checked against utf8proc's own NFC over the corpus.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <utf8proc.h>
+#include <zlib.h>
+
+#include "text.h"
+#include "banned.h"
+
+static struct arena A = ARENA_INIT;
+
+/* Clean s; assert it succeeds and gives want. */
+static void
+clean_is(const char *s, const char *want)
+{
+	struct text_error e;
+	struct slice out;
+
+	assert_int_equal(text_clean(&A, s, strlen(s), &out, &e), 0);
+	if (out.n != strlen(want) || memcmp(out.p, want, out.n) != 0)
+		fail_msg("clean('%s') = '%.*s', want '%s'", s, (int)out.n,
+		    out.p, want);
+	arena_reset(&A);
+}
+
+/* Clean s; assert it fails with what at off. */
+static void
+bad_is(const char *s, size_t n, enum text_bad what, size_t off)
+{
+	struct text_error e;
+	struct slice out;
+
+	assert_int_equal(text_clean(&A, s, n, &out, &e), -1);
+	assert_int_equal(e.what, what);
+	assert_int_equal(e.off, off);
+	assert_int_equal(e.byte, (unsigned char)s[off]);
+	assert_int_equal(text_utf8_check(s, n, &e), -1);
+	assert_int_equal(e.what, what);
+	assert_int_equal(e.off, off);
+	arena_reset(&A);
+}
+
+static void
+test_text_ascii_unchanged_is_not_copied(void **state)
+{
+	const char *s = "plain ascii review, nothing to do";
+	struct text_error e;
+	struct slice out;
+
+	assert_int_equal(text_clean(&A, s, strlen(s), &out, &e), 0);
+	assert_ptr_equal(out.p, s);
+	assert_int_equal(out.n, strlen(s));
+}
+
+static void
+test_text_nfc_text_is_not_copied(void **state)
+{
+	const char *s = "Привет, мир — مرحبا καλημέρα Café";
+	struct text_error e;
+	struct slice out;
+
+	assert_int_equal(text_clean(&A, s, strlen(s), &out, &e), 0);
+	assert_ptr_equal(out.p, s);
+}
+
+static void
+test_text_invalid_utf8_reasons_and_offsets(void **state)
+{
+	bad_is("ab\xff", 3, TEXT_BAD_BYTE, 2);
+	bad_is("a\x80", 2, TEXT_BAD_BYTE, 1);
+	bad_is("x\xc0\xaf", 3, TEXT_OVERLONG, 1);
+	bad_is("xy\xe0\x80\xaf", 5, TEXT_OVERLONG, 2);
+	bad_is("\xf0\x80\x80\xaf", 4, TEXT_OVERLONG, 0);
+	bad_is("s \xed\xa0\x80", 5, TEXT_SURROGATE, 2);
+	bad_is("s \xed\xbf\xbf", 5, TEXT_SURROGATE, 2);
+	bad_is("big \xf4\x90\x80\x80", 8, TEXT_TOO_BIG, 4);
+	bad_is("cut \xe2\x82", 6, TEXT_TRUNCATED, 4);
+	bad_is("cut \xe2\x82x", 7, TEXT_TRUNCATED, 4);
+	bad_is("\xf8\x88\x80\x80\x80", 5, TEXT_BAD_BYTE, 0);
+	/* A long ASCII run first: the 8-byte fast path must not skip it. */
+	bad_is("0123456789abcdefghij\xfe", 21, TEXT_BAD_BYTE, 20);
+}
+
+static void
+test_text_edge_code_points_are_valid(void **state)
+{
+	clean_is("\xed\x9f\xbf", "\xed\x9f\xbf");		/* U+D7FF */
+	clean_is("\xee\x80\x80", "\xee\x80\x80");		/* U+E000 */
+	clean_is("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");	/* U+10FFFF */
+	clean_is("\xc2\xa9", "\xc2\xa9");			/* U+00A9 */
+}
+
+static void
+test_text_controls_removed_newlines_kept(void **state)
+{
+	clean_is("a\x07" "b", "ab");
+	clean_is("tab\there", "tab here");
+	clean_is("one\r\ntwo\rthree\nfour", "one\ntwo\nthree\nfour");
+	clean_is("del\x7f!", "del!");
+	clean_is("c1 \xc2\x85 gone", "c1  gone");
+	{
+		struct text_error e;
+		struct slice out;
+
+		assert_int_equal(text_clean(&A, "a\0b", 3, &out, &e), 0);
+		assert_int_equal(out.n, 2);
+		assert_memory_equal(out.p, "ab", 2);
+	}
+}
+
+static void
+test_text_trim_unicode_spaces(void **state)
+{
+	clean_is("  \t x \n ", "x");
+	clean_is("\xc2\xa0\xe3\x80\x80" "مرحبا" "\xe2\x80\x8b\xef\xbb\xbf",
+	    "مرحبا");
+	clean_is("   ", "");
+	clean_is("", "");
+	clean_is("a b", "a b");
+}
+
+static void
+test_text_nfc_composes(void **state)
+{
+	clean_is("Cafe\xcc\x81", "Caf\xc3\xa9");
+	/* Hangul L V T jamo compose into one syllable. */
+	clean_is("\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81");
+	/* Singletons: OHM SIGN becomes OMEGA. */
+	clean_is("\xe2\x84\xa6", "\xce\xa9");
+	/* Combining marks reordered by class. */
+	clean_is("a\xcc\x95\xcc\x81", "\xc3\xa1\xcc\x95");
+}
+
+/*
+ * Over every corpus line: text_clean() must equal utf8proc's NFC of the
+ * same text with controls dropped, and the quick check must never say
+ * "NFC" for text that NFC would change.
+ */
+static void
+test_text_nfc_quick_check_agrees_with_utf8proc_on_corpus(void **state)
+{
+	static const char *langs[] = { "ar", "el", "en", "fa", "kk", "ru",
+	    "tr" };
+	char line[65536], path[256];
+	size_t k, n = 0, changed = 0;
+
+	for (k = 0; k < sizeof(langs) / sizeof(langs[0]); k++) {
+		gzFile z;
+
+		snprintf(path, sizeof(path),
+		    "testdata/corpus/reviews.%s.jsonl.gz", langs[k]);
+		if ((z = gzopen(path, "rb")) == NULL)
+			skip();
+		while (gzgets(z, line, sizeof(line)) != NULL) {
+			size_t len = strlen(line);
+			struct text_error e;
+			struct slice out;
+			utf8proc_uint8_t *nfc;
+
+			if (text_utf8_check(line, len, &e) == -1 ||
+			    strpbrk(line, "\x01\x02\x03\x04\x05\x06\x07"
+			    "\x08\x09\x0b\x0c\x0d\x0e\x0f\x10\x11\x12"
+			    "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c"
+			    "\x1d\x1e\x1f\x7f") != NULL)
+				continue;	/* controls: tested above */
+			nfc = utf8proc_NFC((const utf8proc_uint8_t *)line);
+			assert_non_null(nfc);
+			if (text_nfc_quick((struct slice){ line, len }))
+				assert_string_equal((char *)nfc, line);
+			if (strcmp((char *)nfc, line) != 0)
+				changed++;
+			free(nfc);
+			assert_int_equal(text_clean(&A, line, len, &out, &e),
+			    0);
+			/* The line is JSON: no raw controls but its LF. */
+			nfc = utf8proc_NFC((const utf8proc_uint8_t *)line);
+			{
+				struct slice t = text_trim(slice_from(
+				    (char *)nfc));
+
+				assert_int_equal(out.n, t.n);
+				assert_memory_equal(out.p, t.p, t.n);
+			}
+			free(nfc);
+			arena_reset(&A);
+			n++;
+		}
+		gzclose(z);
+	}
+	assert_true(n > 1000);
+	print_message("text: %zu corpus lines, %zu changed by NFC\n", n,
+	    changed);
+}
+
+/* Every BMP code point alone: quick check "yes" implies NFC unchanged. */
+static void
+test_text_nfc_quick_check_sound_for_every_code_point(void **state)
+{
+	int32_t cp, prev;
+	unsigned char b[16];
+	size_t n;
+
+	for (cp = 0x20; cp < 0x30000; cp++) {
+		utf8proc_uint8_t *nfc;
+
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		/* Pair each code point with a base letter before it. */
+		prev = 'a';
+		n = (size_t)utf8proc_encode_char(prev, b);
+		n += (size_t)utf8proc_encode_char(cp, b + n);
+		b[n] = 0;
+		if (!text_nfc_quick((struct slice){ (char *)b, n }))
+			continue;
+		nfc = utf8proc_NFC(b);
+		if (strcmp((char *)nfc, (char *)b) != 0)
+			fail_msg("quick check passed U+%04X", cp);
+		free(nfc);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_ascii_unchanged_is_not_copied),
+		cmocka_unit_test(test_text_nfc_text_is_not_copied),
+		cmocka_unit_test(test_text_invalid_utf8_reasons_and_offsets),
+		cmocka_unit_test(test_text_edge_code_points_are_valid),
+		cmocka_unit_test(test_text_controls_removed_newlines_kept),
+		cmocka_unit_test(test_text_trim_unicode_spaces),
+		cmocka_unit_test(test_text_nfc_composes),
+		cmocka_unit_test(
+		    test_text_nfc_quick_check_agrees_with_utf8proc_on_corpus),
+		cmocka_unit_test(
+		    test_text_nfc_quick_check_sound_for_every_code_point),
+	};
+	int r = cmocka_run_group_tests_name("text", tests, NULL, NULL);
+
+	arena_release(&A);
+	return r;
+}
