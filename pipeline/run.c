@@ -79,6 +79,7 @@ struct child {
 	pid_t		 pid;
 	char		 name[32];
 	int		 worker;	/* -1: not a worker */
+	size_t		 pos;		/* place in the chain, stats last */
 	int		 status;	/* wait status */
 	bool		 done;
 	double		 user_s, sys_s;
@@ -585,6 +586,9 @@ spawn(struct run *r, const char *name, int worker, int in_fd, int out_fd,
 	k->pid = pid;
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	k->worker = worker;
+	for (k->pos = 0; k->pos < r->nchain; k->pos++)
+		if (strcmp(r->chain[k->pos], name) == 0)
+			break;
 	if (strcmp(name, r->chain[0]) == 0 && worker < 0)
 		r->decode_pid = pid;
 	return 0;
@@ -646,6 +650,35 @@ kill_all(struct run *r, int sig)
 	for (i = 0; i < r->nkids; i++)
 		if (!r->kids[i].done)
 			kill(r->kids[i].pid, sig);
+}
+
+/*
+ * The stage to blame.  A failing stage makes the stages before it fail too
+ * (their writes meet a closed pipe) while the stages after it see a clean
+ * end of stream, so the last failing stage in the chain is the cause; a
+ * crash (a signal we did not send) comes first.
+ */
+static int
+blame(const struct run *r)
+{
+	const struct child *k;
+	int best = -1, sig;
+	size_t i;
+
+	for (i = 0; i < r->nkids; i++) {
+		k = &r->kids[i];
+		if (!k->done || (WIFEXITED(k->status) &&
+		    WEXITSTATUS(k->status) == 0))
+			continue;
+		sig = WIFSIGNALED(k->status) ? WTERMSIG(k->status) : 0;
+		if (sig == SIGTERM)
+			continue;	/* ours, after another failure */
+		if (sig != 0 && sig != SIGPIPE && sig != SIGINT)
+			return (int)i;
+		if (best == -1 || k->pos > r->kids[best].pos)
+			best = (int)i;
+	}
+	return best;
 }
 
 static int
@@ -1678,8 +1711,7 @@ run_tool(struct stage_ctx *ctx)
 	msg[0] = '\0';
 
 	if (ctx->argc == 0) {
-		stage_usage_error(ctx, "no inputs (give export files or "
-		    "folders' files as operands)");
+		stage_usage_error(ctx, "no inputs (name the export files)");
 		return EXIT_USAGE;
 	}
 	if (parse_chain(r) == -1)
@@ -1902,9 +1934,12 @@ fail:
 		    "to '%s'\n", strsignal(run_signal), r->outdir);
 		status = 128 + run_signal;
 	} else {
+		int had = r->first_fail;
+
 		kill_all(r, SIGTERM);
 		while (!all_reaped(r))
 			reap(r, true);
+		r->first_fail = had == -1 ? -1 : blame(r);
 		if (r->first_fail != -1) {
 			struct child *k = &r->kids[r->first_fail];
 
