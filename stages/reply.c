@@ -54,8 +54,8 @@ static const struct opt reply_opts[] = {
 
 /* ---- reading a record ----------------------------------------------------- */
 
-static bool
-model_exists(const struct stage_ctx *ctx, const char *name)
+bool
+reply_model_exists(const struct stage_ctx *ctx, const char *name)
 {
 	const struct model_file *mf;
 	char path[4096];
@@ -823,7 +823,7 @@ reply_init(struct stage_ctx *ctx)
 	st->en = -1;
 	for (i = 0; i < sizeof(reply_langs) / sizeof(reply_langs[0]); i++) {
 		snprintf(name, sizeof(name), "reply/%s.txt", reply_langs[i]);
-		if (!model_exists(ctx, name))
+		if (!reply_model_exists(ctx, name))
 			continue;
 		if (stage_model(ctx, name, &data) == -1)
 			return -1;

@@ -288,6 +288,8 @@ const struct reply_bank *reply_bank_for(const struct reply_state *st,
 	    struct slice lang);
 
 struct stage_ctx;
+/* Is model `name` there (under --models DIR, else built in)? */
+bool	reply_model_exists(const struct stage_ctx *ctx, const char *name);
 /* reply_check.c: `revpipe reply --check`. */
 int	reply_check_init(struct stage_ctx *ctx, struct reply_state *st);
 int	reply_check_process(struct stage_ctx *ctx, struct reply_state *st,

@@ -19,7 +19,6 @@
 #include <xxhash.h>
 
 #include "lang.h"
-#include "models.h"
 #include "rec.h"
 #include "stage.h"
 #include "reply.h"
@@ -83,23 +82,24 @@ struct rmap {
 static int
 lang_model_load(struct stage_ctx *ctx, struct reply_check *ck)
 {
-	const struct model_file *mf;
+	static const char name[] = "langid/profiles.bin";
+	struct slice data;
 	char err[256];
 
-	if (ctx->models_dir != NULL)
-		return 0;		/* TODO(#7): honour --models DIR here */
-	for (mf = model_files; mf->name != NULL; mf++) {
-		if (strcmp(mf->name, "langid/profiles.bin") != 0)
-			continue;
-		ck->lm = lang_model_new(mf->data, mf->len, err, sizeof(err));
-		if (ck->lm == NULL)
-			stage_warn(ctx, "langid model: %s; checking the "
-			    "reply language by script only", err);
-		else if (lang_set_parse(ck->lm, "en,ru,kk,ar,el,tr,fa",
-		    &ck->allowed, err, sizeof(err)) == -1)
-			memset(&ck->allowed, 0, sizeof(ck->allowed));
+	/* Without the langid model the language is checked by script. */
+	if (!reply_model_exists(ctx, name))
+		return 0;
+	if (stage_model(ctx, name, &data) == -1)
+		return -1;
+	if ((ck->lm = lang_model_new(data.p, data.n, err, sizeof(err))) ==
+	    NULL) {
+		stage_warn(ctx, "model '%s': %s; checking the reply language "
+		    "by script only", name, err);
 		return 0;
 	}
+	if (lang_set_parse(ck->lm, "en,ru,kk,ar,el,tr,fa", &ck->allowed, err,
+	    sizeof(err)) == -1)
+		memset(&ck->allowed, 0, sizeof(ck->allowed));
 	return 0;
 }
 
