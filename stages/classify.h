@@ -178,6 +178,7 @@ enum cls_lx {
 extern const char *const cls_topic_names[CLS_NTOPIC];
 
 #define CLS_LEX_MAXW	6
+#define CLS_LEX_BLOOM	16384	/* bits */
 
 struct cls_lex_word {
 	const char	*p;	/* folded, in the lexicon's pool */
@@ -199,6 +200,8 @@ struct cls_lex {
 	uint64_t	*key;	/* open addressing, 0 = empty */
 	int32_t		*head;
 	size_t		 mask;
+	uint64_t	 prefix_lens;	/* bit n: a prefix first word of n bytes */
+	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys, to skip probes */
 	char		*pool;
 	size_t		 pool_len, pool_cap;
 };

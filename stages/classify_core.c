@@ -346,6 +346,14 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		override = true;
 		if (text_score > -CLS_SENT_EDGE - 0.1f)
 			text_score = -CLS_SENT_EDGE - 0.1f;
+	} else if (res->text_sent == CLS_NEG && ty.strong == 0 &&
+	    ty.pos >= 2 && ty.neg == 0 && res->prob[CLS_NEG] < CLS_OVERRIDE) {
+		/* And praise with no complaint word ("not bad, not slow,
+		 * good job") is praise unless the model is sure otherwise. */
+		res->text_sent = CLS_POS;
+		override = true;
+		if (text_score < CLS_SENT_EDGE + 0.1f)
+			text_score = CLS_SENT_EDGE + 0.1f;
 	}
 	res->sent = res->text_sent;
 	res->score = text_score;
@@ -489,7 +497,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		cls_evidencef(res, a, "model=%s %.2f", cls_class_names[model_sent],
 		    (double)res->prob[model_sent]);
 	if (override)
-		cls_evidencef(res, a, "rule=complaint words");
+		cls_evidencef(res, a, "rule=%s words", res->text_sent ==
+		    CLS_NEG ? "complaint" : "praise");
 	if (res->lang_guessed)
 		cls_evidencef(res, a, "lang=%s from script",
 		    cls_lang_name(res->lang));

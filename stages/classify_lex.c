@@ -171,6 +171,11 @@ cls_lex_index(struct cls_lex *lx)
 		}
 		e->next = lx->head[at];
 		lx->head[at] = (int32_t)i;
+		lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] |=
+		    (uint64_t)1 << ((k >> 40) % 64);
+		if (e->w[0].prefix)
+			lx->prefix_lens |= e->w[0].n < 64 ?
+			    (uint64_t)1 << e->w[0].n : (uint64_t)1 << 63;
 	}
 	return 0;
 }
@@ -265,6 +270,10 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 	size_t at = k & lx->mask;
 	int32_t e;
 
+	/* Most tokens are in no lexicon: a small bitmap says so first. */
+	if (!(lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] &
+	    ((uint64_t)1 << ((k >> 40) % 64))))
+		return;
 	while (lx->key[at] != 0 && lx->key[at] != k)
 		at = (at + 1) & lx->mask;
 	if (lx->key[at] == 0)
@@ -298,19 +307,20 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 	const struct cls_tok *k = &t->tok[i];
 	const unsigned char *w = (const unsigned char *)t->buf + k->off;
 	uint64_t h = 0xcbf29ce484222325ULL, hk;
-	size_t b, cps = 0;
+	size_t b, len;
 
 	for (b = skip; b < k->len; b++) {
 		h ^= w[b];
 		h *= 0x100000001b3ULL;
-		/* At a code point boundary, try the prefix. */
-		if (b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) {
-			cps++;
-			if (cps >= 2) {
-				hk = h ^ CLS_PREFIX_TAG;
-				cls_try(lx, hk == 0 ? 1 : hk, t, i, skip, out,
-				    n, cap);
-			}
+		/*
+		 * At a code point boundary, try the prefix, but only at the
+		 * lengths some prefix entry has: most tokens probe twice.
+		 */
+		len = b + 1 - skip;
+		if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
+		    (lx->prefix_lens & ((uint64_t)1 << (len < 63 ? len : 63)))) {
+			hk = h ^ CLS_PREFIX_TAG;
+			cls_try(lx, hk == 0 ? 1 : hk, t, i, skip, out, n, cap);
 		}
 	}
 	if (k->len > skip)

@@ -25,7 +25,7 @@ static const struct opt train_opts[] = {
 	    "write the model to FILE" },
 	{ "bits", 0, OPT_INT, "N", "18", 10, 24,
 	    "hash table of 2^N rows" },
-	{ "minn", 0, OPT_INT, "N", "1", 0, 8,
+	{ "minn", 0, OPT_INT, "N", "3", 0, 8,
 	    "shortest character n-gram (code points)" },
 	{ "maxn", 0, OPT_INT, "N", "4", 0, 8,
 	    "longest character n-gram (0: none)" },
