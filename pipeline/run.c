@@ -144,6 +144,7 @@ struct run {
 	struct rec	 rec;
 	struct buf	 tmp;
 	double		 t0, last_progress;
+	unsigned long long rchar;	/* decode's bytes read, last seen */
 	bool		 progress;
 };
 
@@ -911,14 +912,20 @@ static void
 progress(struct run *r, bool final)
 {
 	double t = now_s() - r->t0, rate, mbs = 0, pct = -1;
-	unsigned long long rchar = 0;
+	unsigned long long rchar;
 	char path[64], line[256];
 	FILE *fp;
+	size_t i;
 
 	if (!r->progress || (!final && now_s() - r->last_progress < 0.5))
 		return;
 	r->last_progress = now_s();
-	if (r->decode_pid > 0) {
+	/* Compressed bytes decode has read; all of them once it is done. */
+	rchar = r->rchar;
+	for (i = 0; i < r->nkids; i++)
+		if (r->kids[i].pid == r->decode_pid && r->kids[i].done)
+			rchar = r->total_bytes;
+	if (rchar < r->total_bytes && r->decode_pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/io",
 		    (long)r->decode_pid);
 		if ((fp = fopen(path, "r")) != NULL) {
@@ -928,6 +935,7 @@ progress(struct run *r, bool final)
 			fclose(fp);
 		}
 	}
+	r->rchar = rchar;
 	if (rchar > r->total_bytes)
 		rchar = r->total_bytes;
 	if (t > 0)
