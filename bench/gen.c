@@ -3,13 +3,23 @@
  * known duplicates, for benchmarks and accuracy checks.
  *
  * usage: gen [-z] [-n N] [-s SEED] [-e PCT] [-r PCT] [-t PCT]
- *            [-c CORPUS_DIR] [-o FILE]
+ *            [-p SHAPE] [-T TRUTH] [-c CORPUS_DIR] [-o FILE]
  *
  * Texts are assembled from sentences of the real reviews in
  * testdata/corpus/reviews.*.jsonl.gz (read at run time): 1 to 3 sentences
  * of one language, never the same matching form twice for one seller.
- * Output is JSON Lines in the `generic` platform shape (our own keys),
- * gzip'd with -z.  The same arguments give the same bytes.
+ * Output is one platform shape (-p, the mappings in models/platforms): generic
+ * (JSON Lines, our own keys; the default), khamsat (JSON Lines, nested
+ * buyer/seller objects, thumbs), fiverr (CSV, fractional stars, "Nov 3,
+ * 2026" dates), tenpoint (JSON Lines, 10-point score, ISO-8601), percent
+ * (a JSON array, one element per line, percent scores, unix ms); gzip'd
+ * with -z.  The same arguments give the same bytes.
+ *
+ * decode drops keys its mapping does not name, so -T TRUTH also writes
+ * the ground truth as lines "LINE<TAB>KIND<TAB>CAMPAIGN": LINE is where the
+ * record starts in the output (decode's `src` ends in it), KIND is exact,
+ * near or -, CAMPAIGN is 0 or the campaign number.  bench/dedupe_eval -t
+ * joins it back.
  *
  * Ground truth rides along in keys dedupe passes through:
  *   _truth_dup_of   the id of the original of an exact (-e, default 5%) or
@@ -29,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -305,21 +316,123 @@ out_json_str(const char *s)
 	buf_addc(&out, '"');
 }
 
+/* Output shapes: the platform mappings in models/platforms/. */
+enum { SHAPE_GENERIC, SHAPE_KHAMSAT, SHAPE_FIVERR, SHAPE_TENPOINT,
+	SHAPE_PERCENT };
+static const char *shape_names[] = { "generic", "khamsat", "fiverr",
+	"tenpoint", "percent", NULL };
+static int		 shape;
+static uint64_t		 line = 1;	/* where the next record starts */
+static FILE		*truthfp;
+
+static void
+out_csv_str(const char *s)
+{
+	buf_addc(&out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			buf_addc(&out, '"');
+		buf_addc(&out, *s);
+	}
+	buf_addc(&out, '"');
+}
+
+static void
+out_header(void)
+{
+	if (shape == SHAPE_FIVERR) {
+		buf_adds(&out, "Order ID,Buyer,Seller,Gig Title,Rating,Review,"
+		    "Review Date\n");
+		line++;
+	} else if (shape == SHAPE_PERCENT) {
+		buf_adds(&out, "[\n");
+		line++;
+	}
+}
+
+static void
+out_footer(void)
+{
+	if (shape == SHAPE_PERCENT)
+		buf_adds(&out, "\n]\n");
+}
+
 static void
 out_record(const char *id, uint32_t buyer, uint32_t seller, int lang,
     uint64_t i, const char *text, const char *dup_of, const char *kind,
     uint32_t campaign)
 {
-	buf_adds(&out, "{\"id\":");
-	out_json_str(id);
-	buf_addf(&out, ",\"platform\":\"generic\",\"seller\":\"s%06u\","
-	    "\"buyer\":\"b%08u\",\"order_id\":\"o%010llu\",\"service\":\"%s\","
-	    "\"rating\":%d,\"created_at\":%llu,\"text\":", seller, buyer,
-	    (unsigned long long)i,
-	    gen_services[(seller + (uint32_t)lang) % 8],
-	    1 + (int)((i * 2654435761u >> 7) % 5),
-	    1700000000ULL + i * 37 % 31536000);
-	out_json_str(text);
+	static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	const char *service = gen_services[(seller + (uint32_t)lang) % 8];
+	int stars = 1 + (int)((i * 2654435761u >> 7) % 5);
+	time_t t = (time_t)(1700000000ULL + i * 37 % 31536000);
+	char iso[32], ord[32];
+	struct tm tm;
+	const char *p;
+
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(ord, sizeof(ord), "o%010llu", (unsigned long long)i);
+	if (truthfp != NULL)
+		fprintf(truthfp, "%llu\t%s\t%u\n", (unsigned long long)line,
+		    kind != NULL ? kind : "-", campaign);
+	switch (shape) {
+	case SHAPE_KHAMSAT:
+		buf_adds(&out, "{\"review_id\":");
+		out_json_str(id);
+		buf_addf(&out, ",\"order\":{\"id\":\"%s\"},\"service\":"
+		    "{\"title\":\"%s\"},\"buyer\":{\"username\":\"b%08u\"},"
+		    "\"seller\":{\"username\":\"s%06u\"},\"recommended\":%s,"
+		    "\"comment\":", ord, service, buyer, seller,
+		    stars >= 3 ? "true" : "false");
+		out_json_str(text);
+		buf_addf(&out, ",\"created_at\":\"%s\"", iso);
+		break;
+	case SHAPE_FIVERR:
+		buf_addf(&out, "%s,b%08u,s%06u,", ord, buyer, seller);
+		out_csv_str(service);
+		buf_addf(&out, ",%.1f,", stars - (stars > 1 ? (double)(i % 4) /
+		    10 : 0));
+		out_csv_str(text);
+		buf_addf(&out, ",\"%s %d, %d\"\n", mon[tm.tm_mon], tm.tm_mday,
+		    tm.tm_year + 1900);
+		line++;
+		for (p = text; *p != '\0'; p++)
+			line += *p == '\n';
+		goto done;
+	case SHAPE_TENPOINT:
+		buf_adds(&out, "{\"review_uuid\":");
+		out_json_str(id);
+		buf_addf(&out, ",\"merchant\":\"s%06u\",\"author\":\"b%08u\","
+		    "\"listing\":\"%s\",\"score\":%d,\"posted_at\":\"%s\","
+		    "\"body\":", seller, buyer, service,
+		    stars * 2 - (int)(i % 2), iso);
+		out_json_str(text);
+		break;
+	case SHAPE_PERCENT:
+		if (line > 2)
+			buf_add(&out, ",\n", 2);
+		buf_adds(&out, "{\"reviewId\":");
+		out_json_str(id);
+		buf_addf(&out, ",\"shop\":{\"name\":\"s%06u\"},\"customer\":"
+		    "{\"name\":\"b%08u\"},\"orderRef\":\"%s\",\"product\":"
+		    "{\"name\":\"%s\"},\"satisfaction\":%d,\"timestamp\":"
+		    "%lld000,\"content\":", seller, buyer, ord, service,
+		    stars * 20 - (int)(i % 10), (long long)t);
+		out_json_str(text);
+		break;
+	default:
+		buf_adds(&out, "{\"id\":");
+		out_json_str(id);
+		buf_addf(&out, ",\"platform\":\"generic\",\"seller\":\"s%06u\","
+		    "\"buyer\":\"b%08u\",\"order_id\":\"%s\",\"service\":"
+		    "\"%s\",\"rating\":%d,\"created_at\":%lld,\"text\":",
+		    seller, buyer, ord, service, stars, (long long)t);
+		out_json_str(text);
+		break;
+	}
+	/* Ground truth rides along; decode drops it, hence also -T. */
 	if (dup_of != NULL) {
 		buf_adds(&out, ",\"_truth_dup_of\":");
 		out_json_str(dup_of);
@@ -327,7 +440,11 @@ out_record(const char *id, uint32_t buyer, uint32_t seller, int lang,
 	}
 	if (campaign != 0)
 		buf_addf(&out, ",\"_truth_template\":%u", campaign);
-	buf_add(&out, "}\n", 2);
+	buf_add(&out, "}", 1);
+	if (shape != SHAPE_PERCENT)
+		buf_addc(&out, '\n');
+	line++;
+done:
 	if (out.len >= (1 << 20))
 		out_flush();
 }
@@ -505,7 +622,8 @@ static void
 usage(void)
 {
 	fputs("usage: gen [-z] [-n N] [-s SEED] [-e PCT] [-r PCT] [-t PCT] "
-	    "[-c CORPUS_DIR] [-o FILE]\n", stderr);
+	    "[-p SHAPE] [-T TRUTH] [-c CORPUS_DIR] [-o FILE]\n"
+	    "shapes: generic khamsat fiverr tenpoint percent\n", stderr);
 	exit(2);
 }
 
@@ -535,8 +653,20 @@ main(int argc, char **argv)
 	char id[32], *text;
 	int c, z = 0, l;
 
-	while ((c = getopt(argc, argv, "zn:s:e:r:t:c:o:")) != -1) {
+	while ((c = getopt(argc, argv, "zn:s:e:r:t:c:o:p:T:")) != -1) {
 		switch (c) {
+		case 'p':
+			for (shape = 0; shape_names[shape] != NULL &&
+			    strcmp(shape_names[shape], optarg) != 0; shape++)
+				;
+			if (shape_names[shape] == NULL)
+				usage();
+			break;
+		case 'T':
+			if ((truthfp = fopen(optarg, "w")) == NULL)
+				gen_die("cannot open '%s': %s", optarg,
+				    strerror(errno));
+			break;
 		case 'z': z = 1; break;
 		case 'n': n = (uint64_t)num(optarg); break;
 		case 's': seed = (uint64_t)num(optarg); break;
@@ -572,6 +702,7 @@ main(int argc, char **argv)
 	} else
 		outfp = stdout;
 
+	out_header();
 	for (i = 0; done < n; i++) {
 		double u = (double)rnd_below(1000000) / 10000.0;
 
@@ -654,7 +785,10 @@ fresh:
 		}
 		done++;
 	}
+	out_footer();
 	out_flush();
+	if (truthfp != NULL && fclose(truthfp) == EOF)
+		gen_die("cannot write the truth file: %s", strerror(errno));
 	if (outgz != NULL && gzclose(outgz) != Z_OK)
 		gen_die("write error");
 	if (outfp != NULL && outfp != stdout && fclose(outfp) == EOF)
