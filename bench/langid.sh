@@ -89,6 +89,14 @@ jq -c --rawfile fix "$top/testdata/langid/corrected-test.tsv" '
     | split("\t")) | map({(.[0]): .[2]}) | add) as $m
     | .lang = ($m[.id] // .lang)' "$out/corpus-test.src.jsonl" \
     > "$out/corrected-test.src.jsonl"
+# --languages must never lose a text the full model gets right.
+"$REVPIPE" langid-eval --languages ar,fa,kk,ru,el,en,tr \
+    --predictions "$out/restricted.tsv" "$out/corpus-test.jsonl" \
+    > "$out/restricted.eval"
+paste "$out/corpus-test.ours.tsv" "$out/restricted.tsv" | awk -F '\t' '
+    $1 == $2 { ok++; if ($7 != $6) lost++ } $6 == $7 { rok++ }
+    END { printf "bench langid: corpus-test restricted to the 7 corpus " \
+        "languages: %d right (full model %d), %d lost\n", rok, ok, lost }'
 run corrected-test "$out/corrected-test.src.jsonl"
 run udhr-snippets30 "$top/testdata/langid/udhr-snippets30.jsonl"
 

@@ -791,9 +791,14 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 		return bi;
 	}
 
+	/*
+	 * Every profile of the script is scored, allowed or not, so that
+	 * the early stop comes at the same word whatever --languages says:
+	 * restricting the candidates then only removes wrong answers.
+	 */
 	memset(&sc, 0, sizeof(sc));
 	sc.m = m;
-	sc.allowed = cand;
+	sc.allowed = m->by_script[script];
 	for (i = 0; i < m->nprof; i++)
 		sc.acc[i] = m->prof[i].prior_q;
 	sc.stop_margin = m->common_floor ?

