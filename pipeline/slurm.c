@@ -931,11 +931,19 @@ squeue_active(struct slurm *s, struct buf *lines)
 	argv[6] = NULL;
 	buf_reset(lines);
 	rc = spawn_capture(argv, lines);
-	if (rc != 0) {
-		/* squeue fails on job ids it has already forgotten. */
-		return -1;
-	}
-	return lines->len > 0 ? 1 : 0;
+	if (rc == 0)
+		return lines->len > 0 ? 1 : 0;
+	/*
+	 * squeue also fails on job ids it has already forgotten: when it
+	 * answers without -j, the controller is up and our jobs are gone.
+	 */
+	argv[2] = (char *)"-o";
+	argv[3] = (char *)"%i";
+	argv[4] = NULL;
+	buf_reset(lines);
+	rc = spawn_capture(argv, lines);
+	buf_reset(lines);
+	return rc == 0 ? 0 : -1;
 }
 
 static void
@@ -989,7 +997,8 @@ failures_print(struct slurm *s)
 
 /*
  * Wait for the run: 0 when merged, 1 when it failed (no job left and
- * no result), -1 on timeout.
+ * no result), -1 on timeout.  While squeue cannot answer (controller
+ * down) it keeps waiting.
  */
 static int
 wait_run(struct slurm *s, long timeout)
@@ -997,7 +1006,7 @@ wait_run(struct slurm *s, long timeout)
 	struct buf lines = BUF_INIT;
 	struct progress pr;
 	double t0 = now_s();
-	int act, unknown = 0, ret;
+	int act, ret;
 	struct timespec ts = { 0, SLURM_POLL_MS * 1000000L };
 
 	jobs_read(s);
@@ -1008,14 +1017,12 @@ wait_run(struct slurm *s, long timeout)
 			break;
 		}
 		act = squeue_active(s, &lines);
-		if (act == 0 || (act == -1 && ++unknown >= 8)) {
+		if (act == 0) {
 			/* Settle: a task may have finished between reads. */
 			progress_read(s, &pr);
 			ret = pr.merged ? 0 : 1;
 			break;
 		}
-		if (act == 1)
-			unknown = 0;
 		if (timeout > 0 && now_s() - t0 > (double)timeout) {
 			ret = -1;
 			break;
