@@ -37,7 +37,7 @@ const char	*cls_lang_name(enum cls_lang l);
 /* ---- normalised text -------------------------------------------------- */
 
 /* Token flags. */
-#define CLS_TOK_BREAK	0x1	/* a clause break (. , ! ? ; : newline) before */
+#define CLS_TOK_BREAK	0x1	/* a clause break (. , ! ? ; :) before */
 #define CLS_TOK_NUM	0x2	/* digits only */
 #define CLS_TOK_SYM	0x4	/* one emoji or symbol */
 #define CLS_TOK_NEG	0x8	/* inside the scope of a negator */
@@ -96,7 +96,7 @@ struct cls_cfg {
 	uint32_t	 bigrams;	/* word bigrams */
 	uint32_t	 shared;	/* also language-independent copies */
 	uint32_t	 perlang;	/* language-seeded copies */
-	uint32_t	 negmark;	/* words in a negation scope are marked */
+	uint32_t	 negmark;	/* words in negation scopes marked */
 };
 
 struct cls_model {
@@ -200,8 +200,8 @@ struct cls_lex {
 	uint64_t	*key;	/* open addressing, 0 = empty */
 	int32_t		*head;
 	size_t		 mask;
-	uint64_t	 prefix_lens;	/* bit n: a prefix first word of n bytes */
-	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys, to skip probes */
+	uint64_t	 prefix_lens;	/* bit n: a prefix word of n bytes */
+	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys: skip probes */
 	char		*pool;
 	size_t		 pool_len, pool_cap;
 };
@@ -227,7 +227,7 @@ void	cls_lex_release(struct cls_lex *lx);
 struct cls_match *cls_lex_match(const struct cls_lex *lx,
 	    const struct cls_text *t, struct arena *a, size_t *n);
 
-/* ---- labelled JSON Lines (classify_json.c) -------------------------------- */
+/* ---- labelled JSON Lines (classify_json.c) ------------------------ */
 
 #define CLS_JSON_MAXKV	32
 
@@ -255,7 +255,7 @@ int	cls_json_parse(const char *p, size_t n, struct arena *a,
 const struct cls_json_kv *cls_json_get(const struct cls_json *j,
 	    const char *key);
 
-/* ---- the analysis (classify_core.c) ---------------------------------------- */
+/* ---- the analysis (classify_core.c) ------------------------------- */
 
 enum cls_kind {
 	CLS_GENUINE, CLS_SUSPECT_FAKE, CLS_ABUSIVE, CLS_RATING_MISMATCH,

@@ -427,7 +427,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	if (res->kind == CLS_ABUSIVE)
 		res->severity = 3;
 	else if (res->sent == CLS_NEG) {
-		unsigned grave = 1u << 7 | 1u << 4 | 1u << 3;	/* fraud refund cancel */
+		/* fraud, refund, cancellation */
+		unsigned grave = 1u << 7 | 1u << 4 | 1u << 3;
 
 		res->severity = 2;
 		if ((res->topics & grave) != 0 || ty.threat > 0 ||
@@ -493,9 +494,18 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	if (in->template_n >= 2)
 		cls_evidencef(res, a, "template=%lld",
 		    (long long)in->template_n);
-	if (m->have_model)
-		cls_evidencef(res, a, "model=%s %.2f", cls_class_names[model_sent],
-		    (double)res->prob[model_sent]);
+	if (m->have_model) {
+		/* By hand: printf's float formatting is a visible cost here. */
+		int pc = (int)(res->prob[model_sent] * 100.0f + 0.5f);
+		char tmp[16] = "model=xxx 0.00";
+
+		memcpy(tmp + 6, cls_class_names[model_sent], 3);
+		tmp[10] = (char)('0' + pc / 100);
+		tmp[12] = (char)('0' + pc / 10 % 10);
+		tmp[13] = (char)('0' + pc % 10);
+		cls_evidence(res, (struct slice){ arena_strndup(a, tmp, 14),
+		    14 });
+	}
 	if (override)
 		cls_evidencef(res, a, "rule=%s words", res->text_sent ==
 		    CLS_NEG ? "complaint" : "praise");

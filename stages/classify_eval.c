@@ -195,7 +195,8 @@ eval_file(struct stage_ctx *ctx, const struct cls_models *m,
 
 		lineno++;
 		arena_reset(&ctx->scratch);
-		if (cls_json_parse(line, (size_t)len, &ctx->scratch, &j) == -1) {
+		if (cls_json_parse(line, (size_t)len, &ctx->scratch,
+		    &j) == -1) {
 			stage_warn(ctx, "'%s:%zu': not a JSON object, skipped",
 			    path, lineno);
 			continue;

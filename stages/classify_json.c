@@ -203,7 +203,8 @@ cls_json_parse(const char *p, size_t n, struct arena *a,
 
 			if (kv != NULL) {
 				kv->type = CLS_JSON_ARR;
-				kv->arr = arena_alloc(a, cap * sizeof(*kv->arr));
+				kv->arr = arena_alloc(a,
+				    cap * sizeof(*kv->arr));
 			}
 			for (;;) {
 				cls_json_ws(&q, end);

@@ -317,8 +317,10 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 		 * lengths some prefix entry has: most tokens probe twice.
 		 */
 		len = b + 1 - skip;
+		if (len > 63)
+			len = 63;
 		if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
-		    (lx->prefix_lens & ((uint64_t)1 << (len < 63 ? len : 63)))) {
+		    (lx->prefix_lens & ((uint64_t)1 << len))) {
 			hk = h ^ CLS_PREFIX_TAG;
 			cls_try(lx, hk == 0 ? 1 : hk, t, i, skip, out, n, cap);
 		}

@@ -115,7 +115,8 @@ cls_features(const struct cls_cfg *cfg, enum cls_lang l,
 		uint64_t seed = seeds[s];
 		uint64_t prev = 0;
 
-		cls_emit(out, cap, &n, seed ^ 0x62696173, mask);	/* bias */
+		/* A bias, then "!" and shouting. */
+		cls_emit(out, cap, &n, seed ^ 0x62696173, mask);
 		if (t->nexcl > 0)
 			cls_emit(out, cap, &n, seed ^ (t->nexcl > 2 ?
 			    0x65786333 : 0x65786331), mask);
@@ -127,7 +128,8 @@ cls_features(const struct cls_cfg *cfg, enum cls_lang l,
 
 			if (k->len == 0)
 				continue;
-			hw = cls_fnv(seed ^ 0x776f7264, t->buf + k->off, k->len);
+			hw = cls_fnv(seed ^ 0x776f7264, t->buf + k->off,
+			    k->len);
 			if (cfg->negmark && (k->flags & CLS_TOK_NEG))
 				hw = cls_fnv(hw, "!", 1);
 			if (cfg->words)

@@ -139,6 +139,26 @@ cls_script_of(int32_t c)
 }
 
 /*
+ * Decode one UTF-8 sequence (n >= 1 bytes at p): its length, or -1 for
+ * an invalid or truncated one (overlong forms and surrogates included).
+ */
+static utf8proc_ssize_t
+cls_utf8(const utf8proc_uint8_t *p, size_t n, utf8proc_int32_t *cp)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80) {
+		*cp = (utf8proc_int32_t)c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf && n >= 2 && (p[1] & 0xc0) == 0x80) {
+		*cp = (utf8proc_int32_t)((c & 0x1f) << 6 | (p[1] & 0x3f));
+		return 2;
+	}
+	return utf8proc_iterate(p, (utf8proc_ssize_t)n, cp);
+}
+
+/*
  * Category and lower case of a code point, with the scripts of our
  * languages answered here: utf8proc's tables cost a tenth of the stage.
  */
@@ -220,7 +240,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		int sc;
 		size_t at = i;
 
-		k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+		k = cls_utf8(p + i, n - i, &c);
 		if (k <= 0) {
 			i++;
 			c = ' ';
@@ -231,17 +251,22 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			if (inword)
 				continue;	/* don't -> dont */
 		}
-		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+		if (cat == UTF8PROC_CATEGORY_MN ||
+		    cat == UTF8PROC_CATEGORY_MC ||
 		    cat == UTF8PROC_CATEGORY_CF) {
 			if (c >= 0x64b && c <= 0x65f)
 				continue;
 			if (!inword)
 				continue;
 		}
-		if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
-		    cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LM ||
-		    cat == UTF8PROC_CATEGORY_LO || cat == UTF8PROC_CATEGORY_ND ||
-		    cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC) {
+		if (cat == UTF8PROC_CATEGORY_LU ||
+		    cat == UTF8PROC_CATEGORY_LL ||
+		    cat == UTF8PROC_CATEGORY_LT ||
+		    cat == UTF8PROC_CATEGORY_LM ||
+		    cat == UTF8PROC_CATEGORY_LO ||
+		    cat == UTF8PROC_CATEGORY_ND ||
+		    cat == UTF8PROC_CATEGORY_MN ||
+		    cat == UTF8PROC_CATEGORY_MC) {
 			bool letter = cat != UTF8PROC_CATEGORY_ND &&
 			    cat != UTF8PROC_CATEGORY_MN &&
 			    cat != UTF8PROC_CATEGORY_MC;
@@ -396,38 +421,47 @@ cls_fold_word(const char *s, char *out, size_t cap)
  */
 #define CLS_NEG_SCOPE	3
 
-static const char *const cls_neg_pre[CLS_NLANG][24] = {
-	[CLS_AR] = { "لا", "لم", "لن", "ما", "ليس", "ليست", "غير", "بدون",
-	    "مش", "مو", "ولا", "ولم", "ولن", "وما", "مافي", "ماكو", "بلا",
-	    NULL },
-	[CLS_EL] = { "δεν", "μην", "ουτε", "χωρις", "μη", "οχι", "ποτε",
-	    "τιποτα", "κανενα", "καθολου", NULL },
-	[CLS_EN] = { "not", "no", "never", "dont", "didnt", "doesnt", "isnt",
-	    "wasnt", "cant", "cannot", "wont", "nothing", "havent", "hasnt",
-	    "arent", "werent", "couldnt", "wouldnt", "shouldnt", "without",
-	    "hardly", "nor", "neither", NULL },
-	[CLS_FA] = { "نه", "بدون", "هيچ", NULL },
-	[CLS_KK] = { "еш", "ешкашан", "ешкандай", "ешкім", "ешким", "не",
-	    "нет", NULL },
-	[CLS_RU] = { "не", "нет", "ни", "без", "никогда", "ничего",
-	    "нельзя", NULL },
-	[CLS_TR] = { "hic", "ne", "asla", NULL },
+struct cls_word {
+	const char	*s;
+	size_t		 n;
 };
 
-static const char *const cls_neg_post[CLS_NLANG][8] = {
-	[CLS_FA] = { "نيست", "نبود", "نيستند", NULL },
-	[CLS_KK] = { "емес", "жок", "жокпын", NULL },
-	[CLS_TR] = { "degil", "yok", "degildi", "yoktu", NULL },
+#define W(s)	{ (s), sizeof(s) - 1 }
+
+static const struct cls_word cls_neg_pre[CLS_NLANG][24] = {
+	[CLS_AR] = { W("لا"), W("لم"), W("لن"), W("ما"), W("ليس"), W("ليست"),
+	    W("غير"), W("بدون"), W("مش"), W("مو"), W("ولا"), W("ولم"), W("ولن"),
+	    W("وما"), W("مافي"), W("ماكو"), W("بلا"), { NULL, 0 } },
+	[CLS_EL] = { W("δεν"), W("μην"), W("ουτε"), W("χωρις"), W("μη"),
+	    W("οχι"), W("ποτε"), W("τιποτα"), W("κανενα"), W("καθολου"),
+	    { NULL, 0 } },
+	[CLS_EN] = { W("not"), W("no"), W("never"), W("dont"), W("didnt"),
+	    W("doesnt"), W("isnt"), W("wasnt"), W("cant"), W("cannot"),
+	    W("wont"), W("nothing"), W("havent"), W("hasnt"), W("arent"),
+	    W("werent"), W("couldnt"), W("wouldnt"), W("shouldnt"),
+	    W("without"), W("hardly"), W("nor"), W("neither"), { NULL, 0 } },
+	[CLS_FA] = { W("نه"), W("بدون"), W("هيچ"), { NULL, 0 } },
+	[CLS_KK] = { W("еш"), W("ешкашан"), W("ешкандай"), W("ешкім"),
+	    W("ешким"), W("не"), W("нет"), { NULL, 0 } },
+	[CLS_RU] = { W("не"), W("нет"), W("ни"), W("без"), W("никогда"),
+	    W("ничего"), W("нельзя"), { NULL, 0 } },
+	[CLS_TR] = { W("hic"), W("ne"), W("asla"), { NULL, 0 } },
+};
+
+static const struct cls_word cls_neg_post[CLS_NLANG][8] = {
+	[CLS_FA] = { W("نيست"), W("نبود"), W("نيستند"), { NULL, 0 } },
+	[CLS_KK] = { W("емес"), W("жок"), W("жокпын"), { NULL, 0 } },
+	[CLS_TR] = { W("degil"), W("yok"), W("degildi"), W("yoktu"),
+	    { NULL, 0 } },
 };
 
 static bool
 cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
-    const char *const *list)
+    const struct cls_word *list)
 {
-	for (; *list != NULL; list++)
-		if (k->len > 0 && **list == t->buf[k->off] &&
-		    strncmp(*list, t->buf + k->off, k->len) == 0 &&
-		    (*list)[k->len] == '\0')
+	for (; list->s != NULL; list++)
+		if (list->n == k->len &&
+		    memcmp(list->s, t->buf + k->off, k->len) == 0)
 			return true;
 	return false;
 }
@@ -448,7 +482,7 @@ cls_mark_neg(struct cls_text *t, enum cls_lang l)
 					break;
 				t->tok[j].flags |= CLS_TOK_NEG;
 			}
-		} else if (cls_neg_post[l][0] != NULL &&
+		} else if (cls_neg_post[l][0].s != NULL &&
 		    cls_tok_in(t, &t->tok[i], cls_neg_post[l])) {
 			t->tok[i].flags |= CLS_TOK_NEGATOR;
 			for (j = i; j > 0 && j + 2 > i; j--) {

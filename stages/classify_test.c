@@ -27,7 +27,8 @@ model_bytes(const char *name)
 
 	for (mf = model_files; mf->name != NULL; mf++)
 		if (strcmp(mf->name, name) == 0)
-			return (struct slice){ (const char *)mf->data, mf->len };
+			return (struct slice){ (const char *)mf->data,
+			    mf->len };
 	fail_msg("no built-in model '%s'", name);
 	return (struct slice){ NULL, 0 };
 }
@@ -403,18 +404,21 @@ main(void)
 		cmocka_unit_test(test_classify_norm_digits_and_apostrophes),
 		cmocka_unit_test(
 		    test_classify_norm_tokens_point_into_the_source),
-		cmocka_unit_test(test_classify_norm_invalid_utf8_is_a_separator),
+		cmocka_unit_test(
+		    test_classify_norm_invalid_utf8_is_a_separator),
 		cmocka_unit_test(
 		    test_classify_negation_prefix_scope_ends_at_a_break),
 		cmocka_unit_test(test_classify_negation_kazakh_postfix),
 		cmocka_unit_test(test_classify_lex_prefix_and_multiword),
 		cmocka_unit_test(test_classify_lex_unknown_class_is_an_error),
 		cmocka_unit_test(test_classify_json_unescapes_and_skips),
-		cmocka_unit_test(test_classify_train_is_deterministic_and_learns),
+		cmocka_unit_test(
+		    test_classify_train_is_deterministic_and_learns),
 		cmocka_unit_test(test_classify_freelance_situations_in_english),
 		cmocka_unit_test(
 		    test_classify_kind_words_with_one_star_is_mismatch),
-		cmocka_unit_test(test_classify_template_cluster_is_suspect_fake),
+		cmocka_unit_test(
+		    test_classify_template_cluster_is_suspect_fake),
 		cmocka_unit_test(test_classify_threat_of_court_is_abusive),
 		cmocka_unit_test(test_classify_evidence_quotes_the_text),
 		cmocka_unit_test(
