@@ -127,7 +127,7 @@ struct run {
 	pid_t		 decode_pid;
 	int		 first_fail;	/* index into kids, or -1 */
 
-	int		 h_fd;		/* output of the head (or whole chain) */
+	int		 h_fd;		/* output of the head of the chain */
 	struct buf	 hbuf;
 	size_t		 hpos;
 	bool		 h_eof;
@@ -165,7 +165,7 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- small helpers ---------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 static int
 write_all(int fd, const char *p, size_t n)
@@ -257,7 +257,8 @@ remove_tmpdir(struct run *r)
 	if (r->tmpdir[0] == '\0' || (d = opendir(r->tmpdir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", r->tmpdir, de->d_name);
 		unlink(p);
@@ -294,7 +295,7 @@ in_list(const char *list, const char *name)
 	return false;
 }
 
-/* ---- RFC 4180 --------------------------------------------------------------- */
+/* ---- RFC 4180 ------------------------------------------------------------ */
 
 void
 run_csv_field(struct buf *b, const char *s, size_t n)
@@ -397,7 +398,7 @@ csv_row(struct run *r)
 	buf_adds(b, "\r\n");
 }
 
-/* ---- msgpack map surgery ---------------------------------------------------- */
+/* ---- msgpack map surgery ------------------------------------------------- */
 
 static void
 map_header(struct buf *b, uint32_t n)
@@ -499,7 +500,7 @@ strip_key(struct buf *b, const struct rec *rec, const char *drop)
 	}
 }
 
-/* ---- processes -------------------------------------------------------------- */
+/* ---- processes ----------------------------------------------------------- */
 
 static void
 set_nonblock(int fd)
@@ -763,7 +764,7 @@ earlier_has(const struct earlier *e, const struct input *in)
 	return false;
 }
 
-/* ---- the event loop ------------------------------------------------------- */
+/* ---- the event loop ------------------------------------------------------ */
 
 static int
 flush_file(struct run *r, int fd, struct buf *b, const char *name)
@@ -1076,7 +1077,7 @@ loop(struct run *r)
 				    w->wbuf.len - w->wpos);
 				if (wr == -1 && errno != EAGAIN &&
 				    errno != EINTR) {
-					/* The worker died: its stage says why. */
+					/* The worker died; it says why. */
 					close(w->in_fd);
 					w->in_fd = -1;
 					buf_reset(&w->wbuf);
@@ -1105,7 +1106,7 @@ loop(struct run *r)
 	}
 }
 
-/* ---- setup ---------------------------------------------------------------- */
+/* ---- setup --------------------------------------------------------------- */
 
 static int
 parse_chain(struct run *r)
@@ -1359,13 +1360,14 @@ collect_worker_rejects(struct run *r, const char *stage, int fd)
 			seq = INT64_MAX;
 			buf_reset(&raw);
 			israw_map = false;
-			/* raw is the record itself (a map) or its bytes (bin). */
+			/* raw: the record (a map) or its bytes. */
 			if (rec_get_raw(&rr, "raw", &rs) == 0 && rs.n > 0) {
 				const unsigned char c = (unsigned char)rs.p[0];
 
 				israw_map = (c & 0xf0) == 0x80 || c == 0xde ||
 				    c == 0xdf;
-				if (!israw_map && rec_get(&rr, "raw", &mv) == 0 &&
+				if (!israw_map &&
+				    rec_get(&rr, "raw", &mv) == 0 &&
 				    (mv.type == MP_BIN || mv.type == MP_STR))
 					rs = mv.v.s;
 				if ((israw_map || mv.type == MP_BIN ||
@@ -1782,8 +1784,9 @@ run_tool(struct stage_ctx *ctx)
 		goto out;
 	}
 
-	if ((size_t)snprintf(r->tmpdir, sizeof(r->tmpdir), "%s/.revpipe-run.%ld",
-	    r->outdir, (long)getpid()) >= sizeof(r->tmpdir)) {
+	if ((size_t)snprintf(r->tmpdir, sizeof(r->tmpdir),
+	    "%s/.revpipe-run.%ld", r->outdir, (long)getpid()) >=
+	    sizeof(r->tmpdir)) {
 		r->tmpdir[0] = '\0';
 		stage_usage_error(ctx, "'%s': path too long", r->outdir);
 		status = EXIT_USAGE;
@@ -1867,8 +1870,9 @@ run_tool(struct stage_ctx *ctx)
 	for (i = 0; i < nc; i++) {
 		if (c[i].read != c[i].written + c[i].dups + c[i].rejects +
 		    c[i].agg && acct_ok) {
-			snprintf(msg, sizeof(msg), "stage '%.31s': %llu read != "
-			    "%llu written + %llu duplicates + %llu rejects",
+			snprintf(msg, sizeof(msg), "stage '%.31s': %llu "
+			    "read != %llu written + %llu duplicates + %llu "
+			    "rejects",
 			    c[i].name, (unsigned long long)c[i].read,
 			    (unsigned long long)c[i].written,
 			    (unsigned long long)c[i].dups,

@@ -152,7 +152,8 @@ load_counts(struct stage_ctx *ctx, struct stats *st, const char *path)
 		if (json_stage(p, (size_t)(nl - p), &name) == -1)
 			goto bad;
 		for (i = 0; i < SC_NVAL; i++)
-			if (json_uint(p, (size_t)(nl - p), keys[i], &c[i]) == -1)
+			if (json_uint(p, (size_t)(nl - p), keys[i],
+			    &c[i]) == -1)
 				goto bad;
 		stats_add_stage(st, name, c);
 	}
@@ -238,14 +239,14 @@ stats_init_stage(struct stage_ctx *ctx)
 	int i, fd;
 
 	if (opt_str(ctx, "output") == NULL && opt_str(ctx, "partial") == NULL)
-		return stage_usage_error(ctx, "nothing to write: give -o DIR and/or "
-		    "--partial FILE");
+		return stage_usage_error(ctx, "nothing to write: give -o DIR "
+		    "and/or --partial FILE");
 	if (now_s != NULL && stats_parse_time(now_s, &now) == -1)
 		return stage_usage_error(ctx, "--now '%s': not a unix time or "
 		    "YYYY-MM-DDTHH:MM:SSZ", now_s);
 	if (!opt_flag(ctx, "merge") && ctx->argc > 0)
-		return stage_usage_error(ctx, "unexpected operand '%s' (partial "
-		    "states need --merge)", ctx->argv[0]);
+		return stage_usage_error(ctx, "unexpected operand '%s' "
+		    "(partial states need --merge)", ctx->argv[0]);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return stage_fail_errno(ctx, "out of memory");
 	ctx->priv = s;

@@ -45,7 +45,7 @@ enum {
 	SG_SCORE_N, SG_SCORE_SUM,	/* sent_score in micro-units, int64 */
 	SG_DUE,				/* with reply.due_at */
 	SG_COMPLAINT,			/* with at least one topic */
-	SG_TOPIC,			/* STATS_NTOPICS counters, then "other" */
+	SG_TOPIC,			/* STATS_NTOPICS, then "other" */
 	SG_KIND = SG_TOPIC + STATS_NTOPICS + 1,	/* STATS_NKINDS, "other" */
 	SG_NVAL = SG_KIND + STATS_NKINDS + 1
 };
@@ -64,7 +64,7 @@ struct stab {
 	size_t		 nval;
 	size_t		 cap;		/* most keys kept */
 	uint64_t	 thr;		/* keys with hash <= thr are kept */
-	struct stab_ent	*slot;		/* open addressing, nslot a power of 2 */
+	struct stab_ent	*slot;		/* open addressing, 2^k slots */
 	size_t		 nslot;
 	size_t		 n;
 };

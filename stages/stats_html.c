@@ -132,7 +132,7 @@ legend(struct buf *b, const char *const *names, const char *const *colors,
 	buf_adds(b, "</p>\n");
 }
 
-/* ---- charts ---------------------------------------------------------------- */
+/* ---- charts -------------------------------------------------------------- */
 
 static void
 chart_rating(struct buf *b, const uint64_t *g)
@@ -261,8 +261,8 @@ chart_topics_seller(struct buf *b, struct stats *s)
 		const char *t = j < STATS_NTOPICS ? stats_topic_names[j] :
 		    "other";
 
-		buf_addf(b, "<text transform=\"translate(%zu,96) rotate(-45)\">",
-		    180 + 46 * j + 18);
+		buf_addf(b, "<text transform=\"translate(%zu,96) "
+		    "rotate(-45)\">", 180 + 46 * j + 18);
 		escs(b, t);
 		buf_adds(b, "</text>\n");
 	}
@@ -401,7 +401,7 @@ chart_due(struct buf *b, struct stats *s)
 	free(v);
 }
 
-/* ---- tables ---------------------------------------------------------------- */
+/* ---- tables -------------------------------------------------------------- */
 
 static void
 table_worst(struct buf *b, struct stats *s, size_t top)
@@ -538,7 +538,8 @@ table_groups(struct buf *b, const struct stab *t, const char *title,
 		    "%.1f%%</td><td class=\"n\">%.1f%%</td><td class=\"n\">"
 		    "%llu</td><td class=\"n\">%llu</td></tr>\n",
 		    (unsigned long long)g[SG_N], pct(g[SG_POS], g[SG_N]),
-		    pct(g[SG_NEG], g[SG_N]), (unsigned long long)g[SG_COMPLAINT],
+		    pct(g[SG_NEG], g[SG_N]),
+		    (unsigned long long)g[SG_COMPLAINT],
 		    (unsigned long long)g[SG_DUE]);
 	}
 	buf_adds(b, "</tbody></table>\n</section>\n");

@@ -124,7 +124,7 @@ stats_seller_evidence(struct stab_ent **sev, size_t nsev, struct slice seller,
 	return n;
 }
 
-/* ---- JSON writing ------------------------------------------------------ */
+/* ---- JSON writing -------------------------------------------------------- */
 
 static void
 jkey(struct buf *b, const char *p, size_t n)
@@ -463,6 +463,6 @@ stats_json(struct stats *s, struct buf *b, size_t top)
 	/* Without --counts the reject stream is the only source. */
 	if (s->tab[ST_STAGES].n == 0)
 		rejects = sum;
-	buf_addf(b, "    \"duplicates\": %llu,\n    \"rejects\": %llu\n  }\n}\n",
-	    (unsigned long long)dups, (unsigned long long)rejects);
+	buf_addf(b, "    \"duplicates\": %llu,\n    \"rejects\": %llu\n"
+	    "  }\n}\n", (unsigned long long)dups, (unsigned long long)rejects);
 }
