@@ -48,6 +48,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -87,6 +88,7 @@ struct dd_sblock {
 	size_t		 len, cap;
 };
 #define DD_SPOOL_BLOCK	(4 << 20)
+#define DD_HUGE		(2 << 20)	/* huge page size on x86-64 */
 
 /* A decided record that is not simply passed on. */
 struct dd_out {
@@ -131,6 +133,11 @@ struct dedupe {
 	int32_t		*par;		/* union-find: < 0 root of -par */
 	uint32_t	*efirst;	/* first record with the same exact key */
 	char		*mbuf;		/* a few meta entries */
+	/* Grouping tables, reused from partition to partition. */
+	int32_t		*ghead, *gtail, *gnext;
+	uint32_t	*gseq;
+	size_t		 gslots, gn, gseqcap;
+	char		*lead;
 	uint64_t	 templates, tclusters;
 };
 
@@ -216,8 +223,9 @@ dedupe_init(struct stage_ctx *ctx)
 	if (d->nby == 0)
 		return stage_usage_error(ctx, "--by needs at least one field");
 
-	d->msz = sizeof(struct dd_meta) + (d->near ? DD_K * sizeof(uint16_t) : 0);
-	dd_vec_init(&d->meta, d->msz);
+	d->msz = sizeof(struct dd_meta) +
+	    (d->near ? DD_KSTORE * sizeof(uint16_t) : 0);
+	dd_vec_init_chunk(&d->meta, d->msz, 2 << 20);
 	if ((d->mbuf = malloc(d->msz * 2)) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
 	/* Fail now rather than after an hour when the directory is bad. */
@@ -258,9 +266,13 @@ dedupe_spool(struct stage_ctx *ctx, struct dedupe *d, const struct rec *r)
 		}
 		k = &d->sblk[d->nsblk];
 		k->cap = need > DD_SPOOL_BLOCK ? need : DD_SPOOL_BLOCK;
+		k->cap = (k->cap + DD_HUGE - 1) & ~(size_t)(DD_HUGE - 1);
 		k->len = 0;
-		if ((k->p = malloc(k->cap)) == NULL)
+		if ((k->p = aligned_alloc(DD_HUGE, k->cap)) == NULL)
 			return stage_fail_errno(ctx, "cannot hold records");
+		/* Huge pages: a 4 KiB page fault per 4 KiB of records was a
+		 * fifth of the run time. */
+		(void)madvise(k->p, k->cap, MADV_HUGEPAGE);
 		d->nsblk++;
 		d->membytes += k->cap;
 	}
@@ -412,7 +424,8 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 			m->flags |= DD_META_SIG;
 			dd_sig_pack(&sig, (uint16_t *)(mp + sizeof(*m)));
 		} else
-			memset(mp + sizeof(*m), 0, DD_K * sizeof(uint16_t));
+			memset(mp + sizeof(*m), 0,
+			    DD_KSTORE * sizeof(uint16_t));
 	} else {
 		len = 0;
 		for (i = 0; i < form.n; i++)
@@ -572,10 +585,10 @@ static int
 dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 {
 	struct dd_vec *e = &d->part[p].mem;
-	char *lead = NULL;
-	size_t n, i, cap, mask, s, gn, gcap = 0;
-	int32_t *head = NULL, *tail = NULL, *next = NULL;
-	uint32_t *g = NULL, seq, s0;
+	char *lead;
+	size_t n, i, cap, mask, s, gn, gcap;
+	int32_t *head, *tail, *next;
+	uint32_t *g, seq, s0;
 	uint64_t key, k2;
 	int j, ret = -1;
 
@@ -588,14 +601,32 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	for (cap = 16; cap < 2 * n; cap *= 2)
 		;
 	mask = cap - 1;
-	head = malloc(cap * sizeof(*head));
-	tail = malloc(cap * sizeof(*tail));
-	next = malloc(n * sizeof(*next));
-	lead = malloc(DD_MAX_LEADERS * d->msz);
-	if (head == NULL || tail == NULL || next == NULL || lead == NULL) {
-		stage_fail_errno(ctx, "cannot group a partition");
-		goto out;
+	/* Reused: fresh tables per partition cost a page fault per 4 KiB. */
+	if (cap > d->gslots) {
+		free(d->ghead);
+		free(d->gtail);
+		d->ghead = malloc(cap * sizeof(*d->ghead));
+		d->gtail = malloc(cap * sizeof(*d->gtail));
+		d->gslots = d->ghead != NULL && d->gtail != NULL ? cap : 0;
 	}
+	if (n > d->gn) {
+		free(d->gnext);
+		d->gnext = malloc(n * sizeof(*d->gnext));
+		d->gn = d->gnext != NULL ? n : 0;
+	}
+	if (d->lead == NULL)
+		d->lead = malloc(DD_MAX_LEADERS * d->msz);
+	if (d->gslots == 0 || d->gn == 0 || d->lead == NULL) {
+		stage_fail_errno(ctx, "cannot group a partition");
+		dd_vec_release(e);
+		return -1;
+	}
+	head = d->ghead;
+	tail = d->gtail;
+	next = d->gnext;
+	lead = d->lead;
+	g = d->gseq;
+	gcap = d->gseqcap;
 	memset(head, 0xff, cap * sizeof(*head));
 	for (i = 0; i < n; i++) {
 		memcpy(&key, dd_vec_at(e, i), 8);
@@ -627,8 +658,8 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 					    "a partition");
 					goto out;
 				}
-				g = ng;
-				gcap = nc;
+				g = d->gseq = ng;
+				gcap = d->gseqcap = nc;
 			}
 			memcpy(&seq, (char *)dd_vec_at(e, (size_t)j) + 8, 4);
 			g[gn++] = seq;
@@ -655,11 +686,6 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	ret = 0;
 out:
 	dd_vec_release(e);
-	free(head);
-	free(tail);
-	free(next);
-	free(lead);
-	free(g);
 	return ret;
 }
 
@@ -1035,6 +1061,11 @@ dedupe_free(struct stage_ctx *ctx)
 	free(d->par);
 	free(d->efirst);
 	free(d->mbuf);
+	free(d->ghead);
+	free(d->gtail);
+	free(d->gnext);
+	free(d->gseq);
+	free(d->lead);
 	free(d->bylist);
 	free(d);
 	ctx->priv = NULL;

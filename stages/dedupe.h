@@ -32,6 +32,8 @@
 #define DD_ROWS		3
 #endif
 #define DD_SHINGLE	4
+/* Bins kept for verification: 60 x 16 bits + 8 bytes = 128-byte entries. */
+#define DD_KSTORE	60
 
 struct dd_sig {
 	uint32_t	 len;		/* code points in the form */
@@ -43,7 +45,7 @@ struct dd_sig {
 void	dd_sig_make(struct dd_sig *s, struct slice form);
 /* The LSH key of band `band` (0..DD_BANDS-1) within group `group`. */
 uint64_t dd_sig_band(const struct dd_sig *s, int band, uint64_t group);
-/* The stored form of a signature: the low 16 bits of each bin. */
+/* The stored form of a signature: the low 16 bits of DD_KSTORE bins. */
 void	dd_sig_pack(const struct dd_sig *s, uint16_t *out);
 /* Estimated Jaccard similarity of two packed signatures, in [0, 1]. */
 double	dd_sig_sim(const uint16_t *a, const uint16_t *b);
@@ -61,9 +63,15 @@ struct dd_vec {
 	size_t		 per;		/* items per chunk, a power of 2 */
 	unsigned	 shift;		/* log2(per) */
 	size_t		 n;		/* items */
+	size_t		 chunkbytes;
 };
 
 void	dd_vec_init(struct dd_vec *v, size_t isz);
+/*
+ * The same with chunks of `chunk` bytes; at 2 MiB and more they are
+ * aligned and given huge pages (one page fault per 2 MiB, not per 4 KiB).
+ */
+void	dd_vec_init_chunk(struct dd_vec *v, size_t isz, size_t chunk);
 /* Room for one more item at the end; aborts when out of memory. */
 void	*dd_vec_push(struct dd_vec *v);
 static inline void *

@@ -104,7 +104,7 @@ dd_sig_pack(const struct dd_sig *s, uint16_t *out)
 {
 	int i;
 
-	for (i = 0; i < DD_K; i++)
+	for (i = 0; i < DD_KSTORE; i++)
 		out[i] = (uint16_t)s->v[i];
 }
 
@@ -113,7 +113,7 @@ dd_sig_sim(const uint16_t *a, const uint16_t *b)
 {
 	int i, same = 0;
 
-	for (i = 0; i < DD_K; i++)
+	for (i = 0; i < DD_KSTORE; i++)
 		same += a[i] == b[i];
-	return (double)same / DD_K;
+	return (double)same / DD_KSTORE;
 }

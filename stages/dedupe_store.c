@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "dedupe.h"
@@ -14,6 +15,7 @@
 
 /* Big enough to amortise malloc, small enough not to matter when idle. */
 #define DD_CHUNK	(256 << 10)
+#define DD_HUGE		((size_t)2 << 20)
 
 static void
 dd_oom(void)
@@ -23,14 +25,21 @@ dd_oom(void)
 }
 
 void
-dd_vec_init(struct dd_vec *v, size_t isz)
+dd_vec_init_chunk(struct dd_vec *v, size_t isz, size_t chunk)
 {
 	memset(v, 0, sizeof(*v));
 	v->isz = isz > 0 ? isz : 1;
-	for (v->shift = 0; ((size_t)2 << v->shift) * v->isz <= DD_CHUNK;
+	for (v->shift = 0; ((size_t)2 << v->shift) * v->isz <= chunk;
 	    v->shift++)
 		;
 	v->per = (size_t)1 << v->shift;
+	v->chunkbytes = chunk;
+}
+
+void
+dd_vec_init(struct dd_vec *v, size_t isz)
+{
+	dd_vec_init_chunk(v, isz, DD_CHUNK);
 }
 
 void *
@@ -48,7 +57,15 @@ dd_vec_push(struct dd_vec *v)
 			v->chunk = nc;
 			v->capchunk = cap;
 		}
-		if ((v->chunk[v->nchunk] = malloc(v->per * v->isz)) == NULL)
+		if (v->chunkbytes >= DD_HUGE) {
+			v->chunk[v->nchunk] = aligned_alloc(DD_HUGE,
+			    (v->per * v->isz + DD_HUGE - 1) & ~(DD_HUGE - 1));
+			if (v->chunk[v->nchunk] == NULL)
+				dd_oom();
+			(void)madvise(v->chunk[v->nchunk], v->per * v->isz,
+			    MADV_HUGEPAGE);
+		} else if ((v->chunk[v->nchunk] = malloc(v->per * v->isz)) ==
+		    NULL)
 			dd_oom();
 		v->nchunk++;
 	}
@@ -123,7 +140,7 @@ dd_vec_release(struct dd_vec *v)
 	for (c = 0; c < v->nchunk; c++)
 		free(v->chunk[c]);
 	free(v->chunk);
-	dd_vec_init(v, v->isz);
+	dd_vec_init_chunk(v, v->isz, v->chunkbytes);
 }
 
 int

@@ -26,7 +26,7 @@ sim(const char *a, const char *b)
 {
 	struct arena ar = ARENA_INIT;
 	struct dd_sig sa, sb;
-	uint16_t pa[DD_K], pb[DD_K];
+	uint16_t pa[DD_KSTORE], pb[DD_KSTORE];
 
 	dd_sig_make(&sa, norm_arena(&ar, slice_from(a)));
 	dd_sig_make(&sb, norm_arena(&ar, slice_from(b)));
