@@ -247,24 +247,54 @@ out_path(const struct run *r, char *out, size_t n, const char *name)
 		out[0] = '\0';
 }
 
+/* Remove the flat folder `dir` and the files in it. */
 static void
-remove_tmpdir(struct run *r)
+remove_dir(const char *dir)
 {
 	char p[PATH_MAX + 256];
 	struct dirent *de;
 	DIR *d;
 
-	if (r->tmpdir[0] == '\0' || (d = opendir(r->tmpdir)) == NULL)
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", r->tmpdir, de->d_name);
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		unlink(p);
 	}
 	closedir(d);
-	rmdir(r->tmpdir);
+	rmdir(dir);
+}
+
+/*
+ * Remove the temporary folders of earlier runs that died without cleaning
+ * up (SIGKILL, power loss): .revpipe-run.PID where PID no longer runs.
+ */
+static void
+remove_stale(struct run *r)
+{
+	char old[PATH_MAX];
+	struct dirent *de;
+	char *end;
+	long pid;
+	DIR *d;
+
+	if ((d = opendir(r->outdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".revpipe-run.", 13) != 0)
+			continue;
+		pid = strtol(de->d_name + 13, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if ((size_t)snprintf(old, sizeof(old), "%s/%s", r->outdir,
+		    de->d_name) < sizeof(old))
+			remove_dir(old);
+	}
+	closedir(d);
 }
 
 static const struct stage *
@@ -1758,6 +1788,7 @@ run_tool(struct stage_ctx *ctx)
 		stage_fail_errno(ctx, "cannot create '%s'", r->outdir);
 		goto out;
 	}
+	remove_stale(r);
 	out_path(r, path, sizeof(path), "manifest.json");
 	if (!opt_flag(ctx, "force") && read_file(path, &old.text) == 0)
 		r->cumulative = true;
@@ -1980,7 +2011,7 @@ out:
 		buf_release(&r->w[i].wbuf);
 		buf_release(&r->w[i].q);
 	}
-	remove_tmpdir(r);
+	remove_dir(r->tmpdir);
 	free(r->w);
 	free(r->in);
 	free(torun);
