@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,28 @@ struct slurm {
 	long		 parts, group, ntasks, ninputs;
 	long long	 submitted;
 	char		 jobid[3][32];	/* map, reduce, merge */
+	bool		 usage;		/* a usage error was recorded */
 };
 
 static const char *const task_names[3] = { "map", "reduce", "merge" };
+
+/* stage_usage_error() that the tool can see: exit 2, not 1. */
+static int
+slurm_usage(struct slurm *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+slurm_usage(struct slurm *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->usage = true;
+	return stage_usage_error(s->ctx, "%s", msg);
+}
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -398,25 +418,25 @@ parse_chain(struct slurm *s)
 		if (*p == '\0')
 			continue;
 		if (s->has_stats)
-			return stage_usage_error(ctx, "--chain: stats must be "
+			return slurm_usage(s, "--chain: stats must be "
 			    "the last stage");
 		if (strcmp(p, "stats") == 0) {
 			s->has_stats = true;
 			continue;
 		}
 		if (s->nchain == SLURM_MAX_STAGES)
-			return stage_usage_error(ctx, "--chain: more than %d "
+			return slurm_usage(s, "--chain: more than %d "
 			    "stages", SLURM_MAX_STAGES);
 		for (i = 0; p[i] != '\0'; i++)
 			if (!islower((unsigned char)p[i]) &&
 			    !isdigit((unsigned char)p[i]) && p[i] != '-' &&
 			    p[i] != '_')
-				return stage_usage_error(ctx, "--chain: '%s' is "
+				return slurm_usage(s, "--chain: '%s' is "
 				    "not a stage", p);
 		s->chain[s->nchain++] = p;
 	}
 	if (s->nchain == 0)
-		return stage_usage_error(ctx, "--chain: no stages");
+		return slurm_usage(s, "--chain: no stages");
 	/* The map side: everything before dedupe (at least the reader). */
 	for (s->nmap = 1; s->nmap < s->nchain; s->nmap++)
 		if (strcmp(s->chain[s->nmap], "dedupe") == 0)
@@ -1047,23 +1067,31 @@ submit_new(struct slurm *s)
 	int i, rc = -1;
 
 	if (ctx->argc < 2)
-		return stage_usage_error(ctx, "submit: no inputs (or --resume "
+		return slurm_usage(s, "submit: no inputs (or --resume "
 		    "for an earlier run)");
 	snprintf(path, sizeof(path), "%s/job.env", s->run);
 	if (stat(path, &sb) == 0)
-		return stage_usage_error(ctx, "'%s' already holds a run (use "
+		return slurm_usage(s, "'%s' already holds a run (use "
 		    "--resume, or another --run)", s->run);
 	if (parse_chain(s) == -1)
 		return -1;
 	s->ninputs = ctx->argc - 1;
 	for (i = 1; i < ctx->argc; i++) {
-		if (strchr(ctx->argv[i], '\n') != NULL)
-			return stage_usage_error(ctx, "input names with a "
-			    "newline are not supported");
-		if (stat(ctx->argv[i], &sb) == -1 || !S_ISREG(sb.st_mode))
-			return stage_fail(ctx, "cannot use input '%s': %s",
-			    ctx->argv[i], errno != 0 && !S_ISREG(sb.st_mode) ?
-			    strerror(errno) : "not a file");
+		if (strchr(ctx->argv[i], '\n') != NULL) {
+			slurm_usage(s, "input names with a newline are not "
+			    "supported");
+			goto out;
+		}
+		if (stat(ctx->argv[i], &sb) == -1) {
+			stage_fail_errno(ctx, "cannot use input '%s'",
+			    ctx->argv[i]);
+			goto out;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			stage_fail(ctx, "cannot use input '%s': not a file",
+			    ctx->argv[i]);
+			goto out;
+		}
 		buf_adds(&b, ctx->argv[i]);
 		buf_addc(&b, '\n');
 	}
@@ -1072,13 +1100,17 @@ submit_new(struct slurm *s)
 	if (s->group == 0)
 		s->group = (s->ninputs + maxarr - 1) / maxarr;
 	s->ntasks = (s->ninputs + s->group - 1) / s->group;
-	if (s->ntasks > maxarr || s->parts > maxarr)
-		return stage_usage_error(ctx, "%ld map tasks or %ld reduce "
-		    "tasks exceed --max-array %ld (raise --group, lower "
-		    "--parts)", s->ntasks, s->parts, maxarr);
+	if (s->ntasks > maxarr || s->parts > maxarr) {
+		slurm_usage(s, "%ld map tasks or %ld reduce tasks exceed "
+		    "--max-array %ld (raise --group, lower --parts)",
+		    s->ntasks, s->parts, maxarr);
+		goto out;
+	}
 	if ((s->out = o != NULL ? absolute(o) : path_join(s->run, "out")) ==
-	    NULL)
-		return stage_fail_errno(ctx, "out of memory");
+	    NULL) {
+		stage_fail_errno(ctx, "out of memory");
+		goto out;
+	}
 	s->submitted = (long long)time(NULL);
 
 	for (i = 0; i < 5; i++) {
@@ -1125,9 +1157,11 @@ slurm_submit(struct slurm *s)
 	int t, ret = EXIT_RUNTIME, w;
 
 	if (resume) {
-		if (ctx->argc > 1)
-			return stage_usage_error(ctx, "--resume takes no "
-			    "inputs (they are in RUN/inputs.txt)");
+		if (ctx->argc > 1) {
+			slurm_usage(s, "--resume takes no inputs (they are in "
+			    "RUN/inputs.txt)");
+			return EXIT_USAGE;
+		}
 		if (load_env(s) == -1)
 			return EXIT_RUNTIME;
 		if (exists("%s/merge.done", s->run)) {
@@ -1136,7 +1170,7 @@ slurm_submit(struct slurm *s)
 			return EXIT_OK;
 		}
 	} else if (submit_new(s) == -1)
-		return ctx->failed ? EXIT_RUNTIME : EXIT_USAGE;
+		return s->usage ? EXIT_USAGE : EXIT_RUNTIME;
 	if (opt_flag(ctx, "prepare")) {
 		printf("revpipe slurm: %s is ready: %ld map tasks "
 		    "(SLURM_ARRAY_TASK_ID=0..%ld bash %s/tasks/map.sh), then "
@@ -1421,8 +1455,10 @@ slurm_manifest(struct slurm *s)
 	time_t t;
 	int ret = EXIT_RUNTIME, fd;
 
-	if (dir == NULL)
-		return stage_usage_error(ctx, "manifest: --dir DIR is required");
+	if (dir == NULL) {
+		slurm_usage(s, "manifest: --dir DIR is required");
+		return EXIT_USAGE;
+	}
 	if (load_env(s) == -1)
 		return EXIT_RUNTIME;
 	snprintf(path, sizeof(path), "%s/job.env", s->run);
