@@ -21,6 +21,7 @@
 
 #include "classify.h"
 #include "stage.h"
+#include "banned.h"
 
 static const struct opt classify_opts[] = {
 	{ "no-stars", 0, OPT_FLAG, NULL, NULL, 0, 0,

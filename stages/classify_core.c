@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "banned.h"
 
 #define CLS_SUBJ_NEAR	4
 #define CLS_SHORT	4

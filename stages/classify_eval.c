@@ -24,6 +24,7 @@
 
 #include "classify.h"
 #include "stage.h"
+#include "banned.h"
 
 static const struct opt eval_opts[] = {
 	{ "stars", 0, OPT_FLAG, NULL, NULL, 0, 0,

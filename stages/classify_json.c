@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "banned.h"
 
 static void
 cls_json_ws(const char **pp, const char *end)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "banned.h"
 
 const char *const cls_topic_names[CLS_NTOPIC] = {
 	"delivery", "quality", "communication", "cancellation", "refund",

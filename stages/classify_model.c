@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "banned.h"
 
 #define CLS_MAGIC	"RPCLS1\0\0"
 #define CLS_HDR		(8 + 8 * 4 + 4)

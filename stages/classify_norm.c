@@ -17,6 +17,7 @@
 #include <utf8proc.h>
 
 #include "classify.h"
+#include "banned.h"
 
 static const char *const cls_lang_names[CLS_NLANG + 1] = {
 	"ar", "el", "en", "fa", "kk", "ru", "tr", "und"

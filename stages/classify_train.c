@@ -19,6 +19,7 @@
 
 #include "classify.h"
 #include "stage.h"
+#include "banned.h"
 
 static const struct opt train_opts[] = {
 	{ "out", 'o', OPT_STR, "FILE", "models/classify/sentiment.bin", 0, 0,
