@@ -152,9 +152,10 @@ install-pkgs:
 
 # Functions that are too easy to misuse (STYLE.md, banned.h in git).
 lint:
-	@if grep -nE '(^|[^_a-z])(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)[ ]*\(' \
-	    pipeline/*.[ch] stages/*.[ch] bench/*.c 2>/dev/null; then \
-	    echo "lint: banned function (see STYLE.md)"; exit 1; fi
+	@if grep -nE '(^|[^_a-zA-Z0-9])(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)\(' \
+	    $$(ls pipeline/*.[ch] stages/*.[ch] bench/*.c 2>/dev/null | \
+	    grep -v pipeline/banned.h); then \
+	    echo "lint: banned function (see STYLE.md, pipeline/banned.h)"; exit 1; fi
 
 unit: $(TESTS)
 	@fail=0; for t in $(TESTS); do $$t || fail=1; done; exit $$fail
