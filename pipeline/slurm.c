@@ -129,6 +129,7 @@ struct slurm {
 	char		*out;		/* absolute */
 	char		*exe, *cwd, *conf;
 	char		*chainbuf;
+	char		*by;		/* [dedupe] by, for partition */
 	const char	*chain[SLURM_MAX_STAGES];
 	size_t		 nchain, nmap;	/* map = chain[0 .. nmap) */
 	bool		 has_stats;
@@ -400,15 +401,26 @@ parse_chain(struct slurm *s)
 	struct stage_ctx *ctx = s->ctx;
 	const char *list = opt_str(ctx, "chain");
 	struct conf c = { 0 };
+	const char *by = NULL;
 	char err[256], *p, *e;
 	size_t i;
 
-	if (list == NULL && ctx->conf_path != NULL &&
-	    conf_load(&c, ctx->conf_path, err, sizeof(err)) == 0)
-		list = conf_get(&c, "run", "chain", NULL);
+	/*
+	 * partition must group records by dedupe's --by fields: [dedupe] by
+	 * of the conf, unless [partition] by says otherwise (the partition
+	 * process reads that itself).
+	 */
+	if (ctx->conf_path != NULL &&
+	    conf_load(&c, ctx->conf_path, err, sizeof(err)) == 0) {
+		if (list == NULL)
+			list = conf_get(&c, "run", "chain", NULL);
+		if (conf_get(&c, "partition", "by", NULL) == NULL)
+			by = conf_get(&c, "dedupe", "by", NULL);
+	}
 	s->chainbuf = strdup(list != NULL ? list : SLURM_DEF_CHAIN);
+	s->by = strdup(by != NULL ? by : "");
 	conf_release(&c);
-	if (s->chainbuf == NULL)
+	if (s->chainbuf == NULL || s->by == NULL)
 		return stage_fail_errno(ctx, "out of memory");
 	for (p = s->chainbuf; p != NULL; p = e) {
 		if ((e = strchr(p, ',')) != NULL)
@@ -507,7 +519,8 @@ write_scripts(struct slurm *s)
 	}
 	buf_adds(&b, "\"$REVPIPE\" partition \"${COMMON[@]}\" "
 	    "--counts \"$tmp/partition.counts\" --parts \"$P\" "
-	    "--shard \"$i\" --key \"$KEY\" --out \"$tmp\"\n"
+	    "--shard \"$i\" --key \"$KEY\" ${BY:+--by \"$BY\"} "
+	    "--out \"$tmp\"\n"
 	    "rm -rf \"$out\"\nmv \"$tmp\" \"$out\"\n");
 	if (write_file(s, "tasks/map.sh", &b, 0755) == -1)
 		goto out;
@@ -630,6 +643,8 @@ write_env(struct slurm *s)
 	    "SUBMITTED=%lld\nKEY=", s->parts, s->ntasks, s->group,
 	    s->ninputs, s->has_stats ? 1 : 0, s->submitted);
 	sh_quote(&b, opt_str(ctx, "key"));
+	buf_adds(&b, "\nBY=");
+	sh_quote(&b, s->by);
 	buf_adds(&b, "\nNOW=");
 	sh_quote(&b, opt_str(ctx, "now") != NULL ? opt_str(ctx, "now") : "");
 	buf_adds(&b, "\nMAP_STAGES='");
@@ -1671,6 +1686,7 @@ out:
 	free(s.cwd);
 	free(s.conf);
 	free(s.chainbuf);
+	free(s.by);
 	return ret;
 }
 
