@@ -31,9 +31,11 @@
  * whose text has an empty matching form are never duplicates.
  *
  * How.  Deciding a record may need records that come after it (the third
- * buyer of a template), so process() holds every record: its bytes go to
- * a nameless spool file, its keys to DD_NPART partitions by key, its
- * buyer, length and signature to a per-record table.  finish() groups each
+ * buyer of a template), so process() holds every record: when stdin is a
+ * regular file only its offset and length are kept and the file is read
+ * again at the end, else its bytes go to a spool (in memory, then a
+ * nameless file); its keys go to DD_NPART partitions by key, its buyer,
+ * length and signature to a per-record table.  finish() groups each
  * partition by key, links records with a union-find over record numbers,
  * decides every cluster, then re-reads the spool and emits in input order.
  * Output therefore always comes in input order, after the input ends.
@@ -49,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -63,6 +66,7 @@
 #define DD_ENT		12		/* key (8) + record number (4) */
 #define DD_MAX_LEADERS	16		/* comparisons per record per band */
 #define DD_MAX_BY	16
+#define DD_RECPOS	12		/* offset (8) + length (4) */
 
 /* Kind of a key, in its low 2 bits. */
 #define DD_KEY_EXACT	1
@@ -119,6 +123,10 @@ struct dedupe {
 
 	/* Pass 1. */
 	uint32_t	 n;		/* records held */
+	bool		 infile;	/* stdin is a file: re-read it */
+	uint64_t	 inbase;	/* its offset when we started */
+	struct dd_vec	 recpos;	/* infile: (offset, length) per record */
+	struct dd_wfile	 recposw;	/* fd -1 until spilled */
 	struct dd_wfile	 spool;		/* fd -1: in memory, in sblk */
 	struct dd_sblock *sblk;
 	size_t		 nsblk, capsblk;
@@ -181,6 +189,8 @@ dedupe_init(struct stage_ctx *ctx)
 	struct dedupe *d;
 	const char *mode;
 	char *f, *save = NULL;
+	struct stat st;
+	off_t base;
 	int i, fd;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -192,6 +202,18 @@ dedupe_init(struct stage_ctx *ctx)
 		dd_wfile_init(&d->part[i].w, -1);
 	}
 	dd_wfile_init(&d->metaw, -1);
+	dd_wfile_init(&d->recposw, -1);
+	dd_vec_init(&d->recpos, DD_RECPOS);
+	/*
+	 * When stdin is a regular file, records are read again from it at
+	 * the end instead of being copied to a spool: 12 bytes a record
+	 * instead of the record.  init() runs before the driver reads.
+	 */
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (base = lseek(STDIN_FILENO, 0, SEEK_CUR)) != -1) {
+		d->infile = true;
+		d->inbase = (uint64_t)base;
+	}
 
 	d->keep = opt_flag(ctx, "keep");
 	mode = opt_str(ctx, "mode");
@@ -327,6 +349,16 @@ dedupe_spill(struct stage_ctx *ctx, struct dedupe *d)
 		w->size = (uint64_t)v->n * v->isz;
 		dd_vec_release(v);
 	}
+	if (d->infile) {
+		if ((fd = dd_tmpfile(d->tmpdir)) == -1)
+			return stage_fail_errno(ctx, "cannot create a "
+			    "temporary file");
+		d->recposw.fd = fd;
+		if (dd_vec_write(&d->recpos, fd) == -1)
+			return stage_fail_errno(ctx, "cannot write a "
+			    "temporary file");
+		dd_vec_release(&d->recpos);
+	}
 	d->spilled = true;
 	d->membytes = 0;
 	return 0;
@@ -456,7 +488,20 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 				return -1;
 	}
 
-	if (dedupe_spool(ctx, d, r) == -1)
+	if (d->infile) {
+		uint64_t off = d->inbase + r->offset;
+		uint32_t rn = (uint32_t)r->n;
+		char e[DD_RECPOS];
+
+		memcpy(e, &off, 8);
+		memcpy(e + 8, &rn, 4);
+		if (!d->spilled) {
+			memcpy(dd_vec_push(&d->recpos), e, DD_RECPOS);
+			d->membytes += DD_RECPOS;
+		} else if (dd_wfile_add(&d->recposw, e, DD_RECPOS) == -1)
+			return stage_fail_errno(ctx, "cannot write a "
+			    "temporary file");
+	} else if (dedupe_spool(ctx, d, r) == -1)
 		return -1;
 	stage_hold(ctx, r);
 
@@ -828,6 +873,63 @@ struct dd_ids {
 	struct buf	 pool;
 };
 
+/*
+ * Record `seq` read again from the input file: a window [*woff, *woff +
+ * *have) of it is kept in *bufp.  Returns the record and sets *rn, or NULL
+ * with a message.
+ */
+static const char *
+dedupe_reread(struct stage_ctx *ctx, struct dedupe *d, uint32_t seq,
+    uint32_t *rn, char **bufp, size_t *cap, uint64_t *woff, size_t *have)
+{
+	char e[DD_RECPOS], *nb;
+	uint64_t off;
+	ssize_t got;
+
+	if (!d->spilled)
+		memcpy(e, dd_vec_at(&d->recpos, seq), DD_RECPOS);
+	else if (dd_pread_all(d->recposw.fd, e, DD_RECPOS,
+	    (uint64_t)seq * DD_RECPOS) == -1) {
+		stage_fail_errno(ctx, "cannot read a temporary file");
+		return NULL;
+	}
+	memcpy(&off, e, 8);
+	memcpy(rn, e + 8, 4);
+	if (off < *woff || off > *woff + *have) {
+		*woff = off;
+		*have = 0;
+	}
+	if (off + *rn > *woff + *have && off > *woff) {
+		/* Keep the record's start, drop what is before it. */
+		memmove(*bufp, *bufp + (off - *woff), *have - (off - *woff));
+		*have -= off - *woff;
+		*woff = off;
+	}
+	if (*rn > *cap) {
+		if ((nb = realloc(*bufp, *rn)) == NULL) {
+			stage_fail_errno(ctx, "cannot emit");
+			return NULL;
+		}
+		*bufp = nb;
+		*cap = *rn;
+	}
+	while (off + *rn > *woff + *have) {
+		got = pread(STDIN_FILENO, *bufp + *have, *cap - *have,
+		    (off_t)(*woff + *have));
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0)
+				errno = EIO;
+			stage_fail_errno(ctx, "cannot read the input again "
+			    "(did it change?)");
+			return NULL;
+		}
+		*have += (size_t)got;
+	}
+	return *bufp + (off - *woff);
+}
+
 static int
 dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
     size_t nout)
@@ -842,7 +944,7 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 	const char *rp;
 	uint32_t *f;
 	uint64_t off = 0;
-	uint32_t seq, rn;
+	uint32_t seq, rn = 0;
 	ssize_t got;
 	int ret = -1;
 
@@ -876,8 +978,16 @@ dedupe_emit(struct stage_ctx *ctx, struct dedupe *d, const struct dd_out *out,
 		stage_fail_errno(ctx, "cannot emit");
 		goto out;
 	}
+	if (d->infile && d->spilled && dd_wfile_flush(&d->recposw) == -1) {
+		stage_fail_errno(ctx, "cannot write a temporary file");
+		goto out;
+	}
 	for (seq = 0; seq < d->n; seq++) {
-		if (d->spool.fd == -1) {
+		if (d->infile) {
+			if ((rp = dedupe_reread(ctx, d, seq, &rn, &buf, &cap,
+			    &off, &have)) == NULL)
+				goto out;
+		} else if (d->spool.fd == -1) {
 			/* The spool is in memory. */
 			while (boff == d->sblk[bi].len) {
 				bi++;
@@ -1055,6 +1165,8 @@ dedupe_free(struct stage_ctx *ctx)
 	dd_vec_release(&d->meta);
 	dd_wfile_release(&d->metaw);
 	dd_wfile_release(&d->spool);
+	dd_vec_release(&d->recpos);
+	dd_wfile_release(&d->recposw);
 	for (i = 0; i < d->nsblk; i++)
 		free(d->sblk[i].p);
 	free(d->sblk);
