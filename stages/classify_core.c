@@ -47,6 +47,14 @@ const char *const cls_kind_names[CLS_NKIND] = {
 
 const char *const cls_class_names[CLS_NCLASS] = { "pos", "neg", "neu" };
 
+/*
+ * Neutral is the rare class (5-17% of the labelled rows): deciding it when
+ * P(neu) * 2 beats the others gives the best mean three-way macro-F1 on
+ * the dev split (ar en fa kk: 0.604 at 1, 0.614 at 1.6, 0.616 at 2,
+ * 0.615 at 2.5).  Binary pos/neg decisions are not affected.
+ */
+static const float cls_class_weight[CLS_NCLASS] = { 1, 1, 2 };
+
 int
 cls_models_load(struct cls_models *m, struct slice model,
     const struct slice lex[CLS_NLANG], struct slice all, char *err,
@@ -332,7 +340,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		cls_lex_prob(ty.pos, ty.neg, res->prob);
 	res->text_sent = CLS_POS;
 	for (c = 1; c < CLS_NCLASS; c++)
-		if (res->prob[c] > res->prob[res->text_sent])
+		if (res->prob[c] * cls_class_weight[c] >
+		    res->prob[res->text_sent] * cls_class_weight[res->text_sent])
 			res->text_sent = c;
 	text_score = res->prob[CLS_POS] - res->prob[CLS_NEG];
 	model_sent = res->text_sent;
