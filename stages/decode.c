@@ -78,6 +78,7 @@ struct decode {
 	struct buf	 src;		/* provenance: prefix + ":N" */
 	size_t		 src_prefix;
 	struct dec_rec	 rec;
+	size_t		 hint[PM_NKEYS];	/* where map_field found keys */
 
 	/* CSV header, copied. */
 	struct buf	 hdr;
@@ -276,15 +277,34 @@ static const char *const pm_out_keys[PM_NKEYS] = {
 
 /* The field for mapping key k: the first alternative present. */
 static const struct dec_field *
-map_field(const struct decode *d, int k, struct slice *name)
+map_field(struct decode *d, int k, struct slice *name)
 {
 	const struct pm_paths *pp = &d->map->src[k];
 	const struct dec_field *f;
+	size_t h = d->hint[k];
 	int i;
 
+	/*
+	 * Records of one entry mostly list their keys in the same order:
+	 * try where this key was last time before searching.
+	 */
+	if (pp->n > 0 && h < d->rec.n &&
+	    slice_same(d->rec.f[h].path, pp->alt[0])) {
+		size_t j;
+
+		for (j = h + 1; j < d->rec.n; j++)
+			if (slice_same(d->rec.f[j].path, pp->alt[0]))
+				break;
+		if (j == d->rec.n) {
+			*name = pp->alt[0];
+			return &d->rec.f[h];
+		}
+	}
 	for (i = 0; i < pp->n; i++)
 		if ((f = dec_get(&d->rec, pp->alt[i])) != NULL) {
 			*name = pp->alt[i];
+			if (i == 0)
+				d->hint[k] = (size_t)(f - d->rec.f);
 			return f;
 		}
 	if (pp->n > 0)

@@ -234,6 +234,18 @@ pm_number(struct slice s, double *out)
 	s = pm_strip(s.p, s.n);
 	if (s.n == 0 || s.n >= sizeof(w))
 		return -1;
+	if (s.n <= 3 && s.p[0] >= '0' && s.p[0] <= '9') {
+		/* Small integers, the usual rating: no strtod. */
+		int v = 0;
+		size_t i;
+
+		for (i = 0; i < s.n && s.p[i] >= '0' && s.p[i] <= '9'; i++)
+			v = v * 10 + (s.p[i] - '0');
+		if (i == s.n) {
+			*out = v;
+			return 0;
+		}
+	}
 	memcpy(w, s.p, s.n);
 	w[s.n] = '\0';
 	*out = strtod(w, &end);
