@@ -472,7 +472,10 @@ script_head(struct slurm *s, struct buf *b, const char *what)
 	    "cd \"$CWD\"\n");
 }
 
-/* The EXIT trap: drop the temporary folder, leave a failure marker. */
+/*
+ * The EXIT trap: drop the temporary folder, leave a failure marker.
+ * scancel and time limits send TERM, which must run it too.
+ */
 static void
 script_trap(struct buf *b, const char *task, const char *var)
 {
@@ -482,6 +485,7 @@ script_trap(struct buf *b, const char *task, const char *var)
 	    "echo \"$rc $id\" > \"$RUN/failed/%s-$%s\"; "
 	    "echo \"revpipe slurm: %s task $%s failed (exit $rc)\" >&2; fi' "
 	    "EXIT\n"
+	    "trap 'exit 143' TERM\n"
 	    "rm -rf \"$tmp\"\nmkdir -p \"$tmp\"\n", task, var, task, var,
 	    task, var);
 }
