@@ -142,6 +142,9 @@ read_rmap(const struct rec *r, struct rmap *m)
 	uint32_t i, n;
 
 	memset(m, 0, sizeof(*m));
+	/* Absent texts are empty, never NULL. */
+	m->action = m->pub = m->prv = m->fup = m->fres = m->lang =
+	    m->fallback = SLICE_LIT("");
 	if (rec_get_raw(r, "reply", &raw) == -1)
 		return -1;
 	p = raw.p;
