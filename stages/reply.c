@@ -7,6 +7,7 @@
  * [moderation], [fallback]}.
  * Rejects: missing_field (no text; or neither sentiment nor rating),
  * bad_field (sentiment or kind with an unknown value).
+ * due_at is created_at + --sla-hours (half of it for severity 3).
  * Options: --signature, --sla-hours, --followup-days, --refunds,
  * --free-revisions, --tone, --abusive; --check re-reads a replied stream
  * and verifies every reply against the rules (reply_check.c).
@@ -125,6 +126,8 @@ reply_read(const struct rec *r, struct reply_info *in, char *detail,
 	in->service = trim(in->service);
 	if (rec_get_int(r, "rating", &v) == 0 && v >= 1 && v <= 5)
 		in->rating = v;
+	if (rec_get_int(r, "severity", &v) == 0)
+		in->severity = v;
 	if (rec_get_int(r, "created_at", &v) == 0) {
 		in->created_at = v;
 		in->has_created = true;
@@ -652,6 +655,7 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	struct rec_out *o;
 	msgpack_packer *pk;
 	char id[96];
+	int64_t sla;
 	int i, n;
 
 	o = rec_out_begin(ctx, r);
@@ -670,14 +674,16 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	mp_pack_strn(pk, st->fres.p, st->fres.len);
 	mp_pack_cstr(pk, "lang");
 	mp_pack_cstr(pk, c->b->lang);
+	/* The gravest reviews (classify severity 3) get half the time. */
+	sla = in->severity >= 3 ? (st->sla_hours + 1) / 2 : st->sla_hours;
 	mp_pack_cstr(pk, "due_at");
 	if (in->has_created && strcmp(action, "no_reply") != 0)
-		msgpack_pack_int64(pk, in->created_at + st->sla_hours * 3600);
+		msgpack_pack_int64(pk, in->created_at + sla * 3600);
 	else
 		msgpack_pack_nil(pk);
 	mp_pack_cstr(pk, "followup_at");
 	if (in->has_created && followup)
-		msgpack_pack_int64(pk, in->created_at + st->sla_hours * 3600 +
+		msgpack_pack_int64(pk, in->created_at + sla * 3600 +
 		    st->followup_days * 86400);
 	else
 		msgpack_pack_nil(pk);

@@ -256,6 +256,7 @@ struct reply_info {
 	int64_t		 rating;	/* 0 when absent */
 	int64_t		 created_at;
 	bool		 has_created;
+	int64_t		 severity;	/* classify: 0..3, 0 when absent */
 	enum reply_topic topics[RT_COUNT];
 	int		 ntopics;
 };
