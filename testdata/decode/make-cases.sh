@@ -260,7 +260,7 @@ bad = [
     b'{"id": "u8", "text": "  Cafe\\u0301 decomposed, bell\\u0007, tab\\there,\\r\\nCRLF, C1 \xc2\x85 gone  "}',
     b'{"id": "u9", "text": "valid after \xf0\x9f\x98\x80 \\ud83d\\ude00"}',
 ]
-case("invalid-utf8", {"r.jsonl": b"\n".join(bad) + b"\n"}, "r.jsonl")
+case("invalid-utf8", {"r.jsonl": b"\n".join(bad) + b"\n"}, "-v r.jsonl")
 case("csv-unbalanced-quote", {"in.csv": fiverr(EN[:2]) +
     b'FO9,Logo,c,s,4,"this review opens a quote and never closes it,Nov 3, 2026\nFO10,Logo,c,s,5,fine,Nov 4, 2026\n'}, "in.csv")
 wrong = [
