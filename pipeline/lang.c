@@ -5,12 +5,16 @@
  * Profile file layout (little-endian, written by stages/langid_train.c):
  *
  *	char	 magic[8]		LANG_MAGIC
- *	u32	 nprof, nkeys, npost, qscale
+ *	u32	 nprof, nslots, npost, qscale
  *	nprof x { char lang[4]; char script[4]; f32 floor[LANG_ORDERS];
  *		  f32 prior; }
- *	nkeys x u32 key			ascending
- *	nkeys x u8 count		postings per key
+ *	nslots x { u32 key; u32 post; }	the hash table, ready to use
  *	npost x u16 posting		profile << 10 | q
+ *
+ * The table is open addressing with linear probing from lang_slot(key),
+ * nslots a power of two with at least one empty slot (key 0); a slot's
+ * post is its first posting << 7 | the number of postings.  The file is
+ * used in place: loading an embedded model copies nothing.
  *
  * A posting's q is (log P(feature | profile) - floor) * qscale, where floor
  * is the profile's log probability of an unseen feature of that order, so
@@ -64,11 +68,12 @@ struct lang_model {
 	int		 nprof;
 	struct lang_prof prof[LANG_MAX];
 	uint64_t	 by_script[LS_COUNT];	/* profiles writing each script */
-	struct lang_slot *slots;
+	const struct lang_slot *slots;	/* into the file bytes */
 	uint32_t	 mask;
-	uint16_t	*post;
+	const uint16_t	*post;
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
+	void		*copy;		/* the bytes, when they had to move */
 };
 
 static const char *const lang_script_names[LS_COUNT] = {
@@ -498,27 +503,41 @@ rdf32(const unsigned char *p)
 	return f;
 }
 
+uint32_t
+lang_slot(uint32_t key, uint32_t mask)
+{
+	return fmix32(key) & mask;
+}
+
 struct lang_model *
 lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 {
-	const unsigned char *p = data, *keys, *cnt, *post;
+	const unsigned char *p = data;
+	const struct lang_slot *slots;
+	const uint16_t *post;
 	struct lang_model *m;
-	uint32_t nprof, nkeys, npost, qscale, i, j, size, at;
-	size_t need;
+	uint32_t nprof, nslots, npost, qscale, i, c, empty;
+	size_t need, off;
 	int o;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	snprintf(err, errlen, "language profiles are little-endian only");
+	return NULL;
+#endif
 	if (n < 24 || memcmp(p, LANG_MAGIC, 8) != 0) {
 		snprintf(err, errlen, "not a language profile file (magic)");
 		return NULL;
 	}
 	nprof = rd32(p + 8);
-	nkeys = rd32(p + 12);
+	nslots = rd32(p + 12);
 	npost = rd32(p + 16);
 	qscale = rd32(p + 20);
-	need = 24 + (size_t)nprof * LANG_PROF_BYTES +
-	    (size_t)nkeys * 5 + (size_t)npost * 2;
-	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 || n < need ||
-	    npost >= 1u << 25) {
+	off = 24 + (size_t)nprof * LANG_PROF_BYTES;
+	need = off + (size_t)nslots * sizeof(struct lang_slot) +
+	    (size_t)npost * 2;
+	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 || nslots < 2 ||
+	    (nslots & (nslots - 1)) != 0 || nslots > 1u << 28 ||
+	    npost >= 1u << 25 || n < need) {
 		snprintf(err, errlen, "language profile file is truncated "
 		    "or has bad counts");
 		return NULL;
@@ -527,25 +546,38 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	m->nprof = (int)nprof;
-	m->qscale = qscale;
-	p += 24;
-	for (i = 0; i < nprof; i++, p += LANG_PROF_BYTES) {
-		struct lang_prof *pr = &m->prof[i];
-
-		memcpy(pr->lang, p, 3);
-		pr->lang[3] = '\0';
-		pr->script = lang_script_from_name((const char *)p + 4, 4);
-		for (o = 0; o < LANG_ORDERS; o++)
-			pr->floor[o] = rdf32(p + 8 + 4 * o);
-		pr->prior = rdf32(p + 8 + 4 * LANG_ORDERS);
-		pr->prior_q = (int32_t)lround(pr->prior * (double)qscale);
-		if (pr->script == LS_NONE) {
-			snprintf(err, errlen, "profile %u has an unknown "
-			    "script '%.4s'", i, p + 4);
+	/* The table is read as u32s in place: move bytes that are not aligned. */
+	if (((uintptr_t)p & 3) != 0) {
+		if ((m->copy = malloc(need)) == NULL) {
+			snprintf(err, errlen, "out of memory");
 			free(m);
 			return NULL;
 		}
+		memcpy(m->copy, p, need);
+		p = m->copy;
+	}
+	m->nprof = (int)nprof;
+	m->qscale = qscale;
+	for (i = 0; i < nprof; i++) {
+		const unsigned char *h = p + 24 + (size_t)i * LANG_PROF_BYTES;
+		struct lang_prof *pr = &m->prof[i];
+
+		memcpy(pr->lang, h, 3);
+		pr->lang[3] = '\0';
+		pr->script = lang_script_from_name((const char *)h + 4, 4);
+		for (o = 0; o < LANG_ORDERS; o++)
+			pr->floor[o] = rdf32(h + 8 + 4 * o);
+		pr->prior = rdf32(h + 8 + 4 * LANG_ORDERS);
+		pr->prior_q = (int32_t)lround(pr->prior * (double)qscale);
+		if (pr->script == LS_NONE || !isfinite(pr->prior) ||
+		    fabsf(pr->prior) > 100) {
+			snprintf(err, errlen, "profile %u has an unknown "
+			    "script '%.4s' or a bad prior", i, h + 4);
+			goto bad;
+		}
+		for (o = 0; o < LANG_ORDERS; o++)
+			if (!isfinite(pr->floor[o]))
+				goto badfloor;
 		m->by_script[pr->script] |= (uint64_t)1 << i;
 	}
 	m->common_floor = true;
@@ -553,44 +585,40 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 		for (o = 0; o < LANG_ORDERS; o++)
 			if (m->prof[i].floor[o] != m->prof[0].floor[o])
 				m->common_floor = false;
-	keys = p;
-	cnt = keys + (size_t)nkeys * 4;
-	post = cnt + nkeys;
-	for (size = 1024; size < nkeys + nkeys / 2; size *= 2)
-		;
-	m->mask = size - 1;
-	m->slots = calloc(size, sizeof(*m->slots));
-	m->post = malloc(((size_t)npost + 1) * sizeof(*m->post));
-	if (m->slots == NULL || m->post == NULL) {
-		snprintf(err, errlen, "out of memory");
-		lang_model_free(m);
-		return NULL;
+	slots = (const struct lang_slot *)(const void *)(p + off);
+	post = (const uint16_t *)(const void *)(p + off +
+	    (size_t)nslots * sizeof(struct lang_slot));
+	/* Check what lookups rely on: a bad file must not crash a run. */
+	for (i = 0, empty = 0; i < nslots; i++) {
+		if (slots[i].key == 0) {
+			empty++;
+			continue;
+		}
+		c = slots[i].post & 0x7f;
+		if (c == 0 || c > LANG_MAX || (slots[i].post >> 7) + c > npost) {
+			snprintf(err, errlen, "bad slot %u in profile file", i);
+			goto bad;
+		}
 	}
-	for (i = 0; i < npost; i++) {
-		m->post[i] = (uint16_t)(post[2 * i] | post[2 * i + 1] << 8);
-		if ((m->post[i] >> LANG_QBITS) >= nprof) {
+	for (i = 0; i < npost; i++)
+		if ((uint32_t)(post[i] >> LANG_QBITS) >= nprof) {
 			snprintf(err, errlen, "posting %u names profile %u",
-			    i, m->post[i] >> LANG_QBITS);
-			lang_model_free(m);
-			return NULL;
+			    i, post[i] >> LANG_QBITS);
+			goto bad;
 		}
+	if (empty == 0) {
+		snprintf(err, errlen, "profile table has no empty slot");
+		goto bad;
 	}
-	for (i = 0, at = 0; i < nkeys; i++) {
-		uint32_t key = rd32(keys + 4 * (size_t)i), c = cnt[i];
-
-		if (key == 0 || c == 0 || c > LANG_MAX || at + c > npost) {
-			snprintf(err, errlen, "bad key %u in profile file", i);
-			lang_model_free(m);
-			return NULL;
-		}
-		for (j = fmix32(key) & m->mask; m->slots[j].key != 0;
-		    j = (j + 1) & m->mask)
-			;
-		m->slots[j].key = key;
-		m->slots[j].post = at << 7 | c;
-		at += c;
-	}
+	m->slots = slots;
+	m->post = post;
+	m->mask = nslots - 1;
 	return m;
+badfloor:
+	snprintf(err, errlen, "profile %u has a bad floor", i);
+bad:
+	lang_model_free(m);
+	return NULL;
 }
 
 void
@@ -598,8 +626,7 @@ lang_model_free(struct lang_model *m)
 {
 	if (m == NULL)
 		return;
-	free(m->slots);
-	free(m->post);
+	free(m->copy);
 	free(m);
 }
 
@@ -686,7 +713,7 @@ score_word(void *arg, uint32_t *w, unsigned len)
 
 	/* All of the word's slots are fetched at once, then read. */
 	for (i = 0; i < nk; i++) {
-		slot[i] = fmix32(keys[i]) & m->mask;
+		slot[i] = lang_slot(keys[i], m->mask);
 		__builtin_prefetch(&m->slots[slot[i]]);
 	}
 	for (i = 0; i < nk; i++) {

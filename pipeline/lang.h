@@ -39,7 +39,7 @@
 #define LANG_MAX_WORD		48
 
 /* Magic and version at the start of a profile file. */
-#define LANG_MAGIC		"RVLANG03"
+#define LANG_MAGIC		"RVLANG04"
 
 
 struct lang_model;
@@ -65,7 +65,9 @@ struct lang_result {
 
 /*
  * Build a model from the profile file bytes `p`, `n`.  The bytes are
- * borrowed for the model's lifetime (an embedded model lives forever).
+ * borrowed for the model's lifetime (an embedded model lives forever) and
+ * used in place when 4-byte aligned (else copied); they are checked, so a
+ * corrupt file is an error, never a crash later.
  * Returns the model, or NULL with a sentence in `err` (errlen bytes) when
  * the bytes are not a valid profile file or memory ran out.
  * Free with lang_model_free(); lang_model_free(NULL) is a no-op.
@@ -115,6 +117,9 @@ const char *lang_script_name(enum lang_script s);
 enum lang_script lang_script_from_name(const char *name, size_t n);
 /* The script of code point `cp` when it is a letter, else LS_NONE. */
 enum lang_script lang_script_of(uint32_t cp);
+
+/* The first table slot probed for `key` in a table of mask + 1 slots. */
+uint32_t lang_slot(uint32_t key, uint32_t mask);
 
 /* Feature orders: 1..5 are character n-grams, 0 is the whole word. */
 #define LANG_ORDERS	6

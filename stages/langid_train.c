@@ -137,6 +137,13 @@ put32(unsigned char *p, uint32_t v)
 	p[3] = v >> 24 & 0xff;
 }
 
+static uint32_t
+rd32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
 static int
 name_cmp(const void *a, const void *b)
 {
@@ -281,8 +288,9 @@ static int
 train_write(struct stage_ctx *ctx, struct train *t, int nprof,
     unsigned char *hdrs, const char *path)
 {
-	size_t hsz = LANG_PROF_BYTES, nkeys = 0, i, j, c;
-	unsigned char b[24], *cnt = NULL;
+	size_t nkeys = 0, nslots, i, c;
+	unsigned char b[24], *table = NULL;
+	uint32_t mask, j;
 	FILE *fp = NULL;
 	int ret = -1;
 
@@ -291,28 +299,37 @@ train_write(struct stage_ctx *ctx, struct train *t, int nprof,
 	for (i = 0; i < t->nposts; i++)
 		if (i == 0 || t->posts[i].key != t->posts[i - 1].key)
 			nkeys++;
-	if ((cnt = calloc(nkeys + 1, 1)) == NULL)
+	/*
+	 * Three quarters full at most: a miss probes a few slots of one
+	 * cache line, and the table stays small enough to embed.
+	 */
+	for (nslots = 1024; nslots < nkeys + nkeys / 3; nslots *= 2)
+		;
+	mask = (uint32_t)nslots - 1;
+	if ((table = calloc(nslots, 8)) == NULL)
 		return stage_fail_errno(ctx, "cannot write '%s'", path);
+	for (i = 0; i < t->nposts; i = c) {
+		for (c = i; c < t->nposts && t->posts[c].key == t->posts[i].key;
+		    c++)
+			;
+		for (j = lang_slot(t->posts[i].key, mask);
+		    rd32le(table + 8 * (size_t)j) != 0; j = (j + 1) & mask)
+			;
+		put32(table + 8 * (size_t)j, t->posts[i].key);
+		put32(table + 8 * (size_t)j + 4, (uint32_t)(i << 7 | (c - i)));
+	}
 	if ((fp = fopen(path, "wb")) == NULL) {
 		stage_fail_errno(ctx, "cannot create '%s'", path);
 		goto out;
 	}
 	memcpy(b, LANG_MAGIC, 8);
 	put32(b + 8, (uint32_t)nprof);
-	put32(b + 12, (uint32_t)nkeys);
+	put32(b + 12, (uint32_t)nslots);
 	put32(b + 16, (uint32_t)t->nposts);
 	put32(b + 20, TRAIN_QSCALE);
 	fwrite(b, 1, 24, fp);
-	fwrite(hdrs, hsz, (size_t)nprof, fp);
-	for (i = 0, j = 0; i < t->nposts; i = c) {
-		for (c = i; c < t->nposts && t->posts[c].key == t->posts[i].key;
-		    c++)
-			;
-		cnt[j++] = (unsigned char)(c - i);
-		put32(b, t->posts[i].key);
-		fwrite(b, 1, 4, fp);
-	}
-	fwrite(cnt, 1, nkeys, fp);
+	fwrite(hdrs, LANG_PROF_BYTES, (size_t)nprof, fp);
+	fwrite(table, 8, nslots, fp);
 	for (i = 0; i < t->nposts; i++) {
 		b[0] = t->posts[i].val & 0xff;
 		b[1] = t->posts[i].val >> 8;
@@ -324,13 +341,13 @@ train_write(struct stage_ctx *ctx, struct train *t, int nprof,
 		goto out;
 	}
 	fp = NULL;
-	stage_info(ctx, "'%s': %d profiles, %zu keys, %zu postings", path,
-	    nprof, nkeys, t->nposts);
+	stage_info(ctx, "'%s': %d profiles, %zu keys in %zu slots, %zu "
+	    "postings", path, nprof, nkeys, nslots, t->nposts);
 	ret = 0;
 out:
 	if (fp != NULL)
 		fclose(fp);
-	free(cnt);
+	free(table);
 	return ret;
 }
 
