@@ -555,7 +555,8 @@ compose_negative(struct compose *c, const struct rec *r)
 	FACT(in->service.n > 0 && in->service.n <= 80, RS_FACT_SERVICE);
 #undef FACT
 	said = acks + nfacts;
-	if (said == 0 && c->quote.n > 0 && sayf(c, &st->pub, RS_ACK_QUOTE,
+	/* The buyer's own words make the reply theirs: echo them. */
+	if (said < 2 && c->quote.n > 0 && sayf(c, &st->pub, RS_ACK_QUOTE,
 	    " "))
 		said++;
 	if (said == 0)
