@@ -91,6 +91,48 @@ test_lang_model_rejects_bad_bytes(void **state)
 	lang_model_free(NULL);
 }
 
+/* A corrupt table is refused; unaligned bytes are copied and work. */
+static void
+test_lang_model_checks_its_table(void **state)
+{
+	const struct model_file *f;
+	static const char kk[] = "Жаксы зат, унады";
+	struct lang_model *m;
+	struct lang_result res;
+	unsigned char *b;
+	char err[128];
+	size_t off, i;
+	uint32_t nprof, nslots, v;
+
+	for (f = model_files; strcmp(f->name, "langid/profiles.bin") != 0; f++)
+		;
+	assert_non_null(b = malloc(f->len + 1));
+	memcpy(b + 1, f->data, f->len);
+	m = lang_model_new(b + 1, f->len, err, sizeof(err));
+	assert_non_null(m);
+	assert_int_equal(lang_detect(m, kk, strlen(kk), NULL, &res),
+	    lang_detect(model, kk, strlen(kk), NULL, &res));
+	assert_string_equal(res.lang, "kk");
+	lang_model_free(m);
+
+	memcpy(b, f->data, f->len);
+	memcpy(&nprof, b + 8, 4);
+	memcpy(&nslots, b + 12, 4);
+	off = 24 + (size_t)nprof * LANG_PROF_BYTES;
+	for (i = 0; i < nslots; i++) {
+		memcpy(&v, b + off + 8 * i, 4);
+		if (v != 0)
+			break;
+	}
+	v = 0xffffff7f;		/* postings far past the end */
+	memcpy(b + off + 8 * i + 4, &v, 4);
+	assert_null(lang_model_new(b, f->len, err, sizeof(err)));
+	assert_non_null(strstr(err, "slot"));
+	/* Cut short. */
+	assert_null(lang_model_new(f->data, f->len - 1, err, sizeof(err)));
+	free(b);
+}
+
 static void
 test_lang_model_has_the_languages(void **state)
 {
@@ -302,6 +344,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lang_model_rejects_bad_bytes),
+		cmocka_unit_test(test_lang_model_checks_its_table),
 		cmocka_unit_test(test_lang_model_has_the_languages),
 		cmocka_unit_test(test_lang_script_of),
 		cmocka_unit_test(test_lang_und_without_enough_letters),
