@@ -29,7 +29,7 @@ static const struct opt t_opts[] = {
 
 static long long seen_memory, seen_count;
 static double seen_threshold;
-static const char *seen_mode;
+static char seen_mode[64];	/* a copy: argv dies with run_t() */
 
 static int
 t_init(struct stage_ctx *ctx)
@@ -37,7 +37,8 @@ t_init(struct stage_ctx *ctx)
 	seen_memory = opt_int(ctx, "memory");
 	seen_count = opt_int(ctx, "count");
 	seen_threshold = opt_float(ctx, "threshold");
-	seen_mode = opt_str(ctx, "mode");
+	snprintf(seen_mode, sizeof(seen_mode), "%s",
+	    opt_str(ctx, "mode") != NULL ? opt_str(ctx, "mode") : "");
 	return 0;
 }
 
