@@ -776,6 +776,9 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	    ((uint64_t)1 << m->nprof) - 1;
 	if (allowed != NULL && allowed->bits != 0)
 		all &= allowed->bits;
+	/* The first few kilobytes tell; the rest of a long text is not read. */
+	if (n > LANG_MAX_BYTES)
+		n = LANG_MAX_BYTES;
 	letters = lang_script_counts(text, n, counts);
 	/* Japanese mixes kana and kanji: any kana makes the Han letters its. */
 	if (counts[LS_HIRA] + counts[LS_KANA] > 0) {

@@ -33,6 +33,8 @@
 #define LANG_MAX		64
 /* Fewer letters than this is `und` ("too short"). */
 #define LANG_MIN_LETTERS	3
+/* Only the first LANG_MAX_BYTES bytes of a text are read. */
+#define LANG_MAX_BYTES		4096
 /* Scoring stops after this many letters of the chosen script. */
 #define LANG_MAX_LETTERS	600
 /* Longest word scored as such; longer ones are cut. */
