@@ -327,14 +327,21 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	cls_tally(lx, mt, nm, &ty);
 
 	if (m->have_model) {
-		uint32_t *f = arena_alloc(a, CLS_MAX_FEATURES * sizeof(*f));
-		size_t nchar, n;
+		/*
+		 * Sized to the text so a typical review stays inside the
+		 * scratch arena's first block (no allocation per record);
+		 * only pathological texts lose their last features.
+		 */
+		size_t cap = 8 * in->text.n + 256, nchar, n;
+		uint32_t *f;
 
-		n = cls_features(&m->model.cfg, res->lang, &t, f,
-		    CLS_MAX_FEATURES, &nchar);
+		if (cap > CLS_MAX_FEATURES)
+			cap = CLS_MAX_FEATURES;
+		f = arena_alloc(a, cap * sizeof(*f));
+		n = cls_features(&m->model.cfg, res->lang, &t, f, cap, &nchar);
 		if (lx != NULL)
 			n = cls_lex_features(&m->model.cfg, res->lang, lx, mt,
-			    nm, &t, f, n, CLS_MAX_FEATURES);
+			    nm, &t, f, n, cap);
 		cls_model_predict(&m->model, f, n, nchar, res->prob);
 	} else
 		cls_lex_prob(ty.pos, ty.neg, res->prob);
