@@ -112,6 +112,7 @@ struct run {
 	const char	*outdir;
 	char		 tmpdir[PATH_MAX / 2];
 	char		*chain[RUN_MAX_STAGES];
+	char		*chain_buf;
 	size_t		 nchain, npar, nhead;	/* head stages, then npar */
 	bool		 has_stats;
 	int		 jobs;
@@ -1149,6 +1150,7 @@ parse_chain(struct run *r)
 
 	if ((copy = strdup(chain)) == NULL)
 		return stage_fail_errno(r->ctx, "out of memory");
+	r->chain_buf = copy;	/* r->chain points into it */
 	for (p = copy; p != NULL; p = e) {
 		if ((e = strchr(p, ',')) != NULL)
 			*e++ = '\0';
@@ -1754,8 +1756,10 @@ run_tool(struct stage_ctx *ctx)
 		stage_usage_error(ctx, "no inputs (name the export files)");
 		return EXIT_USAGE;
 	}
-	if (parse_chain(r) == -1)
+	if (parse_chain(r) == -1) {
+		free(r->chain_buf);
 		return EXIT_USAGE;
+	}
 	r->jobs = (int)opt_int(ctx, "jobs");
 	if (r->jobs == 0)
 		r->jobs = jobs_default();
@@ -1765,6 +1769,7 @@ run_tool(struct stage_ctx *ctx)
 		r->nhead = r->nchain - r->npar;
 		if ((r->w = calloc((size_t)r->jobs, sizeof(*r->w))) == NULL) {
 			stage_fail_errno(ctx, "out of memory");
+			free(r->chain_buf);
 			return EXIT_RUNTIME;
 		}
 		for (i = 0; i < (size_t)r->jobs; i++) {
@@ -2013,6 +2018,7 @@ out:
 	}
 	remove_dir(r->tmpdir);
 	free(r->w);
+	free(r->chain_buf);
 	free(r->in);
 	free(torun);
 	rec_release(&r->rec);
