@@ -46,6 +46,9 @@ text_qc_build(void)
 	int32_t cp;
 	int bc;
 
+	/* C1 controls: text_clean drops them (text_nfc_quick skips < 0x300). */
+	for (cp = 0x80; cp < 0xa0; cp++)
+		qc_set(cp);
 	for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
 		if (cp >= 0xd800 && cp <= 0xdfff)
 			continue;
@@ -343,31 +346,46 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 			i++;
 			continue;
 		}
-		/* Two- and three-byte sequences inline: most scripts. */
-		if (p[i] >= 0xc2 && p[i] < 0xe0 && i + 1 < n &&
-		    (p[i + 1] & 0xc0) == 0x80) {
-			cp = ((p[i] & 0x1f) << 6) | (p[i + 1] & 0x3f);
-			i += 2;
-		} else if (p[i] >= 0xe1 && p[i] < 0xf0 && p[i] != 0xed &&
-		    i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
-		    (p[i + 2] & 0xc0) == 0x80) {
-			cp = ((p[i] & 0x0f) << 12) | ((p[i + 1] & 0x3f) << 6) |
-			    (p[i + 2] & 0x3f);
-			i += 3;
-		} else {
-			if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
-				err->what = why;
-				err->off = i;
-				err->byte = p[i];
-				return -1;
+		/*
+		 * Runs of two- and three-byte characters (most scripts) in a
+		 * tight loop: one bitmap test per code point, which covers C1
+		 * controls too (text_qc_build sets them).
+		 */
+		for (;;) {
+			unsigned c = p[i];
+
+			if (c >= 0xc2 && c < 0xe0 && i + 1 < n &&
+			    (p[i + 1] & 0xc0) == 0x80) {
+				cp = ((c & 0x1f) << 6) | (p[i + 1] & 0x3f);
+				i += 2;
+			} else if (c >= 0xe1 && c < 0xf0 && c != 0xed &&
+			    i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+			    (p[i + 2] & 0xc0) == 0x80) {
+				cp = ((c & 0x0f) << 12) |
+				    ((p[i + 1] & 0x3f) << 6) | (p[i + 2] & 0x3f);
+				i += 3;
+			} else
+				break;
+			if ((text_qc[cp >> 6] >> (cp & 63)) & 1) {
+				if (cp < 0xa0)
+					ctl = true;
+				else
+					nfc = false;
 			}
-			i += len;
+			if (i >= n || p[i] < 0x80)
+				goto next;
 		}
-		if (cp < 0x300) {
-			if (cp < 0xa0)
-				ctl = true;
-		} else if (nfc && qc_get(cp))
+		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {
+			err->what = why;
+			err->off = i;
+			err->byte = p[i];
+			return -1;
+		}
+		i += len;
+		if (qc_get(cp))
 			nfc = false;
+next:
+		;
 	}
 	t = (struct slice){ s, n };
 	if (ctl) {
