@@ -228,25 +228,52 @@ norm_into(char *dst, size_t cap, struct slice in)
 
 	pthread_once(&norm_once, norm_build);
 	while (p < end) {
-		if (*p < 0x80 && o <= cap && cap - o >= (size_t)(end - p)) {
-			/* An ASCII run never outgrows its input (a space out
-			 * stands for a separator in), so no bound checks. */
+		if (o <= cap && cap - o >= 4 * (size_t)(end - p) + 8) {
+			/*
+			 * Room for the rest at 4 bytes out per byte in: ASCII
+			 * (1 -> at most 1, a space out stands for a separator
+			 * in) and plain two-byte letters (2 -> at most 7) keep
+			 * it so, so this loop has no bound checks.  Branch-free
+			 * ASCII: bytes written past o are scratch.
+			 */
 			unsigned sp = sep;
 
-			/* Branch-free: the written bytes past o are scratch
-			 * that the next byte overwrites. */
-			do {
-				unsigned t = norm_ascii[*p++];
-				unsigned keep = t > ' ';
+			while (p < end) {
+				unsigned t = *p;
 
-				dst[o] = ' ';
-				o += sp & keep & (o > 0);
-				dst[o] = (char)t;
-				o += keep;
-				sp = (sp & !keep) | (t == ' ');
-			} while (p < end && *p < 0x80);
+				if (t < 0x80) {
+					unsigned keep;
+
+					t = norm_ascii[t];
+					keep = t > ' ';
+					p++;
+					dst[o] = ' ';
+					o += sp & keep & (o > 0);
+					dst[o] = (char)t;
+					o += keep;
+					sp = (sp & !keep) | (t == ' ');
+					continue;
+				}
+				if ((t & 0xe0) == 0xc0 && t >= 0xc2 && end - p >= 2 &&
+				    (p[1] & 0xc0) == 0x80) {
+					const struct norm_ent *e = &norm_tab[
+					    (t & 0x1f) << 6 | (p[1] & 0x3f)];
+
+					if (e->plain) {
+						p += 2;
+						dst[o] = ' ';
+						o += sp & (o > 0);
+						sp = 0;
+						memcpy(dst + o, e->s, sizeof(e->s));
+						o += e->len;
+						continue;
+					}
+				}
+				break;
+			}
 			sep = sp;
-			continue;
+			if (p >= end)
+				break;
 		}
 		if (*p < 0x80) {
 			unsigned char t = norm_ascii[*p++];
@@ -317,7 +344,7 @@ norm_into(char *dst, size_t cap, struct slice in)
 struct slice
 norm_arena(struct arena *a, struct slice in)
 {
-	size_t cap = in.n + in.n / 2 + 16, n;
+	size_t cap = 4 * in.n + 16, n;		/* room for the fast path */
 	char *p;
 
 	p = arena_alloc(a, cap + 1);
@@ -333,7 +360,7 @@ norm_arena(struct arena *a, struct slice in)
 size_t
 norm_buf(struct buf *b, struct slice in)
 {
-	size_t cap = in.n + in.n / 2 + 16, n;
+	size_t cap = 4 * in.n + 16, n;
 
 	buf_grow(b, cap + 1);
 	n = norm_into(b->p + b->len, b->cap - b->len - 1, in);

@@ -266,6 +266,35 @@ test_norm_growth_bound_over_all_code_points(void **state)
 	}
 }
 
+static void
+test_norm_fast_and_checked_paths_agree(void **state)
+{
+	static const char *in[] = {
+		"  Hello,\tWORLD!!  don't \xef\xac\x81ne",
+		"\xd0\x9f\xd1\x80\xd0\x98\xd0\x92\xd0\x95\xd0\xa2, "
+		    "\xd0\xbc\xd0\xb8\xd1\x80! \xf0\x9f\x91\x8d\xf0\x9f\x8f"
+		    "\xbd ok",
+		"\xd8\xa7\xd9\x84\xd9\x80\xd8\xb3\xd9\x8e\xd9\x84\xd8\xa7"
+		    "\xd9\x85 \xef\xb7\xba x \xd9\xa1\xd9\xa2",
+		"\xce\x86\xcf\x81\xce\xb9\xcf\x83\xcf\x84\xce\xbf\xcf\x82 "
+		    "\xc3\x9f \xc4\xb0 a\xff" "b",
+	};
+	char big[1024], small[1024];
+	size_t i, n, cap, m;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		n = norm_into(big, sizeof(big), slice_from(in[i]));
+		/* Every smaller buffer: same length reported, same prefix. */
+		for (cap = 0; cap <= n + 2; cap++) {
+			memset(small, 0x55, sizeof(small));
+			m = norm_into(small, cap, slice_from(in[i]));
+			assert_int_equal(m, n);
+			assert_memory_equal(small, big, cap < n ? cap : n);
+			assert_int_equal((unsigned char)small[cap], 0x55);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -289,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_norm_long_expansion_fits_bound),
 		cmocka_unit_test(test_norm_into_reports_needed_length),
 		cmocka_unit_test(test_norm_arena_and_buf_agree),
+		cmocka_unit_test(test_norm_fast_and_checked_paths_agree),
 		cmocka_unit_test(test_norm_growth_bound_over_all_code_points),
 	};
 
