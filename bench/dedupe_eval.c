@@ -18,7 +18,7 @@
 #include "rec.h"
 #include "banned.h"
 
-/* Truth by line: 0 none, 1 duplicate; campaign number. */
+/* Truth by line: 0 none, 1 exact, 2 near duplicate; campaign number. */
 static uint8_t	*tdup;
 static uint32_t	*tcamp;
 static uint64_t	 tlines;
@@ -49,7 +49,7 @@ load_truth(const char *path)
 			memset(tcamp + tlines, 0, (n - tlines) * sizeof(*tcamp));
 			tlines = n;
 		}
-		tdup[ln] = kind[0] != '-';
+		tdup[ln] = kind[0] == 'e' ? 1 : kind[0] == 'n' ? 2 : 0;
 		tcamp[ln] = camp;
 	}
 	fclose(fp);
@@ -81,7 +81,7 @@ main(int argc, char **argv)
 	int64_t t;
 	uint64_t n = 0, tp = 0, fp = 0, fn = 0, ttp = 0, tfp = 0, tfn = 0;
 	uint64_t exact_fn = 0, near_fn = 0;
-	int rc, truth, found, ttruth, tfound;
+	int rc, truth, found, ttruth, tfound, tkind = 0;
 
 	uint64_t ln;
 
@@ -97,7 +97,8 @@ main(int argc, char **argv)
 		n++;
 		if (tlines > 0) {
 			ln = src_line(r);
-			truth = tdup[ln];
+			tkind = tdup[ln];
+			truth = tkind != 0;
 			ttruth = tcamp[ln] != 0;
 		} else {
 			truth = rec_get_str(r, "_truth_dup_of", &s) == 0;
@@ -108,7 +109,10 @@ main(int argc, char **argv)
 		tp += truth && found;
 		fp += !truth && found;
 		fn += truth && !found;
-		if (truth && !found && tlines == 0 &&
+		if (truth && !found && tlines > 0) {
+			exact_fn += tkind == 1;
+			near_fn += tkind == 2;
+		} else if (truth && !found &&
 		    rec_get_str(r, "_truth_kind", &s) == 0) {
 			if (slice_eq(s, "exact"))
 				exact_fn++;
