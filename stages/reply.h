@@ -80,7 +80,8 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(CHECK_STARS, "check.stars") X(CHECK_BLAME, "check.blame") \
 	X(CHECK_STOCK, "check.stock") X(CHECK_RATING, "check.rating") \
 	X(CHECK_RATING_CHANGE, "check.rating_change") \
-	X(CHECK_GIFT, "check.gift")
+	X(CHECK_GIFT, "check.gift") \
+	X(CHECK_REFUND_OFFER, "check.refund_offer")
 
 enum reply_slot {
 #define REPLY_S(id, name) RS_##id,

@@ -34,6 +34,7 @@
 	X(THANKS, "missing_thanks") X(DUE, "due_at") \
 	X(FOLLOWUP_AT, "followup_at") X(FOLLOWUP, "missing_followup") \
 	X(LENGTH, "length") X(PLACEHOLDER, "placeholder") \
+	X(REFUND, "refund_offered") \
 	X(RECORD, "unreadable_record")
 
 enum rule {
@@ -199,6 +200,7 @@ struct checking {
 	struct reply_check *ck;
 	struct slice	 id;
 	int		 nviol;
+	bool		 refunds;	/* --refunds as given to the checker */
 };
 
 static void
@@ -289,6 +291,10 @@ check_forbidden(struct checking *k, const struct reply_bank *b,
 	    RS_CHECK_RATING), t, &hit))
 		violation(k, R_RATING, "%s mentions the rating: '%.*s'", what,
 		    (int)hit.n, hit.p);
+	if (!k->refunds && reply_find_any(b, reply_slot(b,
+	    RS_CHECK_REFUND_OFFER), t, &hit))
+		violation(k, R_REFUND, "%s offers a refund under --refunds no: "
+		    "'%.*s'", what, (int)hit.n, hit.p);
 	if (memchr(text.p, '{', text.n) != NULL ||
 	    memchr(text.p, '}', text.n) != NULL)
 		violation(k, R_PLACEHOLDER, "%s has an unexpanded placeholder",
@@ -402,7 +408,7 @@ reply_check_process(struct stage_ctx *ctx, struct reply_state *st,
     const struct rec *r)
 {
 	struct reply_check *ck = st->check;
-	struct checking k = { ctx, ck, SLICE_LIT(""), 0 };
+	struct checking k = { ctx, ck, SLICE_LIT(""), 0, st->refunds };
 	const struct reply_bank *b, *want;
 	struct reply_info in;
 	struct rmap m;
