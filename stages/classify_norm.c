@@ -218,6 +218,67 @@ cls_is_break(int32_t c)
 	return false;
 }
 
+/* Cyrillic letters that Latin ones are passed off as: "cука", "идиoт". */
+static int32_t
+cls_cyr_lookalike(unsigned char c)
+{
+	switch (c) {
+	case 'a': return 0x430;
+	case 'b': return 0x432;
+	case 'c': return 0x441;
+	case 'e': return 0x435;
+	case 'h': return 0x43d;
+	case 'k': return 0x43a;
+	case 'm': return 0x43c;
+	case 'o': return 0x43e;
+	case 'p': return 0x440;
+	case 't': return 0x442;
+	case 'x': return 0x445;
+	case 'y': return 0x443;
+	}
+	return 0;
+}
+
+/*
+ * A Cyrillic word with Latin look-alikes in it (to dodge filters, or
+ * from a keyboard switch) is rewritten in Cyrillic at the end of the
+ * buffer.  Only when every Latin letter has a look-alike; the buffer
+ * has room (a rewritten letter grows from 1 byte to 2, and the folded
+ * text takes at most 2n + 2 of the 4n + 2 bytes).
+ */
+static void
+cls_unmask(struct cls_text *t, struct cls_tok *k, size_t cap)
+{
+	const unsigned char *q = (const unsigned char *)t->buf + k->off;
+	size_t j, cyr = 0, lat = 0, at;
+
+	for (j = 0; j < k->len; j++) {
+		if (q[j] == 0xd0 || q[j] == 0xd1)
+			cyr++;
+		else if (q[j] >= 'a' && q[j] <= 'z') {
+			if (cls_cyr_lookalike(q[j]) == 0)
+				return;
+			lat++;
+		}
+	}
+	if (cyr == 0 || lat == 0 || t->len + 2 * k->len + 1 > cap)
+		return;
+	at = t->len;
+	for (j = 0; j < k->len; j++) {
+		int32_t c = q[j] < 0x80 ? cls_cyr_lookalike(q[j]) : 0;
+
+		if (c != 0)
+			t->len += cls_put(t->buf + t->len, c);
+		else
+			t->buf[t->len++] = (char)q[j];
+	}
+	t->buf[t->len++] = ' ';
+	t->buf[t->len] = '\0';
+	k->off = (uint32_t)at;
+	k->len = (uint16_t)(t->len - 1 - at < 0xffff ? t->len - 1 - at :
+	    0xffff);
+}
+
 void
 cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 {
@@ -352,6 +413,8 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 				break;
 		if (j == t->tok[i].len)
 			t->tok[i].flags |= CLS_TOK_NUM;
+		else
+			cls_unmask(t, &t->tok[i], cap);
 	}
 }
 

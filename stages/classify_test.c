@@ -135,6 +135,21 @@ test_classify_norm_invalid_utf8_is_a_separator(void **state)
 }
 
 static void
+test_classify_norm_latin_lookalikes_in_cyrillic_words(void **state)
+{
+	const char *s = "cука idiot";
+	struct cls_text t;
+
+	(void)state;
+	cls_norm(&arena, s, strlen(s), &t);
+	assert_int_equal(t.ntok, 2);
+	assert_int_equal(t.tok[0].len, strlen("сука"));
+	assert_memory_equal(t.buf + t.tok[0].off, "сука", t.tok[0].len);
+	/* A Latin word stays Latin. */
+	assert_memory_equal(t.buf + t.tok[1].off, "idiot", 5);
+}
+
+static void
 test_classify_negation_prefix_scope_ends_at_a_break(void **state)
 {
 	const char *s = "not good at all, great";
@@ -406,6 +421,8 @@ main(void)
 		    test_classify_norm_tokens_point_into_the_source),
 		cmocka_unit_test(
 		    test_classify_norm_invalid_utf8_is_a_separator),
+		cmocka_unit_test(
+		    test_classify_norm_latin_lookalikes_in_cyrillic_words),
 		cmocka_unit_test(
 		    test_classify_negation_prefix_scope_ends_at_a_break),
 		cmocka_unit_test(test_classify_negation_kazakh_postfix),
