@@ -269,6 +269,7 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
     size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
 	size_t at = k & lx->mask;
+	bool first_ok;
 	int32_t e;
 
 	/* Most tokens are in no lexicon: a small bitmap says so first. */
@@ -279,14 +280,21 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 		at = (at + 1) & lx->mask;
 	if (lx->key[at] == 0)
 		return;
-	for (e = lx->head[at]; e >= 0; e = lx->e[e].next) {
+	/*
+	 * A chain holds the entries whose first word has this 64-bit key:
+	 * checking the head's first word checks them all, but for a
+	 * collision, where each is checked.
+	 */
+	e = lx->head[at];
+	first_ok = cls_word_ok(&lx->e[e].w[0], t, &t->tok[i], skip);
+	for (; e >= 0; e = lx->e[e].next) {
 		const struct cls_lex_entry *en = &lx->e[e];
 		unsigned j;
 
 		if (i + en->nw > t->ntok)
 			continue;
-		if (!cls_word_ok(&en->w[0], t, &t->tok[i], skip))
-			continue;	/* a hash collision */
+		if (!first_ok && !cls_word_ok(&en->w[0], t, &t->tok[i], skip))
+			continue;
 		for (j = 1; j < en->nw; j++)
 			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j], 0))
 				break;
