@@ -808,9 +808,12 @@ flush_file(struct run *r, int fd, struct buf *b, const char *name)
 	return 0;
 }
 
-/* A final record (untagged): to reviews.msgpack, replies.csv and stats. */
+/*
+ * A final record (untagged): to reviews.msgpack, replies.csv and stats.
+ * `parsed`: r->rec already indexes it (or its tagged copy).
+ */
 static int
-emit(struct run *r, const char *p, size_t n)
+emit(struct run *r, const char *p, size_t n, bool parsed)
 {
 	size_t used;
 
@@ -818,7 +821,7 @@ emit(struct run *r, const char *p, size_t n)
 	buf_add(&r->reviews, p, n);
 	if (r->s_fd != -1)
 		buf_add(&r->sbuf, p, n);
-	if (rec_parse(&r->rec, p, n, &used) == MP_OK)
+	if (parsed || rec_parse(&r->rec, p, n, &used) == MP_OK)
 		csv_row(r);
 	if (r->reviews.len >= RUN_READ &&
 	    flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") == -1)
@@ -880,7 +883,7 @@ split(struct run *r)
 		const char *p = r->hbuf.p + r->hpos;
 
 		if (r->jobs == 0) {
-			if (emit(r, p, (size_t)len) == -1)
+			if (emit(r, p, (size_t)len, false) == -1)
 				return -1;
 		} else {
 			w = (size_t)(r->assigned / r->chunk) % (size_t)r->jobs;
@@ -906,22 +909,25 @@ merge(struct run *r)
 	ssize_t len;
 	size_t used;
 	int64_t seq;
+	int rc;
 
 	while (r->next < r->assigned) {
 		w = &r->w[(r->next / r->chunk) % (size_t)r->jobs];
-		len = frame(w->q.p + w->qpos, w->q.len - w->qpos);
-		if (len == -1)
+		/* One pass frames and indexes the record. */
+		rc = w->q.len == w->qpos ? MP_SHORT : rec_parse(&r->rec,
+		    w->q.p + w->qpos, w->q.len - w->qpos, &used);
+		if (rc == MP_BAD)
 			return stage_fail(r->ctx, "worker wrote a malformed "
 			    "stream");
-		if (len == 0) {
+		if (rc == MP_SHORT) {
 			if (!w->eof)
 				break;
 			r->next++;	/* rejected by a worker stage */
 			continue;
 		}
-		if (rec_parse(&r->rec, w->q.p + w->qpos, (size_t)len,
-		    &used) != MP_OK || rec_get_int(&r->rec, RUN_SEQ_KEY,
-		    &seq) == -1 || seq < 0 || (uint64_t)seq < r->next)
+		len = (ssize_t)used;
+		if (rec_get_int(&r->rec, RUN_SEQ_KEY, &seq) == -1 || seq < 0 ||
+		    (uint64_t)seq < r->next)
 			return stage_fail(r->ctx, "worker output lost its "
 			    "sequence tag (a bug)");
 		if ((uint64_t)seq > r->next) {
@@ -932,7 +938,8 @@ merge(struct run *r)
 		strip_key(&r->tmp, &r->rec, RUN_SEQ_KEY);
 		w->qpos += (size_t)len;
 		r->next++;
-		if (emit(r, r->tmp.p, r->tmp.len) == -1)
+		/* r->rec still indexes the tagged copy: same fields. */
+		if (emit(r, r->tmp.p, r->tmp.len, true) == -1)
 			return -1;
 	}
 	for (w = r->w; w < r->w + r->jobs; w++)
