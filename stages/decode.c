@@ -1010,11 +1010,21 @@ fmt_sniff(const struct decode *d)
 	if (i < n && p[i] == '{')
 		return FMT_JSONL;
 	if (n > 0 && ((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde ||
-	    p[0] == 0xdf))
-		return FMT_MSGPACK;
-	for (i = 0; i < n && i < 4096; i++) {
-		if (p[i] == 0)
+	    p[0] == 0xdf)) {
+		/* A map whose first key is a string (or an empty map). */
+		const char *c = (const char *)p;
+		struct mp_val v;
+
+		if (mp_next(&c, (const char *)p + n, &v) == MP_OK &&
+		    (v.v.n == 0 || (mp_next(&c, (const char *)p + n, &v) ==
+		    MP_OK && v.type == MP_STR)))
+			return FMT_MSGPACK;
+	}
+	/* Text has no NUL and few other C0 controls: else it is binary. */
+	for (i = 0; i < n && i < 4096; i++)
+		if (p[i] < 0x09 || (p[i] > 0x0d && p[i] < 0x20 && p[i] != 0x1b))
 			return FMT_NONE;
+	for (i = 0; i < n && i < 4096; i++) {
 		if (p[i] == '"')
 			q = !q;
 		if (q)

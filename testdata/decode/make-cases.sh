@@ -287,6 +287,12 @@ case("unsafe-path", {"in.tar": tar_bytes([
     ("a/../../climb.jsonl", tenpoint(RU[:1])), ("ok/fine.jsonl", tenpoint(RU[1:2]))])}, "in.tar")
 case("unknown-platform", {"r.jsonl": b'{"foo": 1, "bar": "no mapping has these"}\n{"foo": 2}\n'}, "r.jsonl")
 case("missing-file", {"ok.jsonl": tenpoint(KK[2:3])}, "nosuch.tar.gz ok.jsonl")
+case("limit-records", {"r.jsonl": tenpoint(RU[:5])}, "--max-records 3 r.jsonl")
+case("limit-entry-size", {"in.tar": tar_bytes([("big.jsonl", tenpoint(RU[:12])),
+    ("small.jsonl", tenpoint(KK[:1]))])}, "--max-entry-size 1K in.tar")
+case("unknown-format", {"data.bin": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"}, "data.bin")
+case("csv-field-count", {"in.csv": fiverr(EN[:1]) + b"FO7,Logo,c,s,4,too few fields\n" +
+    b"FO8,Logo,c,s,4,one too many,Nov 3, 2026,extra\n" + fiverr(EN[1:2])[fiverr(EN[1:2]).index(b"\n") + 1:]}, "in.csv")
 case("ten-mb-field-csv", {"in.csv.gz": gz(fiverr(EN[:1]) + b'FO5,Logo,c,s,4,"' + b"z" * (10 << 20) + b'",Nov 3, 2026\n')},
      "--max-ratio 0 in.csv.gz")
 EOF
