@@ -118,6 +118,18 @@ stage_warn(struct stage_ctx *ctx, const char *fmt, ...)
 }
 
 void
+stage_note(struct stage_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->verbose < 0)
+		return;
+	va_start(ap, fmt);
+	vmsg(ctx, "", fmt, ap);
+	va_end(ap);
+}
+
+void
 stage_info(struct stage_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;

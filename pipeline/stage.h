@@ -138,6 +138,9 @@ int	stage_fail_errno(struct stage_ctx *ctx, const char *fmt, ...)
 /* "revpipe STAGE: warning: ..." unless -q. */
 void	stage_warn(struct stage_ctx *ctx, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* "revpipe STAGE: ..." unless -q: reports a person asked for (--check). */
+void	stage_note(struct stage_ctx *ctx, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* "revpipe STAGE: ..." only with -v. */
 void	stage_info(struct stage_ctx *ctx, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -598,7 +598,7 @@ reply_check_finish(struct stage_ctx *ctx, struct reply_state *st)
 	int i;
 
 	if (ctx->verbose >= 0) {
-		buf_addf(&line, "revpipe reply: check: %llu replies, %llu "
+		buf_addf(&line, "check: %llu replies, %llu "
 		    "violations in %llu replies; language by %s",
 		    (unsigned long long)ck->replies,
 		    (unsigned long long)ck->violations,
@@ -608,18 +608,16 @@ reply_check_finish(struct stage_ctx *ctx, struct reply_state *st)
 			if (ck->per_rule[i] > 0)
 				buf_addf(&line, ", %s %llu", rule_names[i],
 				    (unsigned long long)ck->per_rule[i]);
-		buf_addc(&line, '\n');
+		stage_note(ctx, "%s", line.p);
 		for (i = 0; i < ck->nlangs; i++) {
 			d = distinct(&ck->langs[i], &texts);
-			buf_addf(&line, "revpipe reply: check: %s: %llu replies,"
-			    " %llu with violations, %.1f%% distinct public "
-			    "replies among %zu negative texts\n",
-			    ck->langs[i].lang,
+			stage_note(ctx, "check: %s: %llu replies, %llu with "
+			    "violations, %.1f%% distinct public replies among "
+			    "%zu negative texts", ck->langs[i].lang,
 			    (unsigned long long)ck->langs[i].replies,
 			    (unsigned long long)ck->langs[i].bad, 100.0 * d,
 			    texts);
 		}
-		fputs(line.p, stderr);
 		buf_release(&line);
 	}
 	if (ck->violations > 0)
