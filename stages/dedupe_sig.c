@@ -27,13 +27,19 @@ void
 dd_sig_make(struct dd_sig *s, struct slice form)
 {
 	const char *p = form.p, *end = form.p + form.n;
-	uint32_t w0 = 0, w1 = 0, w2 = 0, w3;
-	uint64_t filled = 0, h;
+	uint64_t w = 0, h, filled = 0;
 	uint32_t len = 0, i, j, attempt, v;
 	int32_t c;
 
 	for (i = 0; i < DD_K; i++)
 		s->v[i] = UINT32_MAX;
+	/* The first DD_SHINGLE - 1 code points only fill the window. */
+	while (p < end && len < DD_SHINGLE - 1) {
+		if ((c = norm_next_cp(&p, end)) == -1)
+			break;
+		w = w << 16 ^ (uint32_t)c;
+		len++;
+	}
 	while (p < end) {
 		/* Inline decode: the form is valid UTF-8 (norm.h). */
 		c = (unsigned char)*p;
@@ -44,29 +50,27 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 			p += 2;
 		} else if ((c = norm_next_cp(&p, end)) == -1)
 			break;
-		w3 = (uint32_t)c;
 		len++;
-		if (len >= DD_SHINGLE) {
-			/*
-			 * Multiplicative hashing of the packed window: the top
-			 * bits (the bin) and the next 32 (the value) are well
-			 * mixed, at two multiplications per character.
-			 */
-			h = (((uint64_t)w0 | (uint64_t)w1 << 21 |
-			    (uint64_t)w2 << 42) ^ (uint64_t)w3 *
-			    0x9e3779b97f4a7c15ULL) * 0xd6e8feb86659fd93ULL;
-			i = (uint32_t)(h >> (64 - DD_KBITS));
-			v = (uint32_t)(h >> (32 - DD_KBITS));
-			filled |= 1ULL << i;
-			if (v < s->v[i])
-				s->v[i] = v;
-		}
-		w0 = w1;
-		w1 = w2;
-		w2 = w3;
+		/*
+		 * The window: 16 bits per code point, four in 64 bits (code
+		 * points above U+FFFF fold into the next one's bits, which
+		 * only merges a few emoji shingles).  Multiplicative hashing:
+		 * the top bits pick the bin, the next 32 are the value.
+		 */
+		w = w << 16 ^ (uint32_t)c;
+		h = w * 0xd6e8feb86659fd93ULL;
+		h ^= h >> 29;
+		h *= 0x9e3779b97f4a7c15ULL;
+		i = (uint32_t)(h >> (64 - DD_KBITS));
+		v = (uint32_t)(h >> (32 - DD_KBITS));
+		if (v < s->v[i])
+			s->v[i] = v;
 	}
 	s->len = len;
-	s->has = filled != 0;
+	for (i = 0; i < DD_K; i++)
+		if (s->v[i] != UINT32_MAX)
+			filled |= 1ULL << i;
+	s->has = len >= DD_SHINGLE;
 	if (!s->has)
 		return;
 	/*
@@ -90,13 +94,13 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 uint64_t
 dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
 {
-	uint64_t k = dd_mix(group ^ (uint64_t)(band + 1) * 0x9e3779b97f4a7c15ULL);
+	const uint32_t *v = s->v + band * DD_ROWS;
+	uint64_t k = group ^ (uint64_t)(band + 1) * 0x9e3779b97f4a7c15ULL;
 	int r;
 
 	for (r = 0; r < DD_ROWS; r++)
-		k = dd_mix(k ^ ((uint64_t)s->v[band * DD_ROWS + r] << 8 |
-		    (uint64_t)r));
-	return k;
+		k = (k ^ v[r]) * 0xff51afd7ed558ccdULL;
+	return dd_mix(k);
 }
 
 void
