@@ -364,7 +364,8 @@ emit(struct stage_ctx *ctx, struct decode *d, uint64_t pos, const char *raw,
 			    "'%.*s' (%s) is not a string", (int)name[k].n,
 			    name[k].p, pm_out_keys[k]);
 		if (f[k]->val.n > d->max_field)
-			return rej(ctx, d, pos, raw, n, "field_too_large",
+			return rej(ctx, d, pos, raw, n > RAW_HEAD ? RAW_HEAD :
+			    n, "field_too_large",
 			    "'%.*s' has %zu bytes, over --max-field %" PRIu64,
 			    (int)name[k].n, name[k].p, f[k]->val.n,
 			    d->max_field);
