@@ -362,7 +362,8 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 			    i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
 			    (p[i + 2] & 0xc0) == 0x80) {
 				cp = ((c & 0x0f) << 12) |
-				    ((p[i + 1] & 0x3f) << 6) | (p[i + 2] & 0x3f);
+				    ((p[i + 1] & 0x3f) << 6) |
+				    (p[i + 2] & 0x3f);
 				i += 3;
 			} else
 				break;

@@ -27,15 +27,15 @@
 /* Why a string is not valid UTF-8 (text_error.what). */
 enum text_bad {
 	TEXT_BAD_BYTE = 1,	/* a byte that never starts a sequence */
-	TEXT_TRUNCATED,		/* a sequence cut short by a bad or no byte */
-	TEXT_OVERLONG,		/* a code point encoded in too many bytes */
+	TEXT_TRUNCATED,		/* a sequence cut short */
+	TEXT_OVERLONG,		/* encoded in too many bytes */
 	TEXT_SURROGATE,		/* U+D800..U+DFFF */
 	TEXT_TOO_BIG		/* above U+10FFFF */
 };
 
 struct text_error {
 	enum text_bad	 what;
-	size_t		 off;	/* offset of the first byte of the bad sequence */
+	size_t		 off;	/* first byte of the bad sequence */
 	unsigned char	 byte;	/* the byte at off */
 };
 

@@ -62,23 +62,23 @@ struct decode {
 
 	/* The input file. */
 	const char	*path;
-	struct archive	*top;		/* outermost archive (for the ratio) */
+	struct archive	*top;		/* outermost archive (ratio) */
 	struct gz	*topgz;		/* its gzip layer, or NULL */
 	uint64_t	 file_out;	/* entry bytes produced from it */
 
 	/* The entry being decoded. */
 	struct archive	*cur;
 	struct buf	 win;		/* window of entry bytes */
-	size_t		 wpos;		/* first unconsumed byte of win */
+	size_t		 wpos;		/* first unconsumed byte */
 	bool		 eof;
-	int		 stop;		/* 0, or why the entry stopped */
+	int		 stop;		/* STOP_NONE or why it stopped */
 	char		 errmsg[512];
 	uint64_t	 entry_bytes, nrec;
 	const struct pmap *map;
 	struct buf	 src;		/* provenance: prefix + ":N" */
 	size_t		 src_prefix;
 	struct dec_rec	 rec;
-	size_t		 hint[PM_NKEYS];	/* where map_field found keys */
+	size_t		 hint[PM_NKEYS];	/* map_field's last finds */
 
 	/* CSV header, copied. */
 	struct buf	 hdr;
@@ -149,7 +149,7 @@ src_at(struct stage_ctx *ctx, struct decode *d, uint64_t n)
 	return d->src.p;
 }
 
-/* ---- limits and reading --------------------------------------------------- */
+/* ---- limits and reading ------------------------------------------------ */
 
 static void
 human(char *b, size_t n, uint64_t v)
@@ -940,7 +940,7 @@ do_msgpack(struct stage_ctx *ctx, struct decode *d)
 	}
 }
 
-/* ---- entries -------------------------------------------------------------- */
+/* ---- entries ----------------------------------------------------------- */
 
 static bool
 has_suffix(const char *s, const char *suf)

@@ -15,7 +15,7 @@
 #include "buf.h"
 #include "slice.h"
 
-/* ---- one source record, flattened --------------------------------------- */
+/* ---- one source record, flattened ---------------------------------------- */
 
 enum dec_type { DV_NULL, DV_BOOL, DV_NUM, DV_STR, DV_ARRAY, DV_OBJECT };
 
@@ -39,10 +39,10 @@ struct dec_field {
 struct dec_rec {
 	struct dec_field f[DEC_MAX_FIELDS];
 	size_t		 n;
-	bool		 overflow;	/* more fields than DEC_MAX_FIELDS */
+	bool		 overflow;	/* fields beyond DEC_MAX_FIELDS */
 };
 
-/* ---- JSON scanner (decode_json.c) ----------------------------------------- */
+/* ---- JSON scanner (decode_json.c) ---------------------------------------- */
 
 /* Deepest nesting accepted; deeper input is an error, not a crash. */
 #define DJ_MAX_DEPTH	64
@@ -76,18 +76,7 @@ int	dj_parse_object(struct arena *a, const char *p, size_t n,
 /* A short phrase for err->what. */
 const char *dj_bad_name(enum dj_bad what);
 
-/*
- * Streaming a JSON array: dj_array_scan() finds where the element that
- * starts at or after p[*pos] ends.  State carries across calls so the
- * caller can feed a window that grows.  See decode_json.c.
- */
-struct dj_scan {
-	int		 depth;
-	bool		 in_str, esc, started;
-	size_t		 start;	/* offset of the element's first byte */
-};
-
-/* ---- CSV (decode_csv.c) ---------------------------------------------------- */
+/* ---- CSV (decode_csv.c) -------------------------------------------------- */
 
 /*
  * One CSV/TSV record in RFC 4180 terms.  csv_record() looks at the bytes
@@ -101,7 +90,7 @@ int	csv_record(struct arena *a, const char *p, size_t n, bool at_eof,
 	    char delim, size_t *used, struct slice *vals, size_t maxvals,
 	    size_t *nval, size_t *lines);
 
-/* ---- platform mappings (decode_map.c) -------------------------------------- */
+/* ---- platform mappings (decode_map.c) ------------------------------------ */
 
 enum pm_key {
 	PM_ID, PM_SELLER, PM_BUYER, PM_ORDER_ID, PM_SERVICE, PM_RATING,
@@ -122,7 +111,7 @@ struct pm_paths {
 
 struct pmap {
 	char		*name;		/* the record's `platform` */
-	char		*file;		/* e.g. "platforms/khamsat.map" */
+	char		*file;		/* "platforms/khamsat.map" */
 	struct pm_paths	 src[PM_NKEYS];
 	struct slice	 detect[PM_MAX_DETECT];
 	int		 ndetect;
@@ -157,7 +146,8 @@ const struct dec_field *dec_get(const struct dec_rec *r, struct slice path);
  */
 int	pm_rating(const struct pmap *m, const struct dec_field *f, int *out);
 /* Timestamp: 1 and *out (unix seconds), 0 when empty/null, -1 when bad. */
-int	pm_time(const struct pmap *m, const struct dec_field *f, int64_t *out);
+int	pm_time(const struct pmap *m, const struct dec_field *f,
+	    int64_t *out);
 /* Parsers used by pm_time, exposed for tests. */
 int	pm_parse_iso8601(struct slice s, int64_t *out);
 int	pm_parse_mdy(struct slice s, int64_t *out);

@@ -25,7 +25,7 @@ csv_record(struct arena *a, const char *p, size_t n, bool at_eof,
 		size_t st = i;
 
 		if (i < n && p[i] == '"') {
-			/* Quoted: find the closing quote, count doubled ones. */
+			/* Quoted: to the closing quote; count doubled ones. */
 			size_t k = i + 1, dq = 0;
 
 			for (;;) {
@@ -104,7 +104,7 @@ csv_record(struct arena *a, const char *p, size_t n, bool at_eof,
 			if (i >= n && !at_eof)
 				return 0;
 			if (i >= n) {
-				/* A trailing delimiter: one more empty field. */
+				/* Trailing delimiter: one more empty field. */
 				if (nf < maxvals)
 					vals[nf] = (struct slice){ p + i, 0 };
 				nf++;

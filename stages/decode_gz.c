@@ -35,7 +35,7 @@
 
 struct gz {
 	int		 fd;		/* read from fd, or */
-	struct archive	*outer;		/* from an archive's entry */
+	struct archive	*outer;		/* from an archive entry */
 	unsigned char	*in, *out;
 	const unsigned char *inp;	/* unconsumed input */
 	size_t		 in_avail;
