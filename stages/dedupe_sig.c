@@ -4,6 +4,7 @@
  * One hash per shingle (one-permutation hashing) keeps this at a few
  * nanoseconds per character; see dedupe.h for the scheme.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -21,6 +22,22 @@ dd_mix(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+/* The first DD_PROBES steps of every bin's probe sequence, computed once. */
+#define DD_PROBES	8
+static uint8_t		dd_probe[DD_K][DD_PROBES];
+static pthread_once_t	dd_probe_once = PTHREAD_ONCE_INIT;
+
+static void
+dd_probe_build(void)
+{
+	uint32_t i, a;
+
+	for (i = 0; i < DD_K; i++)
+		for (a = 1; a <= DD_PROBES; a++)
+			dd_probe[i][a - 1] = (uint8_t)(dd_mix((uint64_t)i << 32 |
+			    a) >> (64 - DD_KBITS));
 }
 
 void
@@ -78,10 +95,14 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 	 * non-empty bin in its own fixed pseudo-random probe sequence, so
 	 * two texts fill it alike exactly when they agree on the donor.
 	 */
+	pthread_once(&dd_probe_once, dd_probe_build);
 	for (i = 0; i < DD_K; i++) {
 		if (filled & 1ULL << i)
 			continue;
-		for (attempt = 1;; attempt++) {
+		for (attempt = 1; attempt <= DD_PROBES; attempt++)
+			if (filled & 1ULL << (j = dd_probe[i][attempt - 1]))
+				break;
+		for (; attempt > DD_PROBES; attempt++) {
 			j = (uint32_t)(dd_mix((uint64_t)i << 32 | attempt) >>
 			    (64 - DD_KBITS));
 			if (filled & 1ULL << j)
