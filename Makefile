@@ -27,6 +27,9 @@ DEB_PKGS = pkg-config gcc make libc6-dev zlib1g-dev libarchive-dev \
 	clang libclang-rt-14-dev valgrind
 # Only for `make report-check` (a headless browser renders report.html).
 REPORT_PKGS = chromium
+# Only for `make bench`: peers measured in the same run (CLD2 through a
+# driver in bench/, jq, Miller), /usr/bin/time for peak RSS.
+BENCH_PKGS = libcld2-dev g++ jq miller time
 PKGS	= libarchive msgpack libxxhash libutf8proc inih zlib
 
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -51,7 +54,7 @@ MODEL_FILES = $(shell find models schemas -type f ! -name 'README*' \
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o) $(O)/models.gen.o $(O)/models_data.gen.o
 TESTS	= $(TEST_SRC:%.c=$(O)/%)
 
-.PHONY: all deps report-deps install-pkgs report-check check unit golden lint asan-check fuzz fuzz-smoke bench \
+.PHONY: all deps report-deps bench-deps install-pkgs report-check check unit golden lint asan-check fuzz fuzz-smoke bench \
 	demo models install clean golden-update
 
 all: revpipe
@@ -222,7 +225,10 @@ demo: deps
 	$(MAKE) revpipe
 	@tests/demo.sh ./revpipe
 
-bench: deps
+bench-deps:
+	@$(MAKE) -s install-pkgs PKGS_WANTED="$(BENCH_PKGS)"
+
+bench: deps bench-deps
 	$(MAKE) revpipe $(BENCH_BIN)
 	@bench/run.sh ./revpipe
 

@@ -7,7 +7,7 @@
  * no letters).  Never rejects: a record without text is `und`.
  * Options: --min-conf X (und below it), --languages LIST (restrict the
  * candidates, e.g. kk,ru,en).  Accuracy on labelled JSONL:
- * `revpipe langid-eval FILE.jsonl` (stages/langid_eval.c).
+ * `revpipe langid --eval FILE.jsonl` (= langid-eval, stages/langid_eval.c).
  *
  * The identifier itself is pipeline/lang.c, so other stages can use it.
  */
