@@ -1,5 +1,6 @@
 /*
- * classify-eval - how well classify does on labelled JSON Lines.
+ * classify-eval - how well classify does on labelled JSON Lines; also
+ * reached as `revpipe classify --eval FILE.jsonl`.
  *
  * Each line: `text`, `lang`, and any of `label` (pos/neg/neu), `rating`,
  * `template`, `topics` (array) and `kind` (hand-checked gold).  Prints:
