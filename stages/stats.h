@@ -110,6 +110,11 @@ struct stats {
 	int64_t		*pend_key;
 	uint64_t	*pend_cnt;
 	size_t		 pend_n, pend_cap, pend_settled;
+	/* Scratch: a key buffer and the last day formatted. */
+	struct buf	 keybuf;
+	int64_t		 day_num[2];
+	bool		 day_valid[2];
+	char		 day_str[2][16];
 };
 
 /* Initialise with the seller cap; now is STATS_NOW_UNSET or a unix time. */
