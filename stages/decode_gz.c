@@ -178,7 +178,7 @@ gz_read(struct archive *a, void *cd, const void **buf)
 	}
 #ifdef GZ_HAVE_ISAL
 	for (;;) {
-		size_t produced, i;
+		size_t produced;
 		int r;
 
 		if (g->done)
@@ -190,18 +190,15 @@ gz_read(struct archive *a, void *cd, const void **buf)
 				g->done = true;
 				return 0;
 			}
-			/* Concatenated members (pigz, bgzip); zero padding. */
-			if (g->inp[0] != 0x1f) {
-				for (i = 0; i < g->in_avail; i++)
-					if (g->inp[i] != 0)
-						break;
-				if (i == g->in_avail) {
-					g->in_avail = 0;
-					continue;
-				}
-				snprintf(g->err, sizeof(g->err),
-				    "trailing garbage after gzip data");
-				return gz_fail(a, g);
+			/*
+			 * Concatenated members (pigz, bgzip) go on; anything
+			 * else after a member is ignored, as zlib's libarchive
+			 * filter and gzip(1) do, so both builds agree.
+			 */
+			if (g->inp[0] != 0x1f || (g->in_avail > 1 &&
+			    g->inp[1] != 0x8b)) {
+				g->done = true;
+				return 0;
 			}
 			isal_inflate_reset(&g->st);
 			g->st.crc_flag = ISAL_GZIP;
