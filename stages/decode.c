@@ -1445,7 +1445,8 @@ decode_init(struct stage_ctx *ctx)
 
 		for (i = 0; i < d->maps.n; i++)
 			buf_addf(&b, "%s%s", i ? ", " : "", d->maps.v[i].name);
-		stage_fail(ctx, "unknown platform '%s' (known: %s)", s, b.p);
+		stage_usage_error(ctx, "unknown platform '%s' (known: %s)", s,
+		    b.p);
 		buf_release(&b);
 		return -1;
 	}
@@ -1461,8 +1462,8 @@ decode_init(struct stage_ctx *ctx)
 		else if (strcmp(s, "msgpack") == 0)
 			d->force_fmt = FMT_MSGPACK;
 		else
-			return stage_fail(ctx, "unknown --format '%s' (jsonl, "
-			    "json, csv, tsv, msgpack)", s);
+			return stage_usage_error(ctx, "unknown --format '%s' "
+			    "(jsonl, json, csv, tsv, msgpack)", s);
 	}
 	return 0;
 }

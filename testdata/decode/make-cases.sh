@@ -287,6 +287,7 @@ case("unsafe-path", {"in.tar": tar_bytes([
     ("a/../../climb.jsonl", tenpoint(RU[:1])), ("ok/fine.jsonl", tenpoint(RU[1:2]))])}, "in.tar")
 case("unknown-platform", {"r.jsonl": b'{"foo": 1, "bar": "no mapping has these"}\n{"foo": 2}\n'}, "r.jsonl")
 case("missing-file", {"ok.jsonl": tenpoint(KK[2:3])}, "nosuch.tar.gz ok.jsonl")
+case("usage-unknown-platform", {"r.jsonl": tenpoint(RU[:1])}, "--platform nosuch r.jsonl")
 case("limit-records", {"r.jsonl": tenpoint(RU[:5])}, "--max-records 3 r.jsonl")
 case("limit-entry-size", {"in.tar": tar_bytes([("big.jsonl", tenpoint(RU[:12])),
     ("small.jsonl", tenpoint(KK[:1]))])}, "--max-entry-size 1K in.tar")
