@@ -67,6 +67,8 @@
 #define DD_MAX_LEADERS	16		/* comparisons per record per band */
 #define DD_MAX_BY	16
 #define DD_RECPOS	12		/* offset (8) + length (4) */
+#define DD_RPBLOCK	8192		/* positions read back at once */
+#define DD_MCACHE	(1 << 15)	/* spilled table entries cached (4 MiB) */
 
 /* Kind of a key, in its low 2 bits. */
 #define DD_KEY_EXACT	1
@@ -127,6 +129,8 @@ struct dedupe {
 	uint64_t	 inbase;	/* its offset when we started */
 	struct dd_vec	 recpos;	/* infile: (offset, length) per record */
 	struct dd_wfile	 recposw;	/* fd -1 until spilled */
+	char		 rpbuf[DD_RPBLOCK * DD_RECPOS];	/* read back */
+	uint32_t	 rpfirst, rpn;
 	struct dd_wfile	 spool;		/* fd -1: in memory, in sblk */
 	struct dd_sblock *sblk;
 	size_t		 nsblk, capsblk;
@@ -141,6 +145,8 @@ struct dedupe {
 	int32_t		*par;		/* union-find: < 0 root of -par */
 	uint32_t	*efirst;	/* first record with the same exact key */
 	char		*mbuf;		/* a few meta entries */
+	char		*mcache;	/* spilled: DD_MCACHE table entries */
+	uint32_t	*mtag;		/* their record numbers */
 	/* Grouping tables, reused from partition to partition. */
 	int32_t		*ghead, *gtail, *gnext;
 	uint32_t	*gseq;
@@ -553,12 +559,33 @@ uf_union(int32_t *par, uint32_t a, uint32_t b)
 static int
 dedupe_meta(struct stage_ctx *ctx, struct dedupe *d, uint32_t seq, char *out)
 {
+	size_t slot;
+
 	if (!d->spilled) {
 		memcpy(out, dd_vec_at(&d->meta, seq), d->msz);
 		return 0;
 	}
-	if (dd_pread_all(d->metaw.fd, out, d->msz, (uint64_t)seq * d->msz) == -1)
-		return stage_fail_errno(ctx, "cannot read a temporary file");
+	/*
+	 * Spilled: a record is asked for once per band it shares, so a small
+	 * direct-mapped cache saves most of the reads.
+	 */
+	if (d->mcache == NULL) {
+		d->mcache = malloc(DD_MCACHE * d->msz);
+		d->mtag = malloc(DD_MCACHE * sizeof(*d->mtag));
+		if (d->mcache == NULL || d->mtag == NULL)
+			return stage_fail_errno(ctx, "cannot read a temporary "
+			    "file");
+		memset(d->mtag, 0xff, DD_MCACHE * sizeof(*d->mtag));
+	}
+	slot = seq & (DD_MCACHE - 1);
+	if (d->mtag[slot] != seq) {
+		if (dd_pread_all(d->metaw.fd, d->mcache + slot * d->msz,
+		    d->msz, (uint64_t)seq * d->msz) == -1)
+			return stage_fail_errno(ctx, "cannot read a temporary "
+			    "file");
+		d->mtag[slot] = seq;
+	}
+	memcpy(out, d->mcache + slot * d->msz, d->msz);
 	return 0;
 }
 
@@ -888,10 +915,22 @@ dedupe_reread(struct stage_ctx *ctx, struct dedupe *d, uint32_t seq,
 
 	if (!d->spilled)
 		memcpy(e, dd_vec_at(&d->recpos, seq), DD_RECPOS);
-	else if (dd_pread_all(d->recposw.fd, e, DD_RECPOS,
-	    (uint64_t)seq * DD_RECPOS) == -1) {
-		stage_fail_errno(ctx, "cannot read a temporary file");
-		return NULL;
+	else {
+		/* Records come in order: read their positions in blocks. */
+		if (seq < d->rpfirst || seq >= d->rpfirst + d->rpn) {
+			d->rpfirst = seq;
+			d->rpn = d->n - seq < DD_RPBLOCK ? d->n - seq :
+			    DD_RPBLOCK;
+			if (dd_pread_all(d->recposw.fd, d->rpbuf,
+			    (size_t)d->rpn * DD_RECPOS,
+			    (uint64_t)seq * DD_RECPOS) == -1) {
+				stage_fail_errno(ctx, "cannot read a "
+				    "temporary file");
+				return NULL;
+			}
+		}
+		memcpy(e, d->rpbuf + (size_t)(seq - d->rpfirst) * DD_RECPOS,
+		    DD_RECPOS);
 	}
 	memcpy(&off, e, 8);
 	memcpy(rn, e + 8, 4);
@@ -1173,6 +1212,8 @@ dedupe_free(struct stage_ctx *ctx)
 	free(d->par);
 	free(d->efirst);
 	free(d->mbuf);
+	free(d->mcache);
+	free(d->mtag);
 	free(d->ghead);
 	free(d->gtail);
 	free(d->gnext);
