@@ -172,7 +172,8 @@ static const struct opt dedupe_opts[] = {
 	{ "template-length", 0, OPT_INT, "N", "30", 0, 65535,
 	  "shortest text (characters) that can be a template" },
 	{ "memory", 'm', OPT_SIZE, "SIZE", "512M", 1 << 20, 1e15,
-	  "memory for keys before spilling to temporary partitions" },
+	  "memory for held records, keys and tables before spilling to "
+	  "temporary files" },
 	{ "tmpdir", 0, OPT_STR, "DIR", NULL, 0, 0,
 	  "directory for temporary files (default $TMPDIR, then /tmp)" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
