@@ -23,7 +23,7 @@ FUZZ_SECONDS ?= 20
 DEB_PKGS = pkg-config gcc make libc6-dev zlib1g-dev libarchive-dev \
 	libmsgpack-dev libxxhash-dev libutf8proc-dev libinih-dev \
 	libcmocka-dev libzstd-dev liblzma-dev libbz2-dev \
-	zstd xz-utils bzip2 zip unzip gzip jq python3 \
+	zstd xz-utils bzip2 zip unzip gzip jq python3 perl procps \
 	clang libclang-rt-14-dev valgrind
 # Only for `make report-check` (a headless browser renders report.html).
 REPORT_PKGS = chromium
