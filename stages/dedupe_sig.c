@@ -80,8 +80,8 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 		h *= 0x9e3779b97f4a7c15ULL;
 		i = (uint32_t)(h >> (64 - DD_KBITS));
 		v = (uint32_t)(h >> (32 - DD_KBITS));
-		if (v < s->v[i])
-			s->v[i] = v;
+		/* Branch-free: which bin gets a new minimum is random. */
+		s->v[i] = v < s->v[i] ? v : s->v[i];
 	}
 	s->len = len;
 	for (i = 0; i < DD_K; i++)
