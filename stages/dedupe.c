@@ -120,6 +120,7 @@ struct dedupe {
 	bool		 keep, near;
 	double		 threshold;
 	uint32_t	 short_len, tbuyers, tlen;
+	uint32_t	 lenmax;	/* max(short_len, tlen) */
 	uint64_t	 memory;
 	const char	*tmpdir;
 
@@ -233,6 +234,7 @@ dedupe_init(struct stage_ctx *ctx)
 	d->short_len = (uint32_t)opt_int(ctx, "short");
 	d->tbuyers = (uint32_t)opt_int(ctx, "template-buyers");
 	d->tlen = (uint32_t)opt_int(ctx, "template-length");
+	d->lenmax = d->short_len > d->tlen ? d->short_len : d->tlen;
 	d->memory = (uint64_t)opt_int(ctx, "memory");
 	d->tmpdir = opt_str(ctx, "tmpdir");
 
@@ -466,8 +468,10 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 			memset(mp + sizeof(*m), 0,
 			    DD_KSTORE * sizeof(uint16_t));
 	} else {
+		/* Only compared with --short and --template-length: count
+		 * no further than the larger. */
 		len = 0;
-		for (i = 0; i < form.n; i++)
+		for (i = 0; i < form.n && len <= d->lenmax; i++)
 			len += ((unsigned char)form.p[i] & 0xc0) != 0x80;
 	}
 	m->len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
