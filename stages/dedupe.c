@@ -453,10 +453,10 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	m = (struct dd_meta *)mp;
 	m->buyer = 0;
 	m->flags = 0;
-	if (rec_get_str(r, "buyer", &buyer) == 0 && buyer.n > 0)
-		m->buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
-	else if (rec_get_raw(r, "buyer", &buyer) == 0 &&
-	    !rec_is_nil(r, "buyer"))
+	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
+	if (rec_get_raw(r, "buyer", &buyer) == 0 && !(buyer.n == 1 &&
+	    ((unsigned char)buyer.p[0] == 0xc0 ||
+	    (unsigned char)buyer.p[0] == 0xa0)))
 		m->buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
 	if (d->near) {
 		dd_sig_make(&sig, form);

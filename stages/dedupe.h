@@ -72,12 +72,19 @@ void	dd_vec_init(struct dd_vec *v, size_t isz);
  * aligned and given huge pages (one page fault per 2 MiB, not per 4 KiB).
  */
 void	dd_vec_init_chunk(struct dd_vec *v, size_t isz, size_t chunk);
-/* Room for one more item at the end; aborts when out of memory. */
-void	*dd_vec_push(struct dd_vec *v);
 static inline void *
 dd_vec_at(const struct dd_vec *v, size_t i)
 {
 	return v->chunk[i >> v->shift] + (i & (v->per - 1)) * v->isz;
+}
+/* Room for one more item at the end; aborts when out of memory. */
+void	*dd_vec_push_chunk(struct dd_vec *v);
+static inline void *
+dd_vec_push(struct dd_vec *v)
+{
+	if ((v->n >> v->shift) < v->nchunk)
+		return dd_vec_at(v, v->n++);
+	return dd_vec_push_chunk(v);
 }
 /* Bytes allocated. */
 size_t	dd_vec_bytes(const struct dd_vec *v);

@@ -43,7 +43,7 @@ dd_vec_init(struct dd_vec *v, size_t isz)
 }
 
 void *
-dd_vec_push(struct dd_vec *v)
+dd_vec_push_chunk(struct dd_vec *v)
 {
 	size_t c = v->n / v->per;
 
