@@ -421,7 +421,7 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	struct slice form, buyer;
 	struct dd_sig sig;
 	struct dd_meta *m;
-	uint64_t seed = 0, group = 0, h, exact;
+	uint64_t seed = 0, group = 0, h, exact, th;
 	uint32_t len, seq;
 	char *mp;
 	size_t i;
@@ -446,7 +446,9 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 		if (d->bykind[i] == DD_BY_OTHER)
 			group = dd_mix(group ^ h) + i;
 	}
-	exact = d->by_text ? XXH3_64bits_withSeed(form.p, form.n, seed) :
+	/* One pass over the form serves the exact and the text key. */
+	th = XXH3_64bits(form.p, form.n);
+	exact = d->by_text ? dd_mix(th ^ dd_mix(seed ^ 0x94d049bb133111ebULL)) :
 	    dd_mix(seed ^ 0x2545f4914f6cdd1dULL);
 
 	mp = dd_vec_push(&d->meta);
@@ -488,7 +490,7 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 			return -1;
 	}
 	if (!d->near && form.n > 0 && len >= d->short_len) {
-		h = dd_mix(XXH3_64bits(form.p, form.n) ^ group);
+		h = dd_mix(th ^ group);
 		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, seq) == -1)
 			return -1;
 	}
