@@ -45,9 +45,18 @@
  * The result does not depend on spilling: a key's records always meet in
  * one partition and each key group is handled alone, in record order.
  * What stays in memory regardless is 8 bytes per record (union-find).
+ *
+ * Threads.  While nothing is spilled, a worker thread makes the matching
+ * forms, signatures and keys (dedupe_keys()) of the records the stage's
+ * thread hands it through a queue, in record order, so the output is the
+ * same as with one thread (REVPIPE_DEDUPE_THREADS=1 keeps one, for
+ * comparison).  Before spilling, the worker is drained and ended.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -96,6 +105,16 @@ struct dd_sblock {
 #define DD_SPOOL_BLOCK	(4 << 20)
 #define DD_HUGE		(2 << 20)	/* huge page size on x86-64 */
 
+/* One record for dedupe_keys(): its number and field hashes; its text
+ * waits in the worker's text ring. */
+struct dd_job {
+	uint32_t	 seq, buyer;
+	uint64_t	 seed, group;
+	size_t		 toff, tlen, treserved;
+};
+#define DD_JOBS		4096
+#define DD_TRING	(4 << 20)
+
 /* A decided record that is not simply passed on. */
 struct dd_out {
 	uint32_t	 seq;
@@ -141,6 +160,19 @@ struct dedupe {
 	struct dd_part	 part[DD_NPART];
 	bool		 spilled;
 	uint64_t	 membytes;	/* the in-memory part of pass 1 */
+	_Atomic uint64_t wbytes;	/* the same, added by dedupe_keys() */
+	struct buf	 formbuf;	/* matching form, stage's thread */
+
+	/* The worker thread and its queue (see dedupe_give()). */
+	bool		 threaded;
+	pthread_t	 worker;
+	pthread_mutex_t	 qlock;
+	pthread_cond_t	 qwork, qroom, qidle;
+	struct dd_job	*jobs;
+	size_t		 jfirst, njobs;
+	char		*tring;
+	size_t		 thead, tused;
+	bool		 qstop, wwaiting, pwaiting, qinit;
 
 	/* finish(). */
 	int32_t		*par;		/* union-find: < 0 root of -par */
@@ -179,6 +211,8 @@ static const struct opt dedupe_opts[] = {
 	  "directory for temporary files (default $TMPDIR, then /tmp)" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
+
+static void	*dedupe_worker(void *);
 
 static inline uint64_t
 dd_mix(uint64_t x)
@@ -259,6 +293,21 @@ dedupe_init(struct stage_ctx *ctx)
 	dd_vec_init_chunk(&d->meta, d->msz, 2 << 20);
 	if ((d->mbuf = malloc(d->msz * 2)) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
+	/* The worker: matching forms, signatures and keys beside the
+	 * stage's thread, which reads, looks up fields and holds. */
+	buf_init(&d->formbuf);
+	if ((d->jobs = malloc(DD_JOBS * sizeof(*d->jobs))) == NULL ||
+	    (d->tring = malloc(DD_TRING)) == NULL)
+		return stage_fail_errno(ctx, "cannot start");
+	pthread_mutex_init(&d->qlock, NULL);
+	pthread_cond_init(&d->qwork, NULL);
+	pthread_cond_init(&d->qroom, NULL);
+	pthread_cond_init(&d->qidle, NULL);
+	d->qinit = true;
+	if (getenv("REVPIPE_DEDUPE_THREADS") == NULL ||
+	    strcmp(getenv("REVPIPE_DEDUPE_THREADS"), "1") != 0)
+		d->threaded = pthread_create(&d->worker, NULL, dedupe_worker,
+		    d) == 0;
 	/* Fail now rather than after an hour when the directory is bad. */
 	if ((fd = dd_tmpfile(d->tmpdir)) == -1)
 		return stage_fail_errno(ctx, "cannot create a temporary file "
@@ -370,6 +419,7 @@ dedupe_spill(struct stage_ctx *ctx, struct dedupe *d)
 	}
 	d->spilled = true;
 	d->membytes = 0;
+	atomic_store(&d->wbytes, 0);
 	return 0;
 }
 
@@ -388,7 +438,6 @@ dedupe_add_key(struct stage_ctx *ctx, struct dedupe *d, uint64_t key,
 
 		memcpy(p, &key, 8);
 		memcpy(p + 8, &seq, 4);
-		d->membytes += DD_ENT;
 		return 0;
 	}
 	memcpy(e, &key, 8);
@@ -410,56 +459,38 @@ dedupe_field(const struct rec *r, const char *name, uint64_t i)
 	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
 }
 
+/*
+ * The work on one record that needs only its text and the hashes of its
+ * fields: the matching form, the keys and the table entry.  Runs on the
+ * worker thread while nothing is spilled (then ctx is only passed through
+ * and never used), on the stage's thread after.  Records go through it in
+ * record order either way, so the result does not depend on the thread.
+ */
 static int
-dedupe_process(struct stage_ctx *ctx, const struct rec *r)
+dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
+    struct slice text, struct buf *fb)
 {
-	static const char *type_names[] = { "nil", "boolean", "integer",
-	    "integer", "float", "string", "binary", "array", "map",
-	    "extension" };
-	struct dedupe *d = ctx->priv;
-	struct mp_val v;
-	struct slice form, buyer;
+	struct slice form;
 	struct dd_sig sig;
 	struct dd_meta *m;
-	uint64_t seed = 0, group = 0, h, exact, th;
-	uint32_t len, seq;
+	uint64_t h, exact, th, added = 0;
+	uint32_t len;
 	char *mp;
 	size_t i;
 	int b;
 
-	if (rec_get(r, "text", &v) == -1 || v.type == MP_NIL)
-		return stage_reject(ctx, r, "missing_field", "no 'text'");
-	if (v.type != MP_STR)
-		return stage_reject(ctx, r, "wrong_type", "'text' is %s %s, not "
-		    "a string", v.type == MP_INT || v.type == MP_UINT ||
-		    v.type == MP_ARRAY ? "an" : "a", type_names[v.type]);
-	if (d->n == INT32_MAX)
-		return stage_fail(ctx, "more than %d records", INT32_MAX);
-	seq = d->n++;
-	form = norm_arena(&ctx->scratch, v.v.s);
-
-	for (i = 0; i < d->nby; i++) {
-		if (d->bykind[i] == DD_BY_TEXT)
-			continue;
-		h = dedupe_field(r, d->by[i], i);
-		seed = dd_mix(seed ^ h) + i;
-		if (d->bykind[i] == DD_BY_OTHER)
-			group = dd_mix(group ^ h) + i;
-	}
+	buf_reset(fb);
+	norm_buf(fb, text);
+	form = (struct slice){ fb->p, fb->len };
 	/* One pass over the form serves the exact and the text key. */
 	th = XXH3_64bits(form.p, form.n);
-	exact = d->by_text ? dd_mix(th ^ dd_mix(seed ^ 0x94d049bb133111ebULL)) :
-	    dd_mix(seed ^ 0x2545f4914f6cdd1dULL);
+	exact = d->by_text ? dd_mix(th ^ dd_mix(j->seed ^
+	    0x94d049bb133111ebULL)) : dd_mix(j->seed ^ 0x2545f4914f6cdd1dULL);
 
 	mp = dd_vec_push(&d->meta);
 	m = (struct dd_meta *)mp;
-	m->buyer = 0;
+	m->buyer = j->buyer;
 	m->flags = 0;
-	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
-	if (rec_get_raw(r, "buyer", &buyer) == 0 && !(buyer.n == 1 &&
-	    ((unsigned char)buyer.p[0] == 0xc0 ||
-	    (unsigned char)buyer.p[0] == 0xa0)))
-		m->buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
 	if (d->near) {
 		dd_sig_make(&sig, form);
 		len = sig.len;
@@ -483,23 +514,184 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 			    "file");
 		d->meta.n = 0;		/* one entry, reused */
 	} else
-		d->membytes += d->msz;
+		added += d->msz;
 
 	if (form.n > 0 || !d->by_text) {
-		if (dedupe_add_key(ctx, d, exact, DD_KEY_EXACT, seq) == -1)
+		if (dedupe_add_key(ctx, d, exact, DD_KEY_EXACT, j->seq) == -1)
 			return -1;
+		added += DD_ENT;
 	}
 	if (!d->near && form.n > 0 && len >= d->short_len) {
-		h = dd_mix(th ^ group);
-		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, seq) == -1)
+		h = dd_mix(th ^ j->group);
+		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, j->seq) == -1)
 			return -1;
+		added += DD_ENT;
 	}
 	if (d->near && (m->flags & DD_META_SIG)) {
 		for (b = 0; b < DD_BANDS; b++)
-			if (dedupe_add_key(ctx, d, dd_sig_band(&sig, b, group),
-			    DD_KEY_BAND, seq) == -1)
+			if (dedupe_add_key(ctx, d, dd_sig_band(&sig, b,
+			    j->group), DD_KEY_BAND, j->seq) == -1)
 				return -1;
+		added += DD_BANDS * DD_ENT;
 	}
+	if (!d->spilled)
+		atomic_fetch_add_explicit(&d->wbytes, added,
+		    memory_order_relaxed);
+	return 0;
+}
+
+/* ---- the worker thread ------------------------------------------------- */
+
+static void *
+dedupe_worker(void *arg)
+{
+	struct dedupe *d = arg;
+	struct dd_job *batch = NULL;
+	struct buf fb = BUF_INIT;
+	size_t n, i, k, freed;
+
+	if ((batch = malloc(DD_JOBS * sizeof(*batch))) == NULL) {
+		fputs("revpipe dedupe: out of memory\n", stderr);
+		abort();
+	}
+	pthread_mutex_lock(&d->qlock);
+	for (;;) {
+		while (d->njobs == 0 && !d->qstop) {
+			d->wwaiting = true;
+			pthread_cond_broadcast(&d->qidle);
+			pthread_cond_wait(&d->qwork, &d->qlock);
+			d->wwaiting = false;
+		}
+		if (d->njobs == 0 && d->qstop)
+			break;
+		/* Take every waiting job; work on them unlocked. */
+		n = d->njobs;
+		for (i = 0; i < n; i++)
+			batch[i] = d->jobs[(d->jfirst + i) % DD_JOBS];
+		pthread_mutex_unlock(&d->qlock);
+		freed = 0;
+		for (i = 0; i < n; i++) {
+			(void)dedupe_keys(NULL, d, &batch[i], (struct slice){
+			    d->tring + batch[i].toff, batch[i].tlen }, &fb);
+			freed += batch[i].treserved;
+		}
+		pthread_mutex_lock(&d->qlock);
+		k = d->njobs == DD_JOBS || d->tused + 65536 > DD_TRING;
+		d->jfirst = (d->jfirst + n) % DD_JOBS;
+		d->njobs -= n;
+		d->tused -= freed;
+		if (k || d->pwaiting)
+			pthread_cond_signal(&d->qroom);
+	}
+	d->wwaiting = true;
+	pthread_cond_broadcast(&d->qidle);
+	pthread_mutex_unlock(&d->qlock);
+	buf_release(&fb);
+	free(batch);
+	return NULL;
+}
+
+/* Wait until the worker has done every job given to it. */
+static void
+dedupe_drain(struct dedupe *d)
+{
+	if (!d->threaded)
+		return;
+	pthread_mutex_lock(&d->qlock);
+	while (d->njobs > 0 || !d->wwaiting)
+		pthread_cond_wait(&d->qidle, &d->qlock);
+	pthread_mutex_unlock(&d->qlock);
+}
+
+/* Drain and end the worker: from now on the stage's thread does it all. */
+static void
+dedupe_stop(struct dedupe *d)
+{
+	if (!d->threaded)
+		return;
+	pthread_mutex_lock(&d->qlock);
+	d->qstop = true;
+	pthread_cond_signal(&d->qwork);
+	pthread_mutex_unlock(&d->qlock);
+	pthread_join(d->worker, NULL);
+	d->threaded = false;
+}
+
+/* Give a job and its text to the worker (copied into the text ring). */
+static void
+dedupe_give(struct dedupe *d, struct dd_job *j, struct slice text)
+{
+	size_t pos, waste;
+
+	pthread_mutex_lock(&d->qlock);
+	for (;;) {
+		pos = d->thead;
+		waste = pos + text.n > DD_TRING ? DD_TRING - pos : 0;
+		if (waste > 0)
+			pos = 0;
+		if (d->njobs < DD_JOBS &&
+		    d->tused + waste + text.n <= DD_TRING)
+			break;
+		d->pwaiting = true;
+		pthread_cond_wait(&d->qroom, &d->qlock);
+		d->pwaiting = false;
+	}
+	memcpy(d->tring + pos, text.p, text.n);
+	j->toff = pos;
+	j->tlen = text.n;
+	j->treserved = waste + text.n;
+	d->thead = pos + text.n;
+	d->tused += waste + text.n;
+	d->jobs[(d->jfirst + d->njobs) % DD_JOBS] = *j;
+	d->njobs++;
+	if (d->wwaiting)
+		pthread_cond_signal(&d->qwork);
+	pthread_mutex_unlock(&d->qlock);
+}
+
+static int
+dedupe_process(struct stage_ctx *ctx, const struct rec *r)
+{
+	static const char *type_names[] = { "nil", "boolean", "integer",
+	    "integer", "float", "string", "binary", "array", "map",
+	    "extension" };
+	struct dedupe *d = ctx->priv;
+	struct mp_val v;
+	struct slice buyer;
+	struct dd_job j;
+	uint64_t h;
+	size_t i;
+
+	if (rec_get(r, "text", &v) == -1 || v.type == MP_NIL)
+		return stage_reject(ctx, r, "missing_field", "no 'text'");
+	if (v.type != MP_STR)
+		return stage_reject(ctx, r, "wrong_type", "'text' is %s %s, not "
+		    "a string", v.type == MP_INT || v.type == MP_UINT ||
+		    v.type == MP_ARRAY ? "an" : "a", type_names[v.type]);
+	if (d->n == INT32_MAX)
+		return stage_fail(ctx, "more than %d records", INT32_MAX);
+	memset(&j, 0, sizeof(j));
+	j.seq = d->n++;
+	for (i = 0; i < d->nby; i++) {
+		if (d->bykind[i] == DD_BY_TEXT)
+			continue;
+		h = dedupe_field(r, d->by[i], i);
+		j.seed = dd_mix(j.seed ^ h) + i;
+		if (d->bykind[i] == DD_BY_OTHER)
+			j.group = dd_mix(j.group ^ h) + i;
+	}
+	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
+	if (rec_get_raw(r, "buyer", &buyer) == 0 && !(buyer.n == 1 &&
+	    ((unsigned char)buyer.p[0] == 0xc0 ||
+	    (unsigned char)buyer.p[0] == 0xa0)))
+		j.buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
+
+	if (d->threaded && v.v.s.n > DD_TRING / 4)
+		dedupe_drain(d);	/* a huge text: in order, here */
+	if (d->threaded && v.v.s.n <= DD_TRING / 4)
+		dedupe_give(d, &j, v.v.s);
+	else if (dedupe_keys(ctx, d, &j, v.v.s, &d->formbuf) == -1)
+		return -1;
 
 	if (d->infile) {
 		uint64_t off = d->inbase + r->offset;
@@ -521,12 +713,18 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	/*
 	 * finish() will need 8 bytes per record on top.  The spool goes to
 	 * disk first: it is read once, in order, so a file costs little.
+	 * The worker's bytes lag by at most a ring of jobs.
 	 */
-	if (!d->spilled && d->membytes + 8ULL * d->n + (8 << 20) > d->memory) {
+	if (!d->spilled && d->membytes + atomic_load_explicit(&d->wbytes,
+	    memory_order_relaxed) + 8ULL * d->n + (8 << 20) > d->memory) {
 		if (d->spool.fd == -1 && dedupe_spill_spool(ctx, d) == -1)
 			return -1;
-		if (d->membytes + 8ULL * d->n + (8 << 20) > d->memory)
+		if (d->membytes + atomic_load_explicit(&d->wbytes,
+		    memory_order_relaxed) + 8ULL * d->n + (8 << 20) >
+		    d->memory) {
+			dedupe_stop(d);
 			return dedupe_spill(ctx, d);
+		}
 	}
 	return 0;
 }
@@ -1159,6 +1357,8 @@ dedupe_finish(struct stage_ctx *ctx)
 	uint32_t i;
 	int p;
 
+	dedupe_stop(d);
+
 	if (d->spilled) {
 		for (p = 0; p < DD_NPART; p++)
 			if (dd_wfile_flush(&d->part[p].w) == -1)
@@ -1204,6 +1404,16 @@ dedupe_free(struct stage_ctx *ctx)
 
 	if (d == NULL)
 		return;
+	dedupe_stop(d);
+	if (d->qinit) {
+		pthread_mutex_destroy(&d->qlock);
+		pthread_cond_destroy(&d->qwork);
+		pthread_cond_destroy(&d->qroom);
+		pthread_cond_destroy(&d->qidle);
+	}
+	free(d->jobs);
+	free(d->tring);
+	buf_release(&d->formbuf);
 	for (p = 0; p < DD_NPART; p++) {
 		dd_vec_release(&d->part[p].mem);
 		dd_wfile_release(&d->part[p].w);
