@@ -44,9 +44,28 @@ best() {
 	[ $b -gt 0 ] || b=1
 	echo $b
 }
+# CPU seconds (user + sys), best of three: steadier than wall time when
+# the machine is shared; needs /usr/bin/time.
+tf=$(mktemp)
+trap 'rm -f "$tf"' EXIT
+cpu() {
+	b=999999
+	for _ in 1 2 3; do
+		/usr/bin/time -o "$tf" -f '%U %S' "$@" >/dev/null 2>&1 || true
+		t=$(tail -n 1 "$tf" | awk '{printf "%d", ($1 + $2) * 1000}')
+		[ -n "$t" ] && [ "$t" -gt 0 ] && [ "$t" -lt $b ] && b=$t
+	done
+	[ $b -gt 0 ] || b=1
+	echo $b
+}
 gz=$(best gzip -dc "$f")
 dec=$(best "$REVPIPE" decode -f -q "$f")
 mb=$((raw / 1048576))
 echo "bench decode: $(basename "$f"): $n records, $mb MB uncompressed"
 echo "bench decode: gzip -dc >/dev/null: $gz ms, $((mb * 1000 / gz)) MB/s"
 echo "bench decode: decode to msgpack, 1 thread: $dec ms, $((mb * 1000 / dec)) MB/s, $((n * 1000 / dec)) records/s, $(awk "BEGIN{printf \"%.2f\", $gz/$dec}")x gzip -dc"
+if [ -x /usr/bin/time ]; then
+	gzc=$(cpu gzip -dc "$f")
+	decc=$(cpu "$REVPIPE" decode -f -q "$f")
+	echo "bench decode: CPU time: gzip -dc $gzc ms, decode $decc ms: $(awk "BEGIN{printf \"%.2f\", $gzc/$decc}")x gzip -dc"
+fi
