@@ -43,7 +43,7 @@
 #include "banned.h"
 
 #define RUN_HIGH_WATER	(4u << 20)
-#define RUN_READ	(256u << 10)
+#define RUN_READ	(1024u << 10)
 #define RUN_PIPE_SIZE	(1024 * 1024)
 #define RUN_MAX_STAGES	16
 #define RUN_MAX_JOBS	64
@@ -331,22 +331,24 @@ in_list(const char *list, const char *name)
 void
 run_csv_field(struct buf *b, const char *s, size_t n)
 {
+	const char *p = s, *end = s + n, *q;
 	size_t i;
-	bool quote = false;
 
-	for (i = 0; i < n && !quote; i++)
+	for (i = 0; i < n; i++)
 		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-			quote = true;
-	if (!quote) {
+			break;
+	if (i == n) {
 		buf_add(b, s, n);
 		return;
 	}
+	/* Quoted: copy the runs between quotes, doubling each quote. */
 	buf_addc(b, '"');
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"')
-			buf_addc(b, '"');
-		buf_addc(b, s[i]);
+	while ((q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		buf_add(b, p, (size_t)(q - p) + 1);
+		buf_addc(b, '"');
+		p = q + 1;
 	}
+	buf_add(b, p, (size_t)(end - p));
 	buf_addc(b, '"');
 }
 
@@ -1578,6 +1580,7 @@ write_manifest(struct run *r, const struct earlier *old, struct counts *c,
 	char path[PATH_MAX], ts[32];
 	const char *p, *nl, *end;
 	time_t t = time(NULL);
+	struct rusage ru;
 	struct tm tm;
 	size_t i, j, first = 1;
 	int fd, ret = 0;
@@ -1669,8 +1672,12 @@ write_manifest(struct run *r, const struct earlier *old, struct counts *c,
 		buf_adds(&b, ", \"error\": ");
 		json_str(&b, acct_msg);
 	}
-	buf_addf(&b, "},\n  \"timings\": {\"wall_s\": %.3f},\n",
-	    now_s() - r->t0);
+	getrusage(RUSAGE_SELF, &ru);
+	buf_addf(&b, "},\n  \"timings\": {\"wall_s\": %.3f, "
+	    "\"run_cpu_user_s\": %.3f, \"run_cpu_sys_s\": %.3f},\n",
+	    now_s() - r->t0,
+	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	buf_adds(&b, "  \"outputs\": [\"reviews.msgpack\", \"replies.csv\", "
 	    "\"rejects.msgpack\"");
 	if (r->has_stats)
