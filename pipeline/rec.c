@@ -128,6 +128,7 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 	const char *cur = p, *end = p + n, *pair;
 	struct mp_val v;
 	uint32_t i;
+	unsigned char c;
 	int rc;
 
 	*used = 0;
@@ -159,7 +160,14 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		struct rec_kv *kv = &r->kv[i];
 
 		pair = cur;
-		if ((rc = mp_next(&cur, end, &v)) != MP_OK)
+		c = cur < end ? (unsigned char)*cur : 0;
+		/* Nearly every key is a fixstr: frame it without a call. */
+		if ((c & 0xe0) == 0xa0 && (size_t)(end - cur) - 1 >= (c & 0x1f)) {
+			v.type = MP_STR;
+			v.v.s.p = cur + 1;
+			v.v.s.n = c & 0x1f;
+			cur += 1 + (c & 0x1f);
+		} else if ((rc = mp_next(&cur, end, &v)) != MP_OK)
 			return rc;
 		if (v.type != MP_STR) {
 			/* Well-formed but not ours: skip the rest of the map. */
@@ -177,8 +185,14 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		kv->pair = pair;
 		kv->key = v.v.s;
 		kv->val = cur;
-		if ((rc = mp_skip(&cur, end)) != MP_OK)
+		/* A scalar is framed by one mp_next; only nesting needs mp_skip. */
+		if ((rc = mp_next(&cur, end, &v)) != MP_OK)
 			return rc;
+		if (v.type == MP_ARRAY || v.type == MP_MAP) {
+			cur = kv->val;
+			if ((rc = mp_skip(&cur, end)) != MP_OK)
+				return rc;
+		}
 		kv->vlen = (size_t)(cur - kv->val);
 	}
 	r->p = p;

@@ -40,16 +40,26 @@ static const char *const stage_order[] = {
 
 #define SCHEMA_MAX_KEYS	64
 
+#define SCHEMA_KEY_MAX	32
+
 struct field {
-	char		 key[32];
+	char		 key[SCHEMA_KEY_MAX];
+	size_t		 len;
 	unsigned	 types;
 	bool		 required;
+	unsigned char	 next;		/* 1 + next field in the chain, or 0 */
 };
 
 struct validate {
 	struct field	 f[SCHEMA_MAX_KEYS];
 	size_t		 n;
 	bool		 check_utf8;
+	/*
+	 * 1 + the first field with this key length and first byte: each
+	 * record key is looked up once instead of scanning the record once
+	 * per schema key.
+	 */
+	unsigned char	 head[SCHEMA_KEY_MAX][256];
 };
 
 static int
@@ -119,6 +129,7 @@ validate_init(struct stage_ctx *ctx)
 	const char *after = opt_str(ctx, "after"), *p, *end, *eol;
 	char name[128];
 	int upto = -1, lineno = 0;
+	size_t i;
 
 	if (after != NULL &&
 	    (upto = stage_rank(after, strlen(after))) == -1)
@@ -150,9 +161,18 @@ validate_init(struct stage_ctx *ctx)
 			return stage_fail(ctx, "'%s':%d: bad schema line",
 			    name, lineno);
 		memcpy(v->f[v->n].key, key.p, key.n);
+		v->f[v->n].len = key.n;
 		v->f[v->n].required = slice_eq(req, "yes") ||
 		    (slice_eq(req, "after") && rank <= upto);
 		v->n++;
+	}
+	/* Chain in reverse so each chain runs in schema order. */
+	for (i = v->n; i-- > 0;) {
+		unsigned char *h =
+		    &v->head[v->f[i].len][(unsigned char)v->f[i].key[0]];
+
+		v->f[i].next = *h;
+		*h = (unsigned char)(i + 1);
 	}
 	return 0;
 }
@@ -185,21 +205,39 @@ static int
 validate_process(struct stage_ctx *ctx, const struct rec *r)
 {
 	const struct validate *v = ctx->priv;
+	const struct rec_kv *at[SCHEMA_MAX_KEYS];
 	struct text_error te;
 	struct slice raw;
 	struct mp_val mv;
 	const char *p;
 	size_t i;
+	unsigned j;
 
+	memset(at, 0, v->n * sizeof(at[0]));
+	for (i = 0; i < r->nkeys; i++) {
+		const struct rec_kv *kv = &r->kv[i];
+
+		if (kv->key.n == 0 || kv->key.n >= SCHEMA_KEY_MAX)
+			continue;
+		for (j = v->head[kv->key.n][(unsigned char)kv->key.p[0]];
+		    j != 0; j = v->f[j - 1].next) {
+			/* A repeated key: the first one counts. */
+			if (at[j - 1] == NULL && memcmp(v->f[j - 1].key,
+			    kv->key.p, kv->key.n) == 0)
+				at[j - 1] = kv;
+		}
+	}
 	for (i = 0; i < v->n; i++) {
 		const struct field *f = &v->f[i];
 
-		if (rec_get_raw(r, f->key, &raw) == -1) {
+		if (at[i] == NULL) {
 			if (f->required)
 				return stage_reject(ctx, r, "missing_field",
 				    "no '%s'", f->key);
 			continue;
 		}
+		raw.p = at[i]->val;
+		raw.n = at[i]->vlen;
 		p = raw.p;
 		if (mp_next(&p, raw.p + raw.n, &mv) != MP_OK ||
 		    (value_type(&mv, p, raw.p + raw.n) & f->types) == 0)
