@@ -147,6 +147,8 @@ struct cls_train_opts {
 	double		 lr;
 	double		 l2;
 	uint64_t	 seed;
+	bool		 average;	/* keep the mean of the weights */
+	bool		 balance;	/* weight classes equally per language */
 };
 
 /*
@@ -178,7 +180,7 @@ enum cls_lx {
 extern const char *const cls_topic_names[CLS_NTOPIC];
 
 #define CLS_LEX_MAXW	6
-#define CLS_LEX_BLOOM	16384	/* bits */
+#define CLS_LEX_BLOOM	65536	/* bits */
 
 struct cls_lex_word {
 	const char	*p;	/* folded, in the lexicon's pool */

@@ -299,8 +299,11 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
     const struct cls_example *ex, size_t n, char **out, size_t *outlen)
 {
 	size_t rows = (size_t)1 << cfg->bits, nw = rows * CLS_NCLASS;
-	float *w = NULL, *g2 = NULL, mx = 0, scale;
+	float *w = NULL, *g2 = NULL, *avg = NULL, mx = 0, scale;
+	float cw[CLS_NLANG + 1][CLS_NCLASS];
+	size_t cnt[CLS_NLANG + 1][CLS_NCLASS];
 	size_t *order = NULL, i, j, ep;
+	double step = 1;
 	unsigned char *file = NULL;
 	uint64_t rs = o->seed | 1;
 	int ret = -1;
@@ -309,10 +312,34 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 	g2 = calloc(nw, sizeof(*g2));
 	order = malloc((n + 1) * sizeof(*order));
 	file = malloc(CLS_HDR + nw * 2);
-	if (w == NULL || g2 == NULL || order == NULL || file == NULL)
+	if (o->average)
+		avg = calloc(nw, sizeof(*avg));
+	if (w == NULL || g2 == NULL || order == NULL || file == NULL ||
+	    (o->average && avg == NULL))
 		goto out;
 	for (i = 0; i < n; i++)
 		order[i] = i;
+	/*
+	 * Class weights per language (--balance): each class present counts
+	 * as much as the others in its language's loss, which is what the
+	 * macro-F1 of the report rewards.
+	 */
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		cnt[ex[i].lang][ex[i].label]++;
+	for (i = 0; i <= CLS_NLANG; i++) {
+		size_t tot = 0, k = 0;
+		int c;
+
+		for (c = 0; c < CLS_NCLASS; c++)
+			if (cnt[i][c] > 0) {
+				tot += cnt[i][c];
+				k++;
+			}
+		for (c = 0; c < CLS_NCLASS; c++)
+			cw[i][c] = o->balance && cnt[i][c] > 0 ?
+			    (float)tot / (float)(k * cnt[i][c]) : 1.0f;
+	}
 	/*
 	 * AdaGrad on the log loss, with L2 applied to the rows an example
 	 * touches; the order is shuffled per epoch by the seeded generator.
@@ -327,7 +354,7 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 		for (j = 0; j < n; j++) {
 			const struct cls_example *e = &ex[order[j]];
 			float z[CLS_NCLASS] = { 0 }, prob[CLS_NCLASS], x;
-			float xc, xw;
+			float xc, xw, ew = cw[e->lang][e->label];
 			uint32_t f;
 			int c;
 
@@ -347,15 +374,26 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 					size_t at = (size_t)e->f[f] *
 					    CLS_NCLASS + c;
 					float g = (prob[c] - (c == e->label)) *
-					    x + (float)o->l2 * w[at];
+					    x * ew + (float)o->l2 * w[at], d;
 
 					g2[at] += g * g;
-					w[at] -= (float)o->lr * g /
+					d = (float)o->lr * g /
 					    (sqrtf(g2[at]) + 1e-6f);
+					w[at] -= d;
+					if (avg != NULL)
+						avg[at] -= (float)step * d;
 				}
 			}
+			step++;
 		}
 	}
+	/*
+	 * --average: the mean of the weights over all steps (w - avg / step,
+	 * the usual trick that costs one more array, not a copy per step).
+	 */
+	if (avg != NULL)
+		for (i = 0; i < nw; i++)
+			w[i] -= avg[i] / (float)step;
 	for (i = 0; i < nw; i++)
 		if (fabsf(w[i]) > mx)
 			mx = fabsf(w[i]);
@@ -386,6 +424,7 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 out:
 	free(w);
 	free(g2);
+	free(avg);
 	free(order);
 	free(file);
 	return ret;

@@ -12,6 +12,7 @@
  * to ASCII, Latin diacritics (Turkish ş ğ ı ç ö ü, French, German)
  * removed, apostrophes inside words dropped (don't -> dont).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <utf8proc.h>
@@ -279,6 +280,49 @@ cls_unmask(struct cls_text *t, struct cls_tok *k, size_t cap)
 	    0xffff);
 }
 
+/*
+ * What cls_norm() needs of a code point below U+0800 (ASCII, Latin,
+ * Greek, Cyrillic, Arabic: nearly every character of our languages),
+ * computed once by the functions above: its category, script, and its
+ * lowered and folded form in UTF-8 (n == 0: dropped).  Saves the
+ * branches and utf8proc calls per character.
+ */
+#define CLS_CPTAB	0x800
+
+struct cls_cpinfo {
+	uint8_t		 cat;		/* utf8proc_category_t */
+	int8_t		 script;	/* cls_script_of() */
+	uint8_t		 n;		/* bytes in u */
+	uint8_t		 brk;		/* cls_is_break() */
+	char		 u[4];
+};
+
+static struct cls_cpinfo cls_cptab[CLS_CPTAB];
+static pthread_once_t cls_cptab_once = PTHREAD_ONCE_INIT;
+
+static void
+cls_cptab_init(void)
+{
+	int32_t c, l, f;
+
+	for (c = 0; c < CLS_CPTAB; c++) {
+		struct cls_cpinfo *ci = &cls_cptab[c];
+
+		ci->cat = (uint8_t)cls_category(c);
+		ci->script = (int8_t)cls_script_of(c);
+		ci->brk = cls_is_break(c);
+		if (c == 0x130)
+			l = 'i';
+		else if (ci->cat == UTF8PROC_CATEGORY_LU)
+			l = cls_lower(c);
+		else
+			l = c;
+		if ((f = cls_fold_cp(l)) > 0)
+			l = f;
+		ci->n = f == 0 ? 0 : (uint8_t)cls_put(ci->u, l);
+	}
+}
+
 void
 cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 {
@@ -288,6 +332,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	unsigned word_letters = 0;
 	struct cls_tok *cur = NULL;
 
+	pthread_once(&cls_cptab_once, cls_cptab_init);
 	memset(t, 0, sizeof(*t));
 	/* A code point grows to at most 4 bytes; each may start a token. */
 	cap = 4 * n + 2;
@@ -295,6 +340,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	t->tok = arena_alloc(a, (n + 1) * sizeof(*t->tok));
 	t->buf[t->len++] = ' ';
 	while (i < n) {
+		const struct cls_cpinfo *ci;
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k;
 		utf8proc_category_t cat;
@@ -308,7 +354,9 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			c = ' ';
 		} else
 			i += (size_t)k;
-		cat = cls_category(c);
+		ci = c >= 0 && c < CLS_CPTAB ? &cls_cptab[c] : NULL;
+		cat = ci != NULL ? (utf8proc_category_t)ci->cat :
+		    cls_category(c);
 		if (c == '\'' || c == 0x2019) {
 			if (inword)
 				continue;	/* don't -> dont */
@@ -353,18 +401,26 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 					t->nupper++;
 				else
 					word_upper = false;
-				if ((sc = cls_script_of(c)) >= 0)
+				if ((sc = ci != NULL ? ci->script :
+				    cls_script_of(c)) >= 0)
 					t->script[sc]++;
 			}
-			if (c == 0x130)
-				c = 'i';
-			else if (cat == UTF8PROC_CATEGORY_LU)
-				c = cls_lower(c);
-			if ((f = cls_fold_cp(c)) == 0)
-				continue;
-			if (f > 0)
-				c = f;
-			t->len += cls_put(t->buf + t->len, c);
+			if (ci != NULL) {
+				if (ci->n == 0)
+					continue;
+				memcpy(t->buf + t->len, ci->u, ci->n);
+				t->len += ci->n;
+			} else {
+				if (c == 0x130)
+					c = 'i';
+				else if (cat == UTF8PROC_CATEGORY_LU)
+					c = cls_lower(c);
+				if ((f = cls_fold_cp(c)) == 0)
+					continue;
+				if (f > 0)
+					c = f;
+				t->len += cls_put(t->buf + t->len, c);
+			}
 			if (t->len - cur->off < 0xffff)
 				cur->len = (uint16_t)(t->len - cur->off);
 			cur->slen = (uint32_t)(i - cur->soff);
@@ -380,7 +436,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		}
 		if (c == '!')
 			t->nexcl++;
-		if (cls_is_break(c)) {
+		if (ci != NULL ? ci->brk : cls_is_break(c)) {
 			brk = true;
 			continue;
 		}

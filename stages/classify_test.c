@@ -243,7 +243,7 @@ toy_train(char **out, size_t *outlen)
 	static const char *const neg[] = { "awful late work", "terrible",
 	    "awful seller", "late and awful" };
 	struct cls_cfg cfg = { 12, 1, 3, 1, 1, 0, 1, 1 };
-	struct cls_train_opts o = { 20, 0.2, 0, 7 };
+	struct cls_train_opts o = { 20, 0.2, 0, 7, false, false };
 	struct cls_example ex[8];
 	uint32_t *f = malloc(CLS_MAX_FEATURES * sizeof(*f));
 	size_t i;

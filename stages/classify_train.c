@@ -40,6 +40,10 @@ static const struct opt train_opts[] = {
 	    "AdaGrad learning rate" },
 	{ "l2", 0, OPT_FLOAT, "X", "0", 0, 1,
 	    "L2 penalty" },
+	{ "average", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	    "keep the mean of the weights over all steps" },
+	{ "balance", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	    "weight the classes of each language equally" },
 	{ "seed", 0, OPT_INT, "N", "42", 1, 2147483647.0,
 	    "shuffling seed" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
@@ -206,6 +210,8 @@ train_tool(struct stage_ctx *ctx)
 		.lr = opt_float(ctx, "lr"),
 		.l2 = opt_float(ctx, "l2"),
 		.seed = (uint64_t)opt_int(ctx, "seed"),
+		.average = opt_flag(ctx, "average"),
+		.balance = opt_flag(ctx, "balance"),
 	};
 	if (classify_load_models(ctx, &m, false) == -1)
 		goto out;
