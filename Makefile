@@ -38,7 +38,7 @@ CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE \
 	-DREVPIPE_VERSION='"$(VERSION)"' -Ipipeline -I$(O) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
 LIB_SRC	= $(filter-out %_test.c %_fuzz.c pipeline/revpipe.c, \
 	$(wildcard pipeline/*.c stages/*.c))

@@ -40,6 +40,7 @@ struct stage_io {
 	bool		 source_mode;
 	bool		 usage_error;
 	bool		 write_failed;
+	bool		 stream_error;	/* the input, not the stage, failed */
 	const struct rec *cur;		/* record being processed */
 	char		 msg[1024];	/* the fatal message */
 	struct buf	 rej;		/* one reject record */
@@ -219,6 +220,37 @@ struct rec_out *
 stage_rec_out(struct stage_ctx *ctx)
 {
 	return ctx->io->rec_out;
+}
+
+void
+stage_count(struct stage_ctx *ctx, const char *name, uint64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < STAGE_MAX_EXTRA; i++) {
+		if (ctx->extra_name[i] == NULL)
+			ctx->extra_name[i] = name;
+		if (strcmp(ctx->extra_name[i], name) == 0) {
+			ctx->extra[i] += n;
+			return;
+		}
+	}
+}
+
+/* ", 12 templates" for each stage_count() name, into b. */
+static void
+extra_counts(const struct stage_ctx *ctx, struct buf *b, bool as_keys)
+{
+	size_t i;
+
+	for (i = 0; i < STAGE_MAX_EXTRA && ctx->extra_name[i] != NULL; i++) {
+		if (as_keys)
+			buf_addf(b, " %s=%llu", ctx->extra_name[i],
+			    (unsigned long long)ctx->extra[i]);
+		else
+			buf_addf(b, ", %llu %s", (unsigned long long)ctx->extra[i],
+			    ctx->extra_name[i]);
+	}
 }
 
 int
@@ -913,25 +945,27 @@ static void
 write_counts_fd(const struct stage_ctx *ctx, int status)
 {
 	const char *env = getenv("REVPIPE_COUNTS_FD");
-	char line[512], *end;
+	struct buf line = BUF_INIT;
+	char *end;
 	long fd;
-	int n;
 
 	if (env == NULL || *env == '\0')
 		return;
 	fd = strtol(env, &end, 10);
 	if (*end != '\0' || fd < 0 || fd > 1 << 20)
 		return;
-	n = snprintf(line, sizeof(line), "counts %s read=%llu written=%llu "
-	    "duplicates=%llu rejects=%llu aggregated=%llu held=%llu exit=%d\n",
+	buf_addf(&line, "counts %s read=%llu written=%llu duplicates=%llu "
+	    "rejects=%llu aggregated=%llu held=%llu exit=%d",
 	    ctx->stage->name, (unsigned long long)ctx->counts.read,
 	    (unsigned long long)ctx->counts.written,
 	    (unsigned long long)ctx->counts.duplicates,
 	    (unsigned long long)ctx->counts.rejects,
 	    (unsigned long long)ctx->counts.aggregated,
 	    (unsigned long long)ctx->counts.held, status);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)write_all((int)fd, line, (size_t)n);
+	extra_counts(ctx, &line, true);
+	buf_addc(&line, '\n');
+	(void)write_all((int)fd, line.p, line.len);
+	buf_release(&line);
 }
 
 static int
@@ -963,6 +997,7 @@ run_records(struct stage_ctx *ctx)
 			if (rc == 2)
 				continue;
 			stage_fail(ctx, "%s", rec_reader_error(rd));
+			ctx->io->stream_error = true;
 			status = -1;
 			break;
 		}
@@ -1122,7 +1157,10 @@ stage_main(const struct stage *st, int argc, char **argv)
 			goto free;
 		}
 	}
-	if (rc != -1 && st->finish != NULL) {
+	/* After a cut input the records before it are good: a stage that
+	 * holds them still writes them (STAGE_FINISH_ON_CUT). */
+	if ((rc != -1 || (io.stream_error &&
+	    (st->flags & STAGE_FINISH_ON_CUT))) && st->finish != NULL) {
 		ctx.marks = 0;
 		io.source_mode = source;
 		rc = st->finish(&ctx);
@@ -1169,7 +1207,13 @@ done:
 		if (ctx.counts.aggregated > 0)
 			fprintf(stderr, ", %llu aggregated",
 			    (unsigned long long)ctx.counts.aggregated);
-		fputc('\n', stderr);
+		{
+			struct buf b = BUF_INIT;
+
+			extra_counts(&ctx, &b, false);
+			fprintf(stderr, "%s\n", b.p);
+			buf_release(&b);
+		}
 	}
 	if (io.counts_path != NULL && !io.usage_error)
 		write_counts(&ctx, io.counts_path);

@@ -70,6 +70,12 @@ struct stage {
 /* struct stage flags */
 #define STAGE_NO_STDOUT	0x1	/* writes no record stream (stats) */
 #define STAGE_TEXT_OUT	0x2	/* stdout is text for people (cat) */
+/*
+ * Run finish() even when the input stream was cut or malformed, because
+ * the stage holds good records it must still write (dedupe).  Exit status
+ * stays 1.  Stages that publish final files in finish() leave it unset.
+ */
+#define STAGE_FINISH_ON_CUT	0x4
 
 struct stage_counts {
 	uint64_t	read, written, duplicates, rejects, aggregated, held;
@@ -81,6 +87,8 @@ struct opt_val {
 	long long	 i;	/* INT, SIZE, FLAG (1 when given) */
 	double		 f;	/* FLOAT */
 };
+
+#define STAGE_MAX_EXTRA	8	/* stage_count() names per stage */
 
 struct stage_ctx {
 	const struct stage *stage;
@@ -94,6 +102,8 @@ struct stage_ctx {
 	const char	*conf_path;	/* -c FILE or NULL */
 	const char	*src;		/* decode: provenance of the record being made */
 	struct stage_counts counts;
+	const char	*extra_name[STAGE_MAX_EXTRA];	/* stage_count() */
+	uint64_t	 extra[STAGE_MAX_EXTRA];
 	/* Driver internals. */
 	struct stage_io	*io;
 	unsigned	 marks;
@@ -126,6 +136,14 @@ int	stage_duplicate(struct stage_ctx *ctx, const struct rec *r);
 int	stage_aggregate(struct stage_ctx *ctx, const struct rec *r);
 int	stage_hold(struct stage_ctx *ctx, const struct rec *r);
 void	stage_unhold(struct stage_ctx *ctx);
+
+/*
+ * Add `n` to a stage-specific counter `name` (a static string, e.g.
+ * "templates"): shown after the standard counts in the summary line and
+ * the REVPIPE_COUNTS_FD line (as name=N), so `run` can put it in the
+ * manifest.  At most STAGE_MAX_EXTRA names per stage.
+ */
+void	stage_count(struct stage_ctx *ctx, const char *name, uint64_t n);
 
 /* ---- failing and messages ------------------------------------------------- */
 

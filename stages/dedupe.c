@@ -1388,10 +1388,10 @@ dedupe_finish(struct stage_ctx *ctx)
 		return -1;
 	}
 	free(out);
-	if (d->templates > 0)
-		stage_info(ctx, "%llu template records in %llu clusters",
-		    (unsigned long long)d->templates,
-		    (unsigned long long)d->tclusters);
+	if (d->templates > 0) {
+		stage_count(ctx, "templates", d->templates);
+		stage_count(ctx, "template_clusters", d->tclusters);
+	}
 	return 0;
 }
 
@@ -1449,4 +1449,5 @@ const struct stage dedupe_stage = {
 	.process = dedupe_process,
 	.finish = dedupe_finish,
 	.free = dedupe_free,
+	.flags = STAGE_FINISH_ON_CUT,
 };

@@ -14,6 +14,12 @@ rec_fuzz|stages_fuzz)
 	for f in $(find "$top/testdata" -name 'in.jsonl' -size -64k | head -50); do
 		"$top/revpipe" cat --to-msgpack "$f" >"$dir/$(echo "$f" | cksum | cut -d' ' -f1).msgpack" 2>/dev/null || true
 	done ;;
+norm_fuzz|lang_fuzz|classify_fuzz)
+	# Review texts, one per file, from the test split of each language.
+	for l in ar el en fa kk ru tr; do
+		gzip -dc "$top/testdata/corpus/reviews.$l.jsonl.gz" | head -n 20 |
+		    awk -v d="$dir" -v l="$l" '{ f = d "/" l NR ".json"; print > f; close(f) }'
+	done ;;
 conf_fuzz)
 	cp "$top/pipeline.conf" "$dir/" 2>/dev/null || true
 	find "$top/testdata" -name '*.conf' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true ;;
