@@ -261,7 +261,17 @@ cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
 
 	if (w->prefix ? len < w->n : len != w->n)
 		return false;
+	if (w->n > 0 && t->buf[k->off + skip] != w->p[0])
+		return false;
 	return memcmp(t->buf + k->off + skip, w->p, w->n) == 0;
+}
+
+/* Most tokens are in no lexicon: a small bitmap says so, inline. */
+static inline bool
+cls_maybe(const struct cls_lex *lx, uint64_t k)
+{
+	return (lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] &
+	    ((uint64_t)1 << ((k >> 40) % 64))) != 0;
 }
 
 static void
@@ -272,10 +282,6 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 	bool first_ok;
 	int32_t e;
 
-	/* Most tokens are in no lexicon: a small bitmap says so first. */
-	if (!(lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] &
-	    ((uint64_t)1 << ((k >> 40) % 64))))
-		return;
 	while (lx->key[at] != 0 && lx->key[at] != k)
 		at = (at + 1) & lx->mask;
 	if (lx->key[at] == 0)
@@ -331,11 +337,16 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 		if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
 		    (lx->prefix_lens & ((uint64_t)1 << len))) {
 			hk = h ^ CLS_PREFIX_TAG;
-			cls_try(lx, hk == 0 ? 1 : hk, t, i, skip, out, n, cap);
+			if (hk == 0)
+				hk = 1;
+			if (cls_maybe(lx, hk))
+				cls_try(lx, hk, t, i, skip, out, n, cap);
 		}
 	}
-	if (k->len > skip)
-		cls_try(lx, h == 0 ? 1 : h, t, i, skip, out, n, cap);
+	if (h == 0)
+		h = 1;
+	if (k->len > skip && cls_maybe(lx, h))
+		cls_try(lx, h, t, i, skip, out, n, cap);
 }
 
 struct cls_match *

@@ -14,7 +14,7 @@
  * so one feature costs one cache line.
  *
  * Model file (little endian):
- *   "RPCLS1\0\0", then the struct cls_cfg fields as 8 uint32, a float
+ *   "RPCLS2\0\0", then the struct cls_cfg fields as 8 uint32, a float
  *   scale, then (1 << bits) * CLS_NCLASS int16 weights.
  */
 #include <errno.h>
@@ -26,7 +26,7 @@
 #include "classify.h"
 #include "banned.h"
 
-#define CLS_MAGIC	"RPCLS1\0\0"
+#define CLS_MAGIC	"RPCLS2\0\0"
 #define CLS_HDR		(8 + 8 * 4 + 4)
 
 static inline void
@@ -62,37 +62,60 @@ cls_u8len(unsigned char c)
 	return 2;
 }
 
-/* Character n-grams of " word " for every word token, with seed. */
+/*
+ * Character n-grams of " word " for every word token, with seed.  Each
+ * code point is read once into cp[] (its UTF-8 bytes packed in a
+ * uint32); an n-gram's hash is FNV-1a over those, one multiply per code
+ * point, and its row the top `bits` bits of one more multiply: half the
+ * work of hashing bytes and mixing every n-gram (model format 2).  A
+ * token longer than CLS_NGRAM_CPS code points gives the n-grams of its
+ * start only.
+ */
+#define CLS_NGRAM_CPS	64
+
 static void
 cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
     uint64_t seed, uint32_t *out, size_t cap, size_t *n)
 {
-	uint32_t mask = (1u << cfg->bits) - 1;
-	size_t i;
+	unsigned shift = 64 - cfg->bits;
+	uint32_t cp[CLS_NGRAM_CPS];
+	size_t i, j, ncp, at = *n;
 
+	seed ^= 0x63686172;
 	for (i = 0; i < t->ntok; i++) {
 		const struct cls_tok *k = &t->tok[i];
-		const char *b, *e, *p;
+		const unsigned char *p, *e;
 
 		if (k->len == 0 || (k->flags & CLS_TOK_SYM))
 			continue;
-		b = t->buf + k->off - 1;
-		e = t->buf + k->off + k->len + 1;
-		for (p = b; p < e; p += cls_u8len(*p)) {
-			uint64_t h = seed ^ 0x63686172;
-			const char *q = p;
+		p = (const unsigned char *)t->buf + k->off - 1;
+		e = (const unsigned char *)t->buf + k->off + k->len + 1;
+		for (ncp = 0; p < e && ncp < CLS_NGRAM_CPS; ncp++) {
+			size_t cl = cls_u8len(*p), b;
+			uint32_t v = *p;
+
+			for (b = 1; b < cl && p + b < e; b++)
+				v = v << 8 | p[b];
+			cp[ncp] = v;
+			p += cl;
+		}
+		for (j = 0; j < ncp; j++) {
+			uint64_t h = seed;
 			uint32_t m;
 
-			for (m = 1; m <= cfg->maxn && q < e; m++) {
-				size_t cl = cls_u8len(*q);
-
-				h = cls_fnv(h, q, cl);
-				q += cl;
-				if (m >= cfg->minn && !(m == 1 && *p == ' '))
-					cls_emit(out, cap, n, h, mask);
+			for (m = 1; m <= cfg->maxn && j + m <= ncp; m++) {
+				h = (h ^ cp[j + m - 1]) * 0x100000001b3ULL;
+				if (m < cfg->minn || (m == 1 && cp[j] == ' '))
+					continue;
+				if (at == cap)
+					goto out;
+				out[at++] = (uint32_t)((h *
+				    0x9e3779b97f4a7c15ULL) >> shift);
 			}
 		}
 	}
+out:
+	*n = at;
 }
 
 size_t

@@ -323,6 +323,31 @@ cls_cptab_init(void)
 	}
 }
 
+/*
+ * What cls_norm()'s last pass needs of a token, noted while it is
+ * written (by the lead byte of each folded code point) so the pass does
+ * not read the text again: a non-digit (else the token is a number),
+ * Cyrillic and Latin letters (both: cls_unmask() looks at it).  Cleared
+ * before cls_norm() returns.
+ */
+#define CLS_TOK_NONDIGIT	0x1000
+#define CLS_TOK_HASCYR		0x2000
+#define CLS_TOK_HASLAT		0x4000
+
+static inline uint16_t
+cls_lead_flags(char b)
+{
+	unsigned char u = (unsigned char)b;
+
+	if (u >= '0' && u <= '9')
+		return 0;
+	if (u == 0xd0 || u == 0xd1)
+		return CLS_TOK_NONDIGIT | CLS_TOK_HASCYR;
+	if (u >= 'a' && u <= 'z')
+		return CLS_TOK_NONDIGIT | CLS_TOK_HASLAT;
+	return CLS_TOK_NONDIGIT;
+}
+
 void
 cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 {
@@ -341,6 +366,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	t->buf[t->len++] = ' ';
 	while (i < n) {
 		const struct cls_cpinfo *ci;
+		size_t w0;
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k;
 		utf8proc_category_t cat;
@@ -405,6 +431,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 				    cls_script_of(c)) >= 0)
 					t->script[sc]++;
 			}
+			w0 = t->len;
 			if (ci != NULL) {
 				if (ci->n == 0)
 					continue;
@@ -421,8 +448,10 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 					c = f;
 				t->len += cls_put(t->buf + t->len, c);
 			}
-			if (t->len - cur->off < 0xffff)
+			if (t->len - cur->off < 0xffff) {
 				cur->len = (uint16_t)(t->len - cur->off);
+				cur->flags |= cls_lead_flags(t->buf[w0]);
+			}
 			cur->slen = (uint32_t)(i - cur->soff);
 			continue;
 		}
@@ -452,6 +481,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			brk = false;
 			t->len += cls_put(t->buf + t->len, c);
 			cur->len = (uint16_t)(t->len - cur->off);
+			cur->flags |= CLS_TOK_NONDIGIT;
 			continue;
 		}
 	}
@@ -461,16 +491,15 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		t->buf[t->len++] = ' ';
 	t->buf[t->len] = '\0';
 	for (i = 0; i < t->ntok; i++) {
-		const char *q = t->buf + t->tok[i].off;
-		size_t j;
+		struct cls_tok *k = &t->tok[i];
 
-		for (j = 0; j < t->tok[i].len; j++)
-			if (q[j] < '0' || q[j] > '9')
-				break;
-		if (j == t->tok[i].len)
-			t->tok[i].flags |= CLS_TOK_NUM;
-		else
-			cls_unmask(t, &t->tok[i], cap);
+		if (!(k->flags & CLS_TOK_NONDIGIT))
+			k->flags |= CLS_TOK_NUM;
+		else if ((k->flags & (CLS_TOK_HASCYR | CLS_TOK_HASLAT)) ==
+		    (CLS_TOK_HASCYR | CLS_TOK_HASLAT))
+			cls_unmask(t, k, cap);
+		k->flags &= ~(CLS_TOK_NONDIGIT | CLS_TOK_HASCYR |
+		    CLS_TOK_HASLAT);
 	}
 }
 
@@ -580,7 +609,7 @@ cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
     const struct cls_word *list)
 {
 	for (; list->s != NULL; list++)
-		if (list->n == k->len &&
+		if (list->n == k->len && list->s[0] == t->buf[k->off] &&
 		    memcmp(list->s, t->buf + k->off, k->len) == 0)
 			return true;
 	return false;
