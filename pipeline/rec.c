@@ -162,7 +162,8 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		pair = cur;
 		c = cur < end ? (unsigned char)*cur : 0;
 		/* Nearly every key is a fixstr: frame it without a call. */
-		if ((c & 0xe0) == 0xa0 && (size_t)(end - cur) - 1 >= (c & 0x1f)) {
+		if ((c & 0xe0) == 0xa0 &&
+		    (size_t)(end - cur) - 1 >= (c & 0x1f)) {
 			v.type = MP_STR;
 			v.v.s.p = cur + 1;
 			v.v.s.n = c & 0x1f;
@@ -185,7 +186,7 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		kv->pair = pair;
 		kv->key = v.v.s;
 		kv->val = cur;
-		/* A scalar is framed by one mp_next; only nesting needs mp_skip. */
+		/* One mp_next frames a scalar; only nesting needs mp_skip. */
 		if ((rc = mp_next(&cur, end, &v)) != MP_OK)
 			return rc;
 		if (v.type == MP_ARRAY || v.type == MP_MAP) {

@@ -173,6 +173,29 @@ ascii_run(const unsigned char *p, size_t n, size_t i)
 	return i - s;
 }
 
+/*
+ * Are the 8 bytes in w (loaded in memory order) four 2-byte sequences,
+ * each a lead 0xc2..0xdf then a continuation byte?  Little-endian only;
+ * elsewhere the byte-at-a-time path does the work.
+ */
+static inline bool
+utf8_2byte8(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if ((w & 0xc0e0c0e0c0e0c0e0ULL) != 0x80c080c080c080c0ULL)
+		return false;
+	/*
+	 * 0xc0 and 0xc1 (overlong) have lead bits 4..1 all zero: adding
+	 * 0xfe to each 16-bit lane's 0..0x1e carries into bit 8 otherwise.
+	 */
+	return (((w & 0x001e001e001e001eULL) + 0x00fe00fe00fe00feULL) &
+	    0x0100010001000100ULL) == 0x0100010001000100ULL;
+#else
+	(void)w;
+	return false;
+#endif
+}
+
 int
 text_utf8_check(const char *s, size_t n, struct text_error *err)
 {
@@ -182,11 +205,31 @@ text_utf8_check(const char *s, size_t n, struct text_error *err)
 	int32_t cp;
 
 	while (i < n) {
-		i += ascii_run(p, n, i);
+		/*
+		 * Eight bytes at a time while they are all ASCII or all
+		 * well-formed 2-byte sequences (Cyrillic, Greek, Arabic);
+		 * anything else, errors included, goes through utf8_dec so
+		 * the error and its offset stay the same.
+		 */
+		while (i + 8 <= n) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0 ||
+			    utf8_2byte8(w))
+				i += 8;
+			else
+				break;
+		}
 		if (i >= n)
 			break;
 		if (p[i] < 0x80) {
 			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] < 0xe0 && i + 1 < n &&
+		    (p[i + 1] & 0xc0) == 0x80) {
+			i += 2;
 			continue;
 		}
 		if ((len = utf8_dec(p, n, i, &cp, &why)) == 0) {

@@ -91,6 +91,49 @@ test_text_invalid_utf8_reasons_and_offsets(void **state)
 	bad_is("0123456789abcdefghij\xfe", 21, TEXT_BAD_BYTE, 20);
 }
 
+/*
+ * The 8-byte ASCII and 2-byte fast paths against utf8proc_iterate on
+ * random mixes of 1- to 4-byte characters with one byte damaged: same
+ * verdict, same offset.
+ */
+static void
+test_text_utf8_fast_paths_match_utf8proc(void **state)
+{
+	static const char *const pieces[] = { "a", " ", "\xd0\xb4",
+	    "\xc2\x80", "\xdf\xbf", "\xd8\xa7", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80" };
+	uint32_t seed = 12345;
+	unsigned char b[96];
+	int round;
+
+	for (round = 0; round < 200000; round++) {
+		struct text_error e;
+		size_t n = 0, off;
+		utf8proc_ssize_t got = 0;
+		utf8proc_int32_t cp;
+		int ours;
+
+		seed = seed * 1103515245 + 12345;
+		while (n < 80 && (seed >> 8) % 23 != 0) {
+			const char *pc = pieces[(seed >> 16) % 8];
+
+			memcpy(b + n, pc, strlen(pc));
+			n += strlen(pc);
+			seed = seed * 1103515245 + 12345;
+		}
+		if (n > 0 && (seed >> 4) % 2 == 0)
+			b[(seed >> 12) % n] = (unsigned char)(seed >> 24);
+		for (off = 0; off < n; off += (size_t)got)
+			if ((got = utf8proc_iterate(b + off,
+			    (utf8proc_ssize_t)(n - off), &cp)) < 0)
+				break;
+		ours = text_utf8_check((const char *)b, n, &e);
+		assert_int_equal(ours == 0, off >= n);
+		if (ours == -1)
+			assert_int_equal(e.off, off);
+	}
+}
+
 static void
 test_text_edge_code_points_are_valid(void **state)
 {
@@ -236,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_text_ascii_unchanged_is_not_copied),
 		cmocka_unit_test(test_text_nfc_text_is_not_copied),
 		cmocka_unit_test(test_text_invalid_utf8_reasons_and_offsets),
+		cmocka_unit_test(test_text_utf8_fast_paths_match_utf8proc),
 		cmocka_unit_test(test_text_edge_code_points_are_valid),
 		cmocka_unit_test(test_text_controls_removed_newlines_kept),
 		cmocka_unit_test(test_text_trim_unicode_spaces),
