@@ -281,6 +281,31 @@ cls_unmask(struct cls_text *t, struct cls_tok *k, size_t cap)
 }
 
 /*
+ * What cls_norm()'s last pass needs of a token, noted while it is
+ * written (by the lead byte of each folded code point) so the pass does
+ * not read the text again: a non-digit (else the token is a number),
+ * Cyrillic and Latin letters (both: cls_unmask() looks at it).  Cleared
+ * before cls_norm() returns.
+ */
+#define CLS_TOK_NONDIGIT	0x1000
+#define CLS_TOK_HASCYR		0x2000
+#define CLS_TOK_HASLAT		0x4000
+
+static inline uint16_t
+cls_lead_flags(char b)
+{
+	unsigned char u = (unsigned char)b;
+
+	if (u >= '0' && u <= '9')
+		return 0;
+	if (u == 0xd0 || u == 0xd1)
+		return CLS_TOK_NONDIGIT | CLS_TOK_HASCYR;
+	if (u >= 'a' && u <= 'z')
+		return CLS_TOK_NONDIGIT | CLS_TOK_HASLAT;
+	return CLS_TOK_NONDIGIT;
+}
+
+/*
  * What cls_norm() needs of a code point below U+0800 (ASCII, Latin,
  * Greek, Cyrillic, Arabic: nearly every character of our languages),
  * computed once by the functions above: its category, script, and its
@@ -294,6 +319,7 @@ struct cls_cpinfo {
 	int8_t		 script;	/* cls_script_of() */
 	uint8_t		 n;		/* bytes in u */
 	uint8_t		 brk;		/* cls_is_break() */
+	uint16_t	 lead;		/* cls_lead_flags(u[0]) */
 	char		 u[4];
 };
 
@@ -320,32 +346,8 @@ cls_cptab_init(void)
 		if ((f = cls_fold_cp(l)) > 0)
 			l = f;
 		ci->n = f == 0 ? 0 : (uint8_t)cls_put(ci->u, l);
+		ci->lead = cls_lead_flags(ci->u[0]);
 	}
-}
-
-/*
- * What cls_norm()'s last pass needs of a token, noted while it is
- * written (by the lead byte of each folded code point) so the pass does
- * not read the text again: a non-digit (else the token is a number),
- * Cyrillic and Latin letters (both: cls_unmask() looks at it).  Cleared
- * before cls_norm() returns.
- */
-#define CLS_TOK_NONDIGIT	0x1000
-#define CLS_TOK_HASCYR		0x2000
-#define CLS_TOK_HASLAT		0x4000
-
-static inline uint16_t
-cls_lead_flags(char b)
-{
-	unsigned char u = (unsigned char)b;
-
-	if (u >= '0' && u <= '9')
-		return 0;
-	if (u == 0xd0 || u == 0xd1)
-		return CLS_TOK_NONDIGIT | CLS_TOK_HASCYR;
-	if (u >= 'a' && u <= 'z')
-		return CLS_TOK_NONDIGIT | CLS_TOK_HASLAT;
-	return CLS_TOK_NONDIGIT;
 }
 
 void
@@ -450,7 +452,8 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			}
 			if (t->len - cur->off < 0xffff) {
 				cur->len = (uint16_t)(t->len - cur->off);
-				cur->flags |= cls_lead_flags(t->buf[w0]);
+				cur->flags |= ci != NULL ? ci->lead :
+				    cls_lead_flags(t->buf[w0]);
 			}
 			cur->slen = (uint32_t)(i - cur->soff);
 			continue;
@@ -615,6 +618,33 @@ cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
 	return false;
 }
 
+/*
+ * The lengths and first bytes of each language's negators: most tokens
+ * are neither, and two bit tests say so before the lists are scanned.
+ */
+static uint64_t cls_neg_lens[CLS_NLANG];
+static uint64_t cls_neg_first[CLS_NLANG][4];
+static pthread_once_t cls_neg_once = PTHREAD_ONCE_INIT;
+
+static void
+cls_neg_init(void)
+{
+	const struct cls_word *w;
+	int l, k;
+
+	for (l = 0; l < CLS_NLANG; l++)
+		for (k = 0; k < 2; k++)
+			for (w = k == 0 ? cls_neg_pre[l] : cls_neg_post[l];
+			    w->s != NULL; w++) {
+				unsigned char b = (unsigned char)w->s[0];
+
+				if (w->n < 64)
+					cls_neg_lens[l] |= (uint64_t)1 << w->n;
+				cls_neg_first[l][b / 64] |= (uint64_t)1 <<
+				    (b % 64);
+			}
+}
+
 void
 cls_mark_neg(struct cls_text *t, enum cls_lang l)
 {
@@ -622,7 +652,15 @@ cls_mark_neg(struct cls_text *t, enum cls_lang l)
 
 	if (l >= CLS_NLANG)
 		return;
+	pthread_once(&cls_neg_once, cls_neg_init);
 	for (i = 0; i < t->ntok; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		unsigned char b = (unsigned char)t->buf[k->off];
+
+		if (k->len == 0 || k->len >= 64 ||
+		    !(cls_neg_lens[l] & (uint64_t)1 << k->len) ||
+		    !(cls_neg_first[l][b / 64] & (uint64_t)1 << (b % 64)))
+			continue;
 		if (cls_tok_in(t, &t->tok[i], cls_neg_pre[l])) {
 			t->tok[i].flags |= CLS_TOK_NEGATOR;
 			for (j = i + 1; j < t->ntok && j <= i + CLS_NEG_SCOPE;
