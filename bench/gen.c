@@ -8,7 +8,7 @@
  * Texts are assembled from sentences of the real reviews in
  * testdata/corpus/reviews.*.jsonl.gz (read at run time): 1 to 3 sentences
  * of one language, never the same matching form twice for one seller.
- * Output is one platform shape (-p, the mappings in models/platforms): generic
+ * Output is one platform shape (-p, the mappings in schemas/platforms): generic
  * (JSON Lines, our own keys; the default), khamsat (JSON Lines, nested
  * buyer/seller objects, thumbs), fiverr (CSV, fractional stars, "Nov 3,
  * 2026" dates), tenpoint (JSON Lines, 10-point score, ISO-8601), percent
@@ -316,7 +316,7 @@ out_json_str(const char *s)
 	buf_addc(&out, '"');
 }
 
-/* Output shapes: the platform mappings in models/platforms/. */
+/* Output shapes: the platform mappings in schemas/platforms/. */
 enum { SHAPE_GENERIC, SHAPE_KHAMSAT, SHAPE_FIVERR, SHAPE_TENPOINT,
 	SHAPE_PERCENT };
 static const char *shape_names[] = { "generic", "khamsat", "fiverr",

@@ -711,11 +711,8 @@ int
 stage_model(struct stage_ctx *ctx, const char *name, struct slice *data)
 {
 	const struct model_file *mf;
-	struct model_cache *m;
-	struct buf path = BUF_INIT, content = BUF_INIT;
-	char chunk[65536];
-	size_t got;
-	FILE *fp;
+	struct buf path = BUF_INIT;
+	int rc;
 
 	/* Schemas are part of the program, not of a model set. */
 	if (ctx->models_dir == NULL || strncmp(name, "schemas/", 8) == 0) {
@@ -729,33 +726,45 @@ stage_model(struct stage_ctx *ctx, const char *name, struct slice *data)
 		return stage_fail(ctx, "no built-in model '%s' (rebuild with "
 		    "make, or use --models DIR)", name);
 	}
+	buf_addf(&path, "%s/%s", ctx->models_dir, name);
+	rc = stage_file(ctx, path.p, data);
+	buf_release(&path);
+	return rc;
+}
+
+int
+stage_file(struct stage_ctx *ctx, const char *path, struct slice *data)
+{
+	struct model_cache *m;
+	struct buf content = BUF_INIT;
+	char chunk[65536];
+	size_t got;
+	FILE *fp;
+
 	for (m = model_cache; m != NULL; m = m->next) {
-		if (strcmp(m->name, name) == 0) {
+		if (strcmp(m->name, path) == 0) {
 			data->p = m->data;
 			data->n = m->len;
 			return 0;
 		}
 	}
-	buf_addf(&path, "%s/%s", ctx->models_dir, name);
-	if ((fp = fopen(path.p, "rb")) == NULL) {
-		stage_fail_errno(ctx, "cannot read model '%s'", path.p);
-		buf_release(&path);
-		return -1;
-	}
+	if ((fp = fopen(path, "rb")) == NULL)
+		return stage_fail_errno(ctx, "cannot read '%s'", path);
 	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		buf_add(&content, chunk, got);
 	if (ferror(fp)) {
-		stage_fail_errno(ctx, "cannot read model '%s'", path.p);
+		stage_fail_errno(ctx, "cannot read '%s'", path);
 		fclose(fp);
-		buf_release(&path);
 		buf_release(&content);
 		return -1;
 	}
 	fclose(fp);
-	buf_release(&path);
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return stage_fail_errno(ctx, "cannot load model '%s'", name);
-	m->name = strdup(name);
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->name = strdup(path)) == NULL) {
+		free(m);
+		buf_release(&content);
+		return stage_fail_errno(ctx, "cannot load '%s'", path);
+	}
 	m->data = buf_detach(&content, &m->len);
 	m->next = model_cache;
 	model_cache = m;

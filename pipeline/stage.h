@@ -176,6 +176,12 @@ void	stage_input_error(struct stage_ctx *ctx, const char *fmt, ...)
  */
 int	stage_model(struct stage_ctx *ctx, const char *name, struct slice *data);
 
+/*
+ * The whole file at `path` (read once and cached like a model; valid until
+ * the process ends).  Returns 0, or -1 with a stage_fail message.
+ */
+int	stage_file(struct stage_ctx *ctx, const char *path, struct slice *data);
+
 /* ---- driver --------------------------------------------------------------- */
 
 /* Run `st` with argv (argv[0] = stage name); returns the exit status. */

@@ -9,7 +9,7 @@
  * CSV/TSV with a header row, or msgpack maps (by extension, else sniffed).
  * Writes: id, platform, seller, buyer, order_id, service, rating,
  * created_at, title, text, src (schemas/review.v1), through the platform
- * mapping detected from the field names (models/platforms/NAME.map) or
+ * mapping detected from the field names (schemas/platforms/NAME.map) or
  * forced with --platform.
  * Rejects: bad_json, bad_csv, bad_msgpack, bad_utf8, bad_type,
  * bad_rating, bad_time, missing_field, field_too_large, record_too_large,
@@ -92,6 +92,8 @@ enum { STOP_NONE, STOP_ERROR, STOP_LIMIT, STOP_DONE };
 static const struct opt decode_opts[] = {
 	{ "platform", 'p', OPT_STR, "NAME", NULL, 0, 0,
 	  "use this platform mapping (default: detect from field names)" },
+	{ "platforms", 0, OPT_STR, "DIR", NULL, 0, 0,
+	  "also load the platform mappings DIR/*.map (no rebuild needed)" },
 	{ "format", 0, OPT_STR, "FMT", NULL, 0, 0,
 	  "entry format: jsonl, json, csv, tsv, msgpack (default: by name, "
 	  "else sniffed)" },
@@ -1338,7 +1340,8 @@ maps_add(struct stage_ctx *ctx, struct decode *d, const char *name)
 	struct pmap *v;
 	char err[512];
 
-	if (stage_model(ctx, name, &data) == -1)
+	if ((strncmp(name, "schemas/", 8) == 0 ?
+	    stage_model(ctx, name, &data) : stage_file(ctx, name, &data)) == -1)
 		return -1;
 	v = realloc(d->maps.v, (d->maps.n + 1) * sizeof(*v));
 	if (v == NULL)
@@ -1358,7 +1361,10 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every platforms/NAME.map: built in, or in --models DIR. */
+/*
+ * Every schemas/platforms/NAME.map compiled in, then NAME.map files in
+ * --platforms DIR (a new platform without rebuilding; same name wins).
+ */
 static int
 maps_load(struct stage_ctx *ctx, struct decode *d)
 {
@@ -1366,11 +1372,11 @@ maps_load(struct stage_ctx *ctx, struct decode *d)
 	size_t n = 0, i;
 	int ret = -1;
 
-	if (ctx->models_dir != NULL) {
+	if (opt_str(ctx, "platforms") != NULL) {
 		DIR *dir;
 		struct dirent *de;
 
-		snprintf(path, sizeof(path), "%s/platforms", ctx->models_dir);
+		snprintf(path, sizeof(path), "%s", opt_str(ctx, "platforms"));
 		if ((dir = opendir(path)) == NULL)
 			return stage_fail_errno(ctx, "cannot open '%s'", path);
 		while ((de = readdir(dir)) != NULL) {
@@ -1382,18 +1388,19 @@ maps_load(struct stage_ctx *ctx, struct decode *d)
 			    NULL)
 				break;
 			names = nn;
-			snprintf(path, sizeof(path), "platforms/%s",
-			    de->d_name);
+			snprintf(path, sizeof(path), "%s/%s",
+			    opt_str(ctx, "platforms"), de->d_name);
 			names[n++] = strdup(path);
 		}
 		closedir(dir);
-	} else {
+	}
+	{
 		const struct model_file *m;
 
 		for (m = model_files; m->name != NULL; m++) {
 			char **nn;
 
-			if (strncmp(m->name, "platforms/", 10) != 0 ||
+			if (strncmp(m->name, "schemas/platforms/", 18) != 0 ||
 			    !has_suffix(m->name, ".map"))
 				continue;
 			if ((nn = realloc(names, (n + 1) * sizeof(*nn))) ==
@@ -1408,7 +1415,7 @@ maps_load(struct stage_ctx *ctx, struct decode *d)
 		if (names[i] == NULL || maps_add(ctx, d, names[i]) == -1)
 			goto out;
 	if (d->maps.n == 0) {
-		stage_fail(ctx, "no platform mappings (platforms/*.map)");
+		stage_fail(ctx, "no platform mappings (schemas/platforms/*.map)");
 		goto out;
 	}
 	ret = 0;

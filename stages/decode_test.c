@@ -184,7 +184,7 @@ test_decode_map_builtin_files_parse(void **state)
 		struct pmap m;
 		char err[256];
 
-		if (strncmp(f->name, "platforms/", 10) != 0)
+		if (strncmp(f->name, "schemas/platforms/", 18) != 0)
 			continue;
 		if (pm_parse(&m, f->name, (struct slice){
 		    (const char *)f->data, f->len }, err, sizeof(err)) != 0)

@@ -4,7 +4,7 @@
 #
 # usage: testdata/decode/make-cases.sh      (then: make golden-update, review)
 #
-# Every platform shape (models/platforms/*.map) in every container and
+# Every platform shape (schemas/platforms/*.map) in every container and
 # format, plus the bad inputs.  Needs python3, gzip, zstd, xz, bzip2.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -3,7 +3,7 @@
 #
 # Real review texts (testdata/corpus, the `test` rows of the one split, so
 # nothing here is trained on) in the export shapes of four platforms that
-# decode maps (models/platforms/*.map), as operators receive them:
+# decode maps (schemas/platforms/*.map), as operators receive them:
 #   khamsat-2026-11.jsonl.gz       Khamsat JSON Lines, ar + fa, thumbs up/down
 #   fiverr-orders.zip              a zip holding a Fiverr CSV, en + tr, 1-5 stars
 #   marketplace-ru-kk.tar.gz       a tarball of 10-point JSON Lines, ru + kk + el
