@@ -256,7 +256,7 @@ classify(uint32_t *cp, enum lang_script *script)
  * Decode one code point at *pp (before end); invalid bytes come back as
  * U+FFFD one byte at a time, so scanning always advances.
  */
-static uint32_t
+static inline uint32_t
 next_cp(const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp;
@@ -301,15 +301,29 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
 	enum lang_script s = LS_NONE;
 	unsigned letters = 0;
-	uint32_t cp;
+	uint32_t cp, e;
 	int k;
 
 	if (!lang_tab_ready)
 		lang_tab_init();
 	memset(counts, 0, sizeof(unsigned) * LS_COUNT);
 	while (p < end) {
-		cp = next_cp(&p, end);
-		k = classify(&cp, &s);
+		/* ASCII and 2-byte characters (most of our text) inline. */
+		if (p[0] < 0x80) {
+			e = lang_tab[p[0]];
+			p++;
+			k = e & 7;
+			s = e >> 3 & 31;
+		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
+		    (p[1] & 0xc0) == 0x80) {
+			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
+			p += 2;
+			k = e & 7;
+			s = e >> 3 & 31;
+		} else {
+			cp = next_cp(&p, end);
+			k = classify(&cp, &s);
+		}
 		if (k == CH_LETTER) {
 			if (s != LS_NONE) {
 				counts[s]++;
@@ -398,7 +412,7 @@ scan_words(const char *text, size_t n, enum lang_script script,
     void *arg)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
-	uint32_t w[LANG_MAX_WORD + 2], cp;
+	uint32_t w[LANG_MAX_WORD + 2], cp, e;
 	enum lang_script s = LS_NONE, ws = LS_NONE;
 	unsigned len = 0, used = 0;
 	int k, stop = 0;
@@ -415,6 +429,14 @@ scan_words(const char *text, size_t n, enum lang_script script,
 				k = CH_LETTER;
 			} else
 				k = cp == '\'' ? CH_JOIN : CH_SEP;
+		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
+		    (p[1] & 0xc0) == 0x80) {
+			/* 2-byte characters are all in the table. */
+			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
+			p += 2;
+			cp = e >> 8;
+			s = e >> 3 & 31;
+			k = e & 7;
 		} else {
 			cp = next_cp(&p, end);
 			k = classify(&cp, &s);
@@ -704,9 +726,11 @@ score_word(void *arg, uint32_t *w, unsigned len)
 {
 	struct lang_scorer *sc = arg;
 	const struct lang_model *m = sc->m;
-	uint32_t keys[LANG_WORD_KEYS], j, at, c, slot[LANG_WORD_KEYS];
+	uint32_t keys[LANG_WORD_KEYS], j, slot[LANG_WORD_KEYS];
 	uint8_t orders[LANG_WORD_KEYS];
 	unsigned i, nk = word_keys(w, len, keys, orders);
+	const uint16_t *pp, *pe;
+	int32_t *acc = sc->acc;
 	int32_t best, second;
 	uint64_t bits;
 	uint16_t e;
@@ -721,13 +745,16 @@ score_word(void *arg, uint32_t *w, unsigned len)
 		for (j = slot[i]; m->slots[j].key != 0; j = (j + 1) & m->mask) {
 			if (m->slots[j].key != keys[i])
 				continue;
-			at = m->slots[j].post >> 7;
-			c = m->slots[j].post & 0x7f;
-			while (c-- > 0) {
-				e = m->post[at++];
-				if (sc->allowed >> (e >> LANG_QBITS) & 1)
-					sc->acc[e >> LANG_QBITS] +=
-					    e & LANG_QMASK;
+			pp = m->post + (m->slots[j].post >> 7);
+			pe = pp + (m->slots[j].post & 0x7f);
+			/*
+			 * No test of sc->allowed: the sums of other
+			 * profiles are never read, and a branch per
+			 * posting cost more than the add.
+			 */
+			while (pp < pe) {
+				e = *pp++;
+				acc[e >> LANG_QBITS] += e & LANG_QMASK;
 			}
 			break;
 		}
