@@ -99,6 +99,32 @@ cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
 			cp[ncp] = v;
 			p += cl;
 		}
+		/*
+		 * The shipped 3-4-grams, unrolled (the same rows as the loop
+		 * below): the general loop's branches cost more than its
+		 * multiplies.
+		 */
+		if (cfg->minn == 3 && cfg->maxn == 4 && ncp >= 3 &&
+		    cap - at >= 2 * ncp) {
+			const uint64_t P = 0x100000001b3ULL;
+			const uint64_t G = 0x9e3779b97f4a7c15ULL;
+
+			for (j = 0; j + 3 < ncp; j++) {
+				uint64_t h = (((seed ^ cp[j]) * P ^ cp[j + 1]) *
+				    P ^ cp[j + 2]) * P;
+
+				out[at++] = (uint32_t)((h * G) >> shift);
+				h = (h ^ cp[j + 3]) * P;
+				out[at++] = (uint32_t)((h * G) >> shift);
+			}
+			{
+				uint64_t h = (((seed ^ cp[j]) * P ^ cp[j + 1]) *
+				    P ^ cp[j + 2]) * P;
+
+				out[at++] = (uint32_t)((h * G) >> shift);
+			}
+			continue;
+		}
 		for (j = 0; j < ncp; j++) {
 			uint64_t h = seed;
 			uint32_t m;
