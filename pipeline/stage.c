@@ -15,6 +15,7 @@
 
 #include <archive.h>
 #include <msgpack.h>
+#include <utf8proc.h>
 #include <xxhash.h>
 #include <zlib.h>
 
@@ -676,10 +677,16 @@ revpipe_version(void)
 
 	if (v[0] == '\0')
 		snprintf(v, sizeof(v), "revpipe %s (%s, zlib %s, msgpack-c %s, "
-		    "xxhash %u.%u.%u)", REVPIPE_VERSION, archive_version_string(),
-		    zlibVersion(), msgpack_version(),
+		    "xxhash %u.%u.%u, utf8proc %s%s)", REVPIPE_VERSION,
+		    archive_version_string(), zlibVersion(), msgpack_version(),
 		    XXH_versionNumber() / 10000, XXH_versionNumber() / 100 % 100,
-		    XXH_versionNumber() % 100);
+		    XXH_versionNumber() % 100, utf8proc_version(),
+#ifdef REVPIPE_ISAL
+		    ", isa-l"
+#else
+		    ""
+#endif
+		    );
 	return v;
 }
 

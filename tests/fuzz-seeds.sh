@@ -23,6 +23,9 @@ norm_fuzz|lang_fuzz|classify_fuzz)
 conf_fuzz)
 	cp "$top/pipeline.conf" "$dir/" 2>/dev/null || true
 	find "$top/testdata" -name '*.conf' -size -64k -exec cp {} "$dir/" \; 2>/dev/null || true ;;
+decode_fuzz|decode_json_fuzz)
+	find "$top/testdata/decode" -type f -size -64k ! -name 'expect*' \
+	    ! -name cmd ! -name args -exec cp {} "$dir/" \; 2>/dev/null || true ;;
 *)
 	find "$top/testdata" -path "*${name%%_fuzz*}*" -type f -size -64k \
 	    -exec cp {} "$dir/" \; 2>/dev/null || true ;;
