@@ -8,7 +8,9 @@
  * reviews.msgpack, replies.csv and the stats input.  Every pipe end this
  * process holds is non-blocking, and it stops reading while an output
  * buffer is over RUN_HIGH_WATER, so memory stays bounded and no stage can
- * wait on another in a cycle.
+ * wait on another in a cycle.  Buffers drained from the front are
+ * compacted once a megabyte has gone (a buffer that never empties would
+ * otherwise only grow: found at 1M reviews, 1.5 GB).
  *
  * Reordering: record s (0-based) goes to worker (s / chunk) % jobs with
  * the key _rp_seq = s appended.  Each worker keeps order, so the merger
@@ -83,6 +85,7 @@ struct child {
 	int		 status;	/* wait status */
 	bool		 done;
 	double		 user_s, sys_s;
+	long		 maxrss_kb;
 };
 
 struct worker {
@@ -659,6 +662,7 @@ reap(struct run *r, bool block)
 			    (double)ru.ru_utime.tv_usec / 1e6;
 			r->kids[i].sys_s = (double)ru.ru_stime.tv_sec +
 			    (double)ru.ru_stime.tv_usec / 1e6;
+			r->kids[i].maxrss_kb = ru.ru_maxrss;
 			if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) &&
 			    r->first_fail == -1)
 				r->first_fail = (int)i;
@@ -1095,7 +1099,8 @@ loop(struct run *r)
 				if (r->spos == r->sbuf.len) {
 					buf_reset(&r->sbuf);
 					r->spos = 0;
-				}
+				} else if (r->spos >= RUN_READ)
+					compact(&r->sbuf, &r->spos);
 			} else if (who[i] >= 2000) {
 				struct worker *w = &r->w[who[i] - 2000];
 
@@ -1129,7 +1134,8 @@ loop(struct run *r)
 				if (w->wpos == w->wbuf.len) {
 					buf_reset(&w->wbuf);
 					w->wpos = 0;
-				}
+				} else if (w->wpos >= RUN_READ)
+					compact(&w->wbuf, &w->wpos);
 			}
 		}
 		/* After the head ends, close worker inputs once drained. */
@@ -1651,14 +1657,18 @@ write_manifest(struct run *r, const struct earlier *old, struct counts *c,
 		    (unsigned long long)c[i].agg);
 		{
 			double u = 0, s = 0;
+			long rss = 0;
 
 			for (j = 0; j < r->nkids; j++)
 				if (strcmp(r->kids[j].name, c[i].name) == 0) {
 					u += r->kids[j].user_s;
 					s += r->kids[j].sys_s;
+					if (r->kids[j].maxrss_kb > rss)
+						rss = r->kids[j].maxrss_kb;
 				}
 			buf_addf(&b, ", \"cpu_user_s\": %.3f, "
-			    "\"cpu_sys_s\": %.3f}", u, s);
+			    "\"cpu_sys_s\": %.3f, \"max_rss_mb\": %.1f}", u, s,
+			    (double)rss / 1024);
 		}
 	}
 	buf_adds(&b, nc == 0 ? "],\n" : "\n  ],\n");
@@ -1674,10 +1684,11 @@ write_manifest(struct run *r, const struct earlier *old, struct counts *c,
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	buf_addf(&b, "},\n  \"timings\": {\"wall_s\": %.3f, "
-	    "\"run_cpu_user_s\": %.3f, \"run_cpu_sys_s\": %.3f},\n",
-	    now_s() - r->t0,
+	    "\"run_cpu_user_s\": %.3f, \"run_cpu_sys_s\": %.3f, "
+	    "\"run_max_rss_mb\": %.1f},\n", now_s() - r->t0,
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	    (double)ru.ru_maxrss / 1024);
 	buf_adds(&b, "  \"outputs\": [\"reviews.msgpack\", \"replies.csv\", "
 	    "\"rejects.msgpack\"");
 	if (r->has_stats)
