@@ -20,6 +20,14 @@ out=$top/bench/results/last.txt
 	echo "# $("$REVPIPE" --version)"
 } >"$out"
 cat "$out"
+# One shared input for every script: N generated multilingual reviews,
+# about 5% exact and 3% near duplicates, as .jsonl.gz.
+src=$BENCH_DATA/reviews-$BENCH_N.jsonl.gz
+if [ ! -s "$src" ]; then
+	echo "bench: generating $BENCH_N reviews into $src"
+	"$top/build/bench/gen" -z -n "$BENCH_N" -c "$top/testdata/corpus" \
+	    -o "$src.tmp" && mv "$src.tmp" "$src"
+fi
 for s in "$top"/bench/*.sh; do
 	name=$(basename "$s" .sh)
 	[ "$name" = run ] && continue
