@@ -363,7 +363,8 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	memset(t, 0, sizeof(*t));
 	/* A code point grows to at most 4 bytes; each may start a token. */
 	cap = 4 * n + 2;
-	t->buf = arena_alloc(a, cap + 1);
+	/* 4 more: a folded code point is copied as 4 bytes, see below. */
+	t->buf = arena_alloc(a, cap + 4);
 	t->tok = arena_alloc(a, (n + 1) * sizeof(*t->tok));
 	t->buf[t->len++] = ' ';
 	while (i < n) {
@@ -437,7 +438,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			if (ci != NULL) {
 				if (ci->n == 0)
 					continue;
-				memcpy(t->buf + t->len, ci->u, ci->n);
+				memcpy(t->buf + t->len, ci->u, 4);
 				t->len += ci->n;
 			} else {
 				if (c == 0x130)
