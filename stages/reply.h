@@ -131,6 +131,7 @@ struct reply_dstem {
 	const char	*p;	/* folded */
 	uint32_t	 n;
 	uint32_t	 what;	/* REPLY_D_* */
+	uint32_t	 head;	/* p[0..3] as loaded from memory, when n >= 4 */
 };
 
 enum {
@@ -154,6 +155,7 @@ struct reply_bank {
 	struct arena	 mem;		/* folded copies of detect/check stems */
 	struct reply_dstem *dx;		/* detect stems by bucket */
 	uint32_t	*dx_start;	/* REPLY_DX_BUCKETS + 1 offsets */
+	bool		 dx_mid;	/* a stem starts inside a character */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */

@@ -236,6 +236,11 @@ reply_detect_index(struct reply_bank *b)
 			b->dx[b->dx_start[k] + fill[k]].p = v->p;
 			b->dx[b->dx_start[k] + fill[k]].n = v->n;
 			b->dx[b->dx_start[k] + fill[k]].what = d;
+			if (v->n >= 4)
+				memcpy(&b->dx[b->dx_start[k] + fill[k]].head,
+				    v->p, 4);
+			if (((unsigned char)v->p[0] & 0xc0) == 0x80)
+				b->dx_mid = true;
 			fill[k]++;
 		}
 	}
@@ -286,12 +291,26 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	la.n = 0;
 	/* One pass for every detect stem, bucketed by its first two bytes. */
 	for (p = t.p; p + 1 < end; p++) {
+		/* Stems start on a character: skip continuation bytes. */
+		if (((unsigned char)p[0] & 0xc0) == 0x80 && !b->dx_mid)
+			continue;
 		k = dx_key(p);
 		for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
 			const struct reply_dstem *d = &b->dx[j];
+			uint32_t head;
 
-			if (p[0] != d->p[0] || p[1] != d->p[1] ||
-			    (size_t)(end - p) < d->n ||
+			if ((size_t)(end - p) < d->n)
+				continue;
+			/*
+			 * In Cyrillic or Greek two bytes are one letter:
+			 * four more settle most near misses without a call.
+			 */
+			if (d->n >= 4) {
+				memcpy(&head, p, 4);
+				if (head != d->head || memcmp(p + 4, d->p + 4,
+				    d->n - 4) != 0)
+					continue;
+			} else if (p[0] != d->p[0] || p[1] != d->p[1] ||
 			    memcmp(p + 2, d->p + 2, d->n - 2) != 0)
 				continue;
 			hit[d->what] = true;
