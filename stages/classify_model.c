@@ -209,6 +209,27 @@ cls_put32(unsigned char *p, uint32_t v)
 	p[3] = (v >> 24) & 0xff;
 }
 
+/*
+ * A row (CLS_NCLASS == 3 int16) is read as 4 lanes of one 8-byte load
+ * and widened to int32 with the compiler's vector extension; the fourth
+ * lane belongs to the next row and is ignored, so the weights end with a
+ * spare int16.
+ */
+#define CLS_ROW_SLACK	1
+_Static_assert(CLS_NCLASS <= 4, "a row must fit in 4 lanes");
+
+typedef int16_t cls_v4h __attribute__((vector_size(8)));
+typedef int32_t cls_v4i __attribute__((vector_size(16)));
+
+static inline cls_v4i
+cls_row(const int16_t *w)
+{
+	cls_v4h h;
+
+	memcpy(&h, w, sizeof(h));
+	return __builtin_convertvector(h, cls_v4i);
+}
+
 int
 cls_model_load(struct cls_model *m, struct slice data, char *err,
     size_t errlen)
@@ -244,7 +265,8 @@ cls_model_load(struct cls_model *m, struct slice data, char *err,
 		return -1;
 	}
 	/* The embedded bytes are only 16-aligned at the start: copy. */
-	if ((m->own = malloc(rows * CLS_NCLASS * sizeof(int16_t))) == NULL) {
+	if ((m->own = calloc(rows * CLS_NCLASS + CLS_ROW_SLACK,
+	    sizeof(int16_t))) == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
@@ -300,7 +322,7 @@ void
 cls_model_predict(const struct cls_model *m, const uint32_t *f, size_t n,
     size_t nchar, float prob[CLS_NCLASS])
 {
-	int32_t ac[CLS_NCLASS] = { 0 }, aw[CLS_NCLASS] = { 0 };
+	cls_v4i ac = { 0, 0, 0, 0 }, aw = { 0, 0, 0, 0 };
 	float z[CLS_NCLASS], xc, xw;
 	size_t i;
 	int c;
@@ -309,23 +331,16 @@ cls_model_predict(const struct cls_model *m, const uint32_t *f, size_t n,
 	for (i = 0; i < n && i < CLS_PREFETCH; i++)
 		__builtin_prefetch(m->w + (size_t)f[i] * CLS_NCLASS);
 	for (i = 0; i < nchar; i++) {
-		const int16_t *w = m->w + (size_t)f[i] * CLS_NCLASS;
-
 		if (i + CLS_PREFETCH < n)
 			__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
 			    CLS_NCLASS);
-		for (c = 0; c < CLS_NCLASS; c++)
-			ac[c] += w[c];
+		ac += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
 	}
 	for (; i < n; i++) {
-		const int16_t *w = m->w + (size_t)f[i] * CLS_NCLASS;
-
 		if (i + CLS_PREFETCH < n)
 			__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
 			    CLS_NCLASS);
-
-		for (c = 0; c < CLS_NCLASS; c++)
-			aw[c] += w[c];
+		aw += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
 	}
 	cls_group_scales(n, nchar, &xc, &xw);
 	for (c = 0; c < CLS_NCLASS; c++)
