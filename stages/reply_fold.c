@@ -97,6 +97,24 @@ put_cp(char *o, uint32_t c)
 	return 4;
 }
 
+/*
+ * fold_cp() of every 2-byte code point, made on first use: the fold of
+ * one below U+0800 stays below it, and Cyrillic, Greek and Arabic
+ * reviews are mostly such characters.
+ */
+static uint16_t	fold2[0x800];
+static volatile int fold2_ready;
+
+static void
+fold2_init(void)
+{
+	uint32_t c;
+
+	for (c = 0; c < 0x800; c++)
+		fold2[c] = (uint16_t)fold_cp(c);
+	fold2_ready = 1;
+}
+
 size_t
 reply_fold(struct buf *out, const char *s, size_t n)
 {
@@ -106,6 +124,8 @@ reply_fold(struct buf *out, const char *s, size_t n)
 	char *o;
 	int k;
 
+	if (!fold2_ready)
+		fold2_init();
 	buf_grow(out, n + 4);
 	o = out->p + out->len;
 	while (p < end) {
@@ -115,9 +135,17 @@ reply_fold(struct buf *out, const char *s, size_t n)
 			continue;
 		}
 		if ((*p & 0xe0) == 0xc0 && p + 1 < end) {
-			c = (*p & 0x1f) << 6 | (p[1] & 0x3f);
-			k = 2;
-		} else if ((*p & 0xf0) == 0xe0 && p + 2 < end) {
+			c = fold2[(*p & 0x1f) << 6 | (p[1] & 0x3f)];
+			if (c >= 0x80) {
+				o[0] = 0xc0 | (c >> 6);
+				o[1] = 0x80 | (c & 0x3f);
+				o += 2;
+			} else if (c != 0)
+				*o++ = c;
+			p += 2;
+			continue;
+		}
+		if ((*p & 0xf0) == 0xe0 && p + 2 < end) {
 			c = (*p & 0x0f) << 12 | (p[1] & 0x3f) << 6 |
 			    (p[2] & 0x3f);
 			k = 3;
