@@ -394,7 +394,19 @@ struct rec_out {
 static int
 buf_write_cb(void *data, const char *p, size_t n)
 {
-	buf_add(data, p, n);
+	struct buf *b = data;
+	size_t i;
+
+	if (b->cap - b->len <= n)
+		buf_grow(b, n);
+	/* msgpack-c writes headers of 1 to 9 bytes: no memcpy call. */
+	if (n <= 9)
+		for (i = 0; i < n; i++)
+			b->p[b->len + i] = p[i];
+	else
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 	return 0;
 }
 
@@ -407,8 +419,43 @@ mp_packer_buf(msgpack_packer *pk, struct buf *b)
 void
 mp_pack_strn(msgpack_packer *pk, const char *s, size_t n)
 {
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
+	struct buf *b = pk->data;
+	unsigned char *h;
+	size_t k;
+
+	if (pk->callback != buf_write_cb) {
+		msgpack_pack_str(pk, n);
+		msgpack_pack_str_body(pk, s, n);
+		return;
+	}
+	/* Into a buf: msgpack-c's header choice, one copy, no callbacks. */
+	if (b->cap - b->len <= n + 5)
+		buf_grow(b, n + 5);
+	h = (unsigned char *)b->p + b->len;
+	if (n < 32) {
+		h[0] = (unsigned char)(0xa0 | n);
+		k = 1;
+	} else if (n < 256) {
+		h[0] = 0xd9;
+		h[1] = (unsigned char)n;
+		k = 2;
+	} else if (n < 65536) {
+		h[0] = 0xda;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		k = 3;
+	} else {
+		h[0] = 0xdb;
+		h[1] = (unsigned char)(n >> 24);
+		h[2] = (unsigned char)(n >> 16);
+		h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n;
+		k = 5;
+	}
+	if (n > 0)
+		memcpy(h + k, s, n);
+	b->len += k + n;
+	b->p[b->len] = '\0';
 }
 
 void
