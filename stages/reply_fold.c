@@ -228,7 +228,7 @@ reply_detect_index(struct reply_bank *b)
 		RS_DETECT_EXTRA_ASK
 	};
 	const struct reply_slotv *s;
-	uint32_t i, k, n = 0, *fill;
+	uint32_t i, k, pair, n = 0, *fill;
 	int d;
 
 	for (d = 0; d < REPLY_D_COUNT; d++)
@@ -236,8 +236,10 @@ reply_detect_index(struct reply_bank *b)
 			n += s->n;
 	b->dx = calloc(n + 1, sizeof(*b->dx));
 	b->dx_start = calloc(REPLY_DX_BUCKETS + 1, sizeof(*b->dx_start));
+	b->dx_pair = calloc(65536 / 64, sizeof(*b->dx_pair));
 	fill = calloc(REPLY_DX_BUCKETS, sizeof(*fill));
-	if (b->dx == NULL || b->dx_start == NULL || fill == NULL) {
+	if (b->dx == NULL || b->dx_start == NULL || b->dx_pair == NULL ||
+	    fill == NULL) {
 		free(fill);
 		return -1;
 	}
@@ -267,8 +269,9 @@ reply_detect_index(struct reply_bank *b)
 			if (v->n >= 4)
 				memcpy(&b->dx[b->dx_start[k] + fill[k]].head,
 				    v->p, 4);
-			if (((unsigned char)v->p[0] & 0xc0) == 0x80)
-				b->dx_mid = true;
+			pair = (unsigned char)v->p[0] << 8 |
+			    (unsigned char)v->p[1];
+			b->dx_pair[pair >> 6] |= (uint64_t)1 << (pair & 63);
 			fill[k]++;
 		}
 	}
@@ -319,8 +322,9 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	la.n = 0;
 	/* One pass for every detect stem, bucketed by its first two bytes. */
 	for (p = t.p; p + 1 < end; p++) {
-		/* Stems start on a character: skip continuation bytes. */
-		if (((unsigned char)p[0] & 0xc0) == 0x80 && !b->dx_mid)
+		/* Most byte pairs start no stem: one bit says so. */
+		k = (unsigned char)p[0] << 8 | (unsigned char)p[1];
+		if ((b->dx_pair[k >> 6] >> (k & 63) & 1) == 0)
 			continue;
 		k = dx_key(p);
 		for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
