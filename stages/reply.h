@@ -155,7 +155,7 @@ struct reply_bank {
 	struct arena	 mem;		/* folded copies of detect/check stems */
 	struct reply_dstem *dx;		/* detect stems by bucket */
 	uint32_t	*dx_start;	/* REPLY_DX_BUCKETS + 1 offsets */
-	uint64_t	*dx_pair;	/* bit: some stem starts with these 2 bytes */
+	uint64_t	*dx_pair;	/* bit: a stem starts with the pair */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */
