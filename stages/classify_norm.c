@@ -620,12 +620,21 @@ cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
 }
 
 /*
- * The lengths and first bytes of each language's negators: most tokens
+ * The lengths and first two bytes of each language's negators: most tokens
  * are neither, and two bit tests say so before the lists are scanned.
  */
 static uint64_t cls_neg_lens[CLS_NLANG];
 static uint64_t cls_neg_first[CLS_NLANG][4];
 static pthread_once_t cls_neg_once = PTHREAD_ONCE_INIT;
+
+/* The first two bytes (one letter outside ASCII) hashed to 0..255. */
+static inline unsigned
+cls_neg_key(const char *s, size_t n)
+{
+	unsigned b0 = (unsigned char)s[0], b1 = n > 1 ? (unsigned char)s[1] : 0;
+
+	return (b0 * 31 + b1) & 255;
+}
 
 static void
 cls_neg_init(void)
@@ -637,7 +646,7 @@ cls_neg_init(void)
 		for (k = 0; k < 2; k++)
 			for (w = k == 0 ? cls_neg_pre[l] : cls_neg_post[l];
 			    w->s != NULL; w++) {
-				unsigned char b = (unsigned char)w->s[0];
+				unsigned b = cls_neg_key(w->s, w->n);
 
 				if (w->n < 64)
 					cls_neg_lens[l] |= (uint64_t)1 << w->n;
@@ -656,11 +665,13 @@ cls_mark_neg(struct cls_text *t, enum cls_lang l)
 	pthread_once(&cls_neg_once, cls_neg_init);
 	for (i = 0; i < t->ntok; i++) {
 		const struct cls_tok *k = &t->tok[i];
-		unsigned char b = (unsigned char)t->buf[k->off];
+		unsigned b;
 
 		if (k->len == 0 || k->len >= 64 ||
-		    !(cls_neg_lens[l] & (uint64_t)1 << k->len) ||
-		    !(cls_neg_first[l][b / 64] & (uint64_t)1 << (b % 64)))
+		    !(cls_neg_lens[l] & (uint64_t)1 << k->len))
+			continue;
+		b = cls_neg_key(t->buf + k->off, k->len);
+		if (!(cls_neg_first[l][b / 64] & (uint64_t)1 << (b % 64)))
 			continue;
 		if (cls_tok_in(t, &t->tok[i], cls_neg_pre[l])) {
 			t->tok[i].flags |= CLS_TOK_NEGATOR;
