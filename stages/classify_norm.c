@@ -315,13 +315,53 @@ cls_lead_flags(char b)
 #define CLS_CPTAB	0x800
 
 struct cls_cpinfo {
-	uint8_t		 cat;		/* utf8proc_category_t */
+	uint8_t		 kind;		/* cls_kind() */
 	int8_t		 script;	/* cls_script_of() */
 	uint8_t		 n;		/* bytes in u */
-	uint8_t		 brk;		/* cls_is_break() */
 	uint16_t	 lead;		/* cls_lead_flags(u[0]) */
 	char		 u[4];
 };
+
+/* What cls_norm() does with a code point, as bits (cls_kind()). */
+#define CLS_K_APOS	0x01	/* an apostrophe: dropped inside a word */
+#define CLS_K_MARK	0x02	/* a mark or format character */
+#define CLS_K_ARMARK	0x04	/* an Arabic diacritic: always dropped */
+#define CLS_K_WORD	0x08	/* part of a word: letter, digit, mark */
+#define CLS_K_LETTER	0x10	/* a letter */
+#define CLS_K_UPPER	0x20	/* an upper-case letter */
+#define CLS_K_SYM	0x40	/* an emoji or symbol: a token of its own */
+#define CLS_K_BRK	0x80	/* a clause break */
+
+static unsigned
+cls_kind(int32_t c, utf8proc_category_t cat)
+{
+	unsigned k = 0;
+
+	if (c == '\'' || c == 0x2019)
+		k |= CLS_K_APOS;
+	if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+	    cat == UTF8PROC_CATEGORY_CF) {
+		k |= CLS_K_MARK;
+		if (c >= 0x64b && c <= 0x65f)
+			k |= CLS_K_ARMARK;
+	}
+	if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+	    cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LM ||
+	    cat == UTF8PROC_CATEGORY_LO || cat == UTF8PROC_CATEGORY_ND ||
+	    cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC) {
+		k |= CLS_K_WORD;
+		if (cat != UTF8PROC_CATEGORY_ND &&
+		    cat != UTF8PROC_CATEGORY_MN && cat != UTF8PROC_CATEGORY_MC)
+			k |= CLS_K_LETTER;
+		if (cat == UTF8PROC_CATEGORY_LU)
+			k |= CLS_K_UPPER;
+	}
+	if (cat == UTF8PROC_CATEGORY_SO && c != 0xfe0f)
+		k |= CLS_K_SYM;
+	if (cls_is_break(c))
+		k |= CLS_K_BRK;
+	return k;
+}
 
 static struct cls_cpinfo cls_cptab[CLS_CPTAB];
 static pthread_once_t cls_cptab_once = PTHREAD_ONCE_INIT;
@@ -334,12 +374,11 @@ cls_cptab_init(void)
 	for (c = 0; c < CLS_CPTAB; c++) {
 		struct cls_cpinfo *ci = &cls_cptab[c];
 
-		ci->cat = (uint8_t)cls_category(c);
+		ci->kind = (uint8_t)cls_kind(c, cls_category(c));
 		ci->script = (int8_t)cls_script_of(c);
-		ci->brk = cls_is_break(c);
 		if (c == 0x130)
 			l = 'i';
-		else if (ci->cat == UTF8PROC_CATEGORY_LU)
+		else if (ci->kind & CLS_K_UPPER)
 			l = cls_lower(c);
 		else
 			l = c;
@@ -372,7 +411,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		size_t w0;
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k;
-		utf8proc_category_t cat;
+		unsigned kd;
 		int32_t f;
 		int sc;
 		size_t at = i;
@@ -384,31 +423,17 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		} else
 			i += (size_t)k;
 		ci = c >= 0 && c < CLS_CPTAB ? &cls_cptab[c] : NULL;
-		cat = ci != NULL ? (utf8proc_category_t)ci->cat :
-		    cls_category(c);
-		if (c == '\'' || c == 0x2019) {
-			if (inword)
-				continue;	/* don't -> dont */
-		}
-		if (cat == UTF8PROC_CATEGORY_MN ||
-		    cat == UTF8PROC_CATEGORY_MC ||
-		    cat == UTF8PROC_CATEGORY_CF) {
-			if (c >= 0x64b && c <= 0x65f)
+		kd = ci != NULL ? ci->kind : cls_kind(c, cls_category(c));
+		if ((kd & CLS_K_APOS) && inword)
+			continue;	/* don't -> dont */
+		if (kd & CLS_K_MARK) {
+			if (kd & CLS_K_ARMARK)
 				continue;
 			if (!inword)
 				continue;
 		}
-		if (cat == UTF8PROC_CATEGORY_LU ||
-		    cat == UTF8PROC_CATEGORY_LL ||
-		    cat == UTF8PROC_CATEGORY_LT ||
-		    cat == UTF8PROC_CATEGORY_LM ||
-		    cat == UTF8PROC_CATEGORY_LO ||
-		    cat == UTF8PROC_CATEGORY_ND ||
-		    cat == UTF8PROC_CATEGORY_MN ||
-		    cat == UTF8PROC_CATEGORY_MC) {
-			bool letter = cat != UTF8PROC_CATEGORY_ND &&
-			    cat != UTF8PROC_CATEGORY_MN &&
-			    cat != UTF8PROC_CATEGORY_MC;
+		if (kd & CLS_K_WORD) {
+			bool letter = (kd & CLS_K_LETTER) != 0;
 
 			if (!inword) {
 				if (t->buf[t->len - 1] != ' ')
@@ -426,7 +451,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			if (letter) {
 				t->nletters++;
 				word_letters++;
-				if (cat == UTF8PROC_CATEGORY_LU)
+				if (kd & CLS_K_UPPER)
 					t->nupper++;
 				else
 					word_upper = false;
@@ -443,7 +468,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			} else {
 				if (c == 0x130)
 					c = 'i';
-				else if (cat == UTF8PROC_CATEGORY_LU)
+				else if (kd & CLS_K_UPPER)
 					c = cls_lower(c);
 				if ((f = cls_fold_cp(c)) == 0)
 					continue;
@@ -469,11 +494,11 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		}
 		if (c == '!')
 			t->nexcl++;
-		if (ci != NULL ? ci->brk : cls_is_break(c)) {
+		if (kd & CLS_K_BRK) {
 			brk = true;
 			continue;
 		}
-		if (cat == UTF8PROC_CATEGORY_SO && c != 0xfe0f) {
+		if (kd & CLS_K_SYM) {
 			/* Emoji and symbols: one token each. */
 			if (t->buf[t->len - 1] != ' ')
 				t->buf[t->len++] = ' ';
