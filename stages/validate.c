@@ -211,7 +211,7 @@ validate_process(struct stage_ctx *ctx, const struct rec *r)
 	struct mp_val mv;
 	const char *p;
 	size_t i;
-	unsigned j;
+	unsigned j, c;
 
 	memset(at, 0, v->n * sizeof(at[0]));
 	for (i = 0; i < r->nkeys; i++) {
@@ -239,8 +239,17 @@ validate_process(struct stage_ctx *ctx, const struct rec *r)
 		raw.p = at[i]->val;
 		raw.n = at[i]->vlen;
 		p = raw.p;
-		if (mp_next(&p, raw.p + raw.n, &mv) != MP_OK ||
-		    (value_type(&mv, p, raw.p + raw.n) & f->types) == 0)
+		/* Short strings, most values, without the call. */
+		c = (unsigned char)raw.p[0];
+		if ((c & 0xe0) == 0xa0 && raw.n == 1 + (c & 0x1fu)) {
+			mv.type = MP_STR;
+			mv.v.s.p = raw.p + 1;
+			mv.v.s.n = c & 0x1f;
+			p = raw.p + raw.n;
+		} else if (mp_next(&p, raw.p + raw.n, &mv) != MP_OK)
+			return stage_reject(ctx, r, "wrong_type",
+			    "'%s' has the wrong type", f->key);
+		if ((value_type(&mv, p, raw.p + raw.n) & f->types) == 0)
 			return stage_reject(ctx, r, "wrong_type",
 			    "'%s' has the wrong type", f->key);
 		if (mv.type == MP_STR && v->check_utf8 &&
