@@ -602,9 +602,12 @@ usage_opts(const struct opt *opts, struct buf *b)
 	for (i = 0; opts != NULL && opts[i].name != NULL; i++) {
 		const struct opt *o = &opts[i];
 
+		if (o->shortopt != 0 && o->type == OPT_FLAG)
+			continue;	/* in the [-xyz] cluster */
 		if (o->shortopt != 0)
-			continue;
-		if (o->type == OPT_FLAG)
+			buf_addf(b, " [-%c %s]", o->shortopt,
+			    o->arg != NULL ? o->arg : "VALUE");
+		else if (o->type == OPT_FLAG)
 			buf_addf(b, " [--%s]", o->name);
 		else
 			buf_addf(b, " [--%s %s]", o->name,
