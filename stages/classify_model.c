@@ -91,9 +91,21 @@ cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
 		p = (const unsigned char *)t->buf + k->off - 1;
 		e = (const unsigned char *)t->buf + k->off + k->len + 1;
 		for (ncp = 0; p < e && ncp < CLS_NGRAM_CPS; ncp++) {
-			size_t cl = cls_u8len(*p), b;
+			size_t cl, b;
 			uint32_t v = *p;
 
+			/* ASCII and two-byte letters first: nearly all. */
+			if (v < 0x80) {
+				cp[ncp] = v;
+				p++;
+				continue;
+			}
+			if (v < 0xe0 && p + 1 < e) {
+				cp[ncp] = v << 8 | p[1];
+				p += 2;
+				continue;
+			}
+			cl = cls_u8len(*p);
 			for (b = 1; b < cl && p + b < e; b++)
 				v = v << 8 | p[b];
 			cp[ncp] = v;
@@ -330,18 +342,21 @@ cls_model_predict(const struct cls_model *m, const uint32_t *f, size_t n,
 	/* The rows are random reads: ask for them a few steps ahead. */
 	for (i = 0; i < n && i < CLS_PREFETCH; i++)
 		__builtin_prefetch(m->w + (size_t)f[i] * CLS_NCLASS);
-	for (i = 0; i < nchar; i++) {
-		if (i + CLS_PREFETCH < n)
-			__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
-			    CLS_NCLASS);
+	/* Split where the prefetches end, so no step tests for it. */
+	for (i = 0; i < nchar && i + CLS_PREFETCH < n; i++) {
+		__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
+		    CLS_NCLASS);
 		ac += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
 	}
-	for (; i < n; i++) {
-		if (i + CLS_PREFETCH < n)
-			__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
-			    CLS_NCLASS);
+	for (; i < nchar; i++)
+		ac += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
+	for (; i + CLS_PREFETCH < n; i++) {
+		__builtin_prefetch(m->w + (size_t)f[i + CLS_PREFETCH] *
+		    CLS_NCLASS);
 		aw += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
 	}
+	for (; i < n; i++)
+		aw += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
 	cls_group_scales(n, nchar, &xc, &xw);
 	for (c = 0; c < CLS_NCLASS; c++)
 		z[c] = m->scale * ((float)ac[c] * xc + (float)aw[c] * xw);
