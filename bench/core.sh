@@ -1,7 +1,8 @@
 #!/bin/sh
 # core.sh - record I/O: a pass-through stage on a file, and between stages.
 # Needs REVPIPE, BENCH_DATA, BENCH_N (bench/run.sh sets them).  Makes its
-# own msgpack input from bench/data/reviews.jsonl.gz when missing.
+# own msgpack input (review.v1, through decode) from the generated
+# reviews-N.jsonl.gz when missing.
 set -eu
 : "${REVPIPE:?}" "${BENCH_DATA:?}" "${BENCH_N:=1000000}"
 mp=$BENCH_DATA/core-$BENCH_N.msgpack
@@ -11,7 +12,7 @@ if [ ! -s "$mp" ]; then
 		echo "bench core: no $src (bench/gen makes it); skipped"
 		exit 0
 	fi
-	gzip -dc "$src" | "$REVPIPE" cat --to-msgpack >"$mp"
+	"$REVPIPE" decode "$src" >"$mp"
 fi
 mb=$(($(stat -c %s "$mp") / 1048576))
 # Best of three: the machine is shared; a figure is a capability.
