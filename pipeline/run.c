@@ -355,7 +355,7 @@ run_csv_field(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
-static const char run_csv_header[] =
+const char run_csv_header[] =
     "id,seller,action,public,private,due_at,followup_at\r\n";
 
 static void
@@ -379,9 +379,8 @@ csv_time(struct buf *b, const struct mp_val *v)
 	buf_adds(b, s);
 }
 
-/* One replies.csv row for the record in r->rec. */
-static void
-csv_row(struct run *r)
+void
+run_csv_row(struct buf *b, const struct rec *rec)
 {
 	static const char *const rk[5] = { "action", "public", "private",
 	    "due_at", "followup_at" };
@@ -391,14 +390,13 @@ csv_row(struct run *r)
 	bool have[5] = { false };
 	uint32_t i;
 	size_t j;
-	struct buf *b = &r->csv;
 
-	if (rec_get_str(&r->rec, "id", &s) == 0)
+	if (rec_get_str(rec, "id", &s) == 0)
 		run_csv_field(b, s.p, s.n);
 	buf_addc(b, ',');
-	if (rec_get_str(&r->rec, "seller", &s) == 0)
+	if (rec_get_str(rec, "seller", &s) == 0)
 		run_csv_field(b, s.p, s.n);
-	if (rec_get_raw(&r->rec, "reply", &raw) == 0) {
+	if (rec_get_raw(rec, "reply", &raw) == 0) {
 		p = raw.p;
 		end = raw.p + raw.n;
 		if (mp_next(&p, end, &m) == MP_OK && m.type == MP_MAP) {
@@ -828,7 +826,7 @@ emit(struct run *r, const char *p, size_t n, bool parsed)
 	if (r->s_fd != -1)
 		buf_add(&r->sbuf, p, n);
 	if (parsed || rec_parse(&r->rec, p, n, &used) == MP_OK)
-		csv_row(r);
+		run_csv_row(&r->csv, &r->rec);
 	if (r->reviews.len >= RUN_READ &&
 	    flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") == -1)
 		return -1;

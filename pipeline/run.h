@@ -34,6 +34,8 @@
 #include "buf.h"
 
 /* The tag run adds to records on their way through parallel workers. */
+struct rec;
+
 #define RUN_SEQ_KEY	"_rp_seq"
 
 /*
@@ -41,5 +43,15 @@
  * comma, a quote, CR or LF (quotes doubled), else as is.
  */
 void	run_csv_field(struct buf *b, const char *s, size_t n);
+
+/* The header line of replies.csv, CRLF-terminated. */
+extern const char run_csv_header[];
+
+/*
+ * Append the replies.csv row for `rec` to b: id, seller and the reply's
+ * action, public, private, due_at and followup_at (times as ISO 8601 UTC),
+ * CRLF-terminated.  Missing values are empty fields.
+ */
+void	run_csv_row(struct buf *b, const struct rec *rec);
 
 #endif

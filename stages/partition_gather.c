@@ -71,8 +71,7 @@ gather_init(struct stage_ctx *ctx)
 		    O_TRUNC | O_CLOEXEC, 0644)) == -1)
 			return stage_fail_errno(ctx, "cannot create '%s'",
 			    g->csv_tmp);
-		buf_adds(&g->csv, "id,seller,action,public,private,due_at,"
-		    "followup_at\r\n");
+		buf_adds(&g->csv, run_csv_header);
 	}
 	return 0;
 }
@@ -174,83 +173,6 @@ heap_down(struct gather *g, size_t i)
 	}
 }
 
-static void
-csv_time(struct buf *b, const struct mp_val *v)
-{
-	int64_t t;
-	struct tm tm;
-	time_t tt;
-	char s[32];
-
-	if (v->type == MP_STR) {
-		run_csv_field(b, v->v.s.p, v->v.s.n);
-		return;
-	}
-	if (!mp_as_int(v, &t))
-		return;
-	tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return;
-	buf_adds(b, s);
-}
-
-/*
- * One replies.csv row, as pipeline/run.c writes it.
- * TODO(#9): share run.c's csv_row() once run.h exports it.
- */
-static void
-csv_row(struct buf *b, const struct rec *r)
-{
-	static const char *const rk[5] = { "action", "public", "private",
-	    "due_at", "followup_at" };
-	struct mp_val f[5], m, k;
-	struct slice s, raw;
-	const char *p, *end;
-	bool have[5] = { false };
-	uint32_t i;
-	size_t j;
-
-	if (rec_get_str(r, "id", &s) == 0)
-		run_csv_field(b, s.p, s.n);
-	buf_addc(b, ',');
-	if (rec_get_str(r, "seller", &s) == 0)
-		run_csv_field(b, s.p, s.n);
-	if (rec_get_raw(r, "reply", &raw) == 0) {
-		p = raw.p;
-		end = raw.p + raw.n;
-		if (mp_next(&p, end, &m) == MP_OK && m.type == MP_MAP) {
-			for (i = 0; i < m.v.n; i++) {
-				if (mp_next(&p, end, &k) != MP_OK)
-					break;
-				for (j = 0; j < 5; j++)
-					if (k.type == MP_STR &&
-					    slice_eq(k.v.s, rk[j]))
-						break;
-				if (j < 5) {
-					if (mp_next(&p, end, &f[j]) != MP_OK)
-						break;
-					if (f[j].type == MP_ARRAY ||
-					    f[j].type == MP_MAP)
-						break;
-					have[j] = true;
-				} else if (mp_skip(&p, end) != MP_OK)
-					break;
-			}
-		}
-	}
-	for (j = 0; j < 5; j++) {
-		buf_addc(b, ',');
-		if (!have[j])
-			continue;
-		if (j >= 3)
-			csv_time(b, &f[j]);
-		else if (f[j].type == MP_STR)
-			run_csv_field(b, f[j].v.s.p, f[j].v.s.n);
-	}
-	buf_adds(b, "\r\n");
-}
-
 static int
 csv_flush(struct stage_ctx *ctx, struct gather *g)
 {
@@ -308,7 +230,7 @@ gather_finish(struct stage_ctx *ctx)
 		if (rec_out_end(o) == -1)
 			return -1;
 		if (g->csv_fd != -1) {
-			csv_row(&g->csv, in->r);
+			run_csv_row(&g->csv, in->r);
 			if (g->csv.len >= (256u << 10) &&
 			    csv_flush(ctx, g) == -1)
 				return -1;
