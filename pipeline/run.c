@@ -42,6 +42,7 @@
 #include "run.h"
 #include "stage.h"
 #include "stages.gen.h"
+#include "fdio.h"
 #include "banned.h"
 
 #define RUN_HIGH_WATER	(4u << 20)
@@ -172,23 +173,6 @@ now_s(void)
 /* ---- small helpers ------------------------------------------------------- */
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 read_file(const char *path, struct buf *b)
 {
 	char tmp[65536];
@@ -227,7 +211,7 @@ append_file(int fd, const char *path)
 			close(in);
 			return -1;
 		}
-		if (write_all(fd, tmp, (size_t)n) == -1) {
+		if (fdio_write_all(fd, tmp, (size_t)n) == -1) {
 			close(in);
 			return -1;
 		}
@@ -806,7 +790,7 @@ flush_file(struct run *r, int fd, struct buf *b, const char *name)
 {
 	if (b->len == 0)
 		return 0;
-	if (write_all(fd, b->p, b->len) == -1)
+	if (fdio_write_all(fd, b->p, b->len) == -1)
 		return stage_fail_errno(r->ctx, "cannot write '%s'", name);
 	buf_reset(b);
 	return 0;
@@ -1449,7 +1433,7 @@ collect_worker_rejects(struct run *r, const char *stage, int fd)
 	if (nv > 0)
 		qsort(v, nv, sizeof(*v), rej_cmp);
 	for (i = 0; i < nv; i++)
-		if (write_all(fd, all.p + v[i].off, v[i].len) == -1)
+		if (fdio_write_all(fd, all.p + v[i].off, v[i].len) == -1)
 			goto out;
 	ret = 0;
 out:
@@ -1695,7 +1679,7 @@ write_manifest(struct run *r, const struct earlier *old, struct counts *c,
 	buf_adds(&b, "]\n}\n");
 	tmp_path(r, path, sizeof(path), "manifest.json");
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write_all(fd, b.p, b.len) == -1)
+	    0644)) == -1 || fdio_write_all(fd, b.p, b.len) == -1)
 		ret = stage_fail_errno(r->ctx, "cannot write '%s'", path);
 	if (fd != -1 && close(fd) == -1 && ret == 0)
 		ret = stage_fail_errno(r->ctx, "cannot write '%s'", path);
@@ -1722,7 +1706,7 @@ open_output(struct run *r, const char *name, const char *header, int *fdp)
 			return stage_fail_errno(r->ctx, "cannot copy '%s'",
 			    prev);
 	} else if (header != NULL &&
-	    write_all(fd, header, strlen(header)) == -1)
+	    fdio_write_all(fd, header, strlen(header)) == -1)
 		return stage_fail_errno(r->ctx, "cannot write '%s'", path);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "models.h"
 #include "stage.h"
+#include "fdio.h"
 #include "banned.h"
 
 /* Output is written in blocks of at least this size (pipes like 64 KiB+). */
@@ -157,31 +158,13 @@ stage_input_error(struct stage_ctx *ctx, const char *fmt, ...)
 /* ---- output -------------------------------------------------------------- */
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 out_flush(struct stage_ctx *ctx)
 {
 	struct stage_io *io = ctx->io;
 
 	if (io->out.len == 0)
 		return 0;
-	if (write_all(io->out_fd, io->out.p, io->out.len) == -1) {
+	if (fdio_write_all(io->out_fd, io->out.p, io->out.len) == -1) {
 		io->write_failed = true;
 		return stage_fail_errno(ctx, "write error on stdout");
 	}
@@ -331,7 +314,7 @@ reject_write(struct stage_ctx *ctx, const char *src, uint64_t offset,
 	}
 	/* One write per reject: stages sharing a file with O_APPEND never
 	 * interleave inside a record. */
-	if (write_all(io->rejects_fd, io->rej.p, io->rej.len) == -1)
+	if (fdio_write_all(io->rejects_fd, io->rej.p, io->rej.len) == -1)
 		return stage_fail_errno(ctx, "cannot write rejects to '%s'",
 		    io->rejects_path);
 	return 0;
@@ -983,7 +966,7 @@ write_counts_fd(const struct stage_ctx *ctx, int status)
 	    (unsigned long long)ctx->counts.held, status);
 	extra_counts(ctx, &line, true);
 	buf_addc(&line, '\n');
-	(void)write_all((int)fd, line.p, line.len);
+	(void)fdio_write_all((int)fd, line.p, line.len);
 	buf_release(&line);
 }
 

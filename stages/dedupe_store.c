@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dedupe.h"
+#include "fdio.h"
 #include "banned.h"
 
 /* Big enough to amortise malloc, small enough not to matter when idle. */
@@ -78,23 +79,6 @@ dd_vec_bytes(const struct dd_vec *v)
 	return v->nchunk * v->per * v->isz;
 }
 
-static int
-dd_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 dd_vec_write(const struct dd_vec *v, int fd)
 {
@@ -104,7 +88,7 @@ dd_vec_write(const struct dd_vec *v, int fd)
 		items = v->n - c * v->per;
 		if (items > v->per)
 			items = v->per;
-		if (dd_write_all(fd, v->chunk[c], items * v->isz) == -1)
+		if (fdio_write_all(fd, v->chunk[c], items * v->isz) == -1)
 			return -1;
 	}
 	return 0;
@@ -181,7 +165,7 @@ dd_wfile_flush(struct dd_wfile *w)
 {
 	if (w->b.len == 0)
 		return 0;
-	if (dd_write_all(w->fd, w->b.p, w->b.len) == -1)
+	if (fdio_write_all(w->fd, w->b.p, w->b.len) == -1)
 		return -1;
 	buf_reset(&w->b);
 	return 0;
@@ -194,7 +178,7 @@ dd_wfile_add(struct dd_wfile *w, const void *p, size_t n)
 	if (w->b.len + n > DD_WFILE_BUF && dd_wfile_flush(w) == -1)
 		return -1;
 	if (n >= DD_WFILE_BUF)
-		return dd_write_all(w->fd, p, n);
+		return fdio_write_all(w->fd, p, n);
 	buf_add(&w->b, p, n);
 	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "stage.h"
 #include "stats.h"
+#include "fdio.h"
 #include "banned.h"
 
 static const struct opt stats_opts[] = {
@@ -353,9 +354,6 @@ static int
 write_atomic(struct stage_ctx *ctx, const char *path, const struct buf *b)
 {
 	char tmp[PATH_MAX];
-	const char *p = b->p;
-	size_t n = b->len;
-	ssize_t w;
 	int fd, e;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
@@ -364,15 +362,8 @@ write_atomic(struct stage_ctx *ctx, const char *path, const struct buf *b)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644)) == -1)
 		return stage_fail_errno(ctx, "cannot create '%s'", tmp);
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fdio_write_all(fd, b->p, b->len) == -1)
+		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
