@@ -201,3 +201,52 @@ mp_as_double(const struct mp_val *v, double *out)
 		return false;
 	}
 }
+
+/* The 4-byte forms: the length in big-endian after the tag. */
+static size_t
+mp_header32(unsigned char h[5], unsigned char tag, uint32_t n)
+{
+	h[0] = tag;
+	h[1] = (unsigned char)(n >> 24);
+	h[2] = (unsigned char)(n >> 16);
+	h[3] = (unsigned char)(n >> 8);
+	h[4] = (unsigned char)n;
+	return 5;
+}
+
+size_t
+mp_str_header(unsigned char h[5], size_t n)
+{
+	if (n < 32) {
+		h[0] = (unsigned char)(0xa0 | n);
+		return 1;
+	}
+	if (n < 256) {
+		h[0] = 0xd9;
+		h[1] = (unsigned char)n;
+		return 2;
+	}
+	if (n < 65536) {
+		h[0] = 0xda;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		return 3;
+	}
+	return mp_header32(h, 0xdb, (uint32_t)n);
+}
+
+size_t
+mp_map_header(unsigned char h[5], uint32_t n)
+{
+	if (n < 16) {
+		h[0] = (unsigned char)(0x80 | n);
+		return 1;
+	}
+	if (n < 65536) {
+		h[0] = 0xde;
+		h[1] = (unsigned char)(n >> 8);
+		h[2] = (unsigned char)n;
+		return 3;
+	}
+	return mp_header32(h, 0xdf, n);
+}

@@ -15,6 +15,7 @@
 #define REVPIPE_MP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "slice.h"
@@ -61,5 +62,14 @@ int	mp_skip(const char **pp, const char *end);
 bool	mp_as_int(const struct mp_val *v, int64_t *out);
 /* Numeric value of an MP_INT/MP_UINT/MP_FLOAT. */
 bool	mp_as_double(const struct mp_val *v, double *out);
+
+/*
+ * Encode the header of a string of n bytes, or of a map of n pairs, into
+ * h (5 bytes at most), choosing the shortest form as msgpack-c does;
+ * returns the header's length.  For code that writes msgpack straight
+ * into a buffer (the record writer, run's tagging).
+ */
+size_t	mp_str_header(unsigned char h[5], size_t n);
+size_t	mp_map_header(unsigned char h[5], uint32_t n);
 
 #endif

@@ -460,26 +460,7 @@ mp_pack_strn(msgpack_packer *pk, const char *s, size_t n)
 	if (b->cap - b->len <= n + 5)
 		buf_grow(b, n + 5);
 	h = (unsigned char *)b->p + b->len;
-	if (n < 32) {
-		h[0] = (unsigned char)(0xa0 | n);
-		k = 1;
-	} else if (n < 256) {
-		h[0] = 0xd9;
-		h[1] = (unsigned char)n;
-		k = 2;
-	} else if (n < 65536) {
-		h[0] = 0xda;
-		h[1] = (unsigned char)(n >> 8);
-		h[2] = (unsigned char)n;
-		k = 3;
-	} else {
-		h[0] = 0xdb;
-		h[1] = (unsigned char)(n >> 24);
-		h[2] = (unsigned char)(n >> 16);
-		h[3] = (unsigned char)(n >> 8);
-		h[4] = (unsigned char)n;
-		k = 5;
-	}
+	k = mp_str_header(h, n);
 	if (n > 0)
 		memcpy(h + k, s, n);
 	b->len += k + n;
@@ -627,22 +608,7 @@ pack_map_header(struct buf *b, uint32_t n)
 {
 	unsigned char h[5];
 
-	if (n < 16) {
-		h[0] = (unsigned char)(0x80 | n);
-		buf_add(b, h, 1);
-	} else if (n < 65536) {
-		h[0] = 0xde;
-		h[1] = (unsigned char)(n >> 8);
-		h[2] = (unsigned char)n;
-		buf_add(b, h, 3);
-	} else {
-		h[0] = 0xdf;
-		h[1] = (unsigned char)(n >> 24);
-		h[2] = (unsigned char)(n >> 16);
-		h[3] = (unsigned char)(n >> 8);
-		h[4] = (unsigned char)n;
-		buf_add(b, h, 5);
-	}
+	buf_add(b, h, mp_map_header(h, n));
 }
 
 int

@@ -423,21 +423,7 @@ map_header(struct buf *b, uint32_t n)
 {
 	unsigned char h[5];
 
-	if (n < 16) {
-		buf_addc(b, 0x80 | (int)n);
-	} else if (n < 65536) {
-		h[0] = 0xde;
-		h[1] = (unsigned char)(n >> 8);
-		h[2] = (unsigned char)n;
-		buf_add(b, h, 3);
-	} else {
-		h[0] = 0xdf;
-		h[1] = (unsigned char)(n >> 24);
-		h[2] = (unsigned char)(n >> 16);
-		h[3] = (unsigned char)(n >> 8);
-		h[4] = (unsigned char)n;
-		buf_add(b, h, 5);
-	}
+	buf_add(b, h, mp_map_header(h, n));
 }
 
 static void
@@ -445,25 +431,7 @@ str_header(struct buf *b, size_t n)
 {
 	unsigned char h[5];
 
-	if (n < 32) {
-		buf_addc(b, 0xa0 | (int)n);
-	} else if (n < 256) {
-		h[0] = 0xd9;
-		h[1] = (unsigned char)n;
-		buf_add(b, h, 2);
-	} else if (n < 65536) {
-		h[0] = 0xda;
-		h[1] = (unsigned char)(n >> 8);
-		h[2] = (unsigned char)n;
-		buf_add(b, h, 3);
-	} else {
-		h[0] = 0xdb;
-		h[1] = (unsigned char)(n >> 24);
-		h[2] = (unsigned char)(n >> 16);
-		h[3] = (unsigned char)(n >> 8);
-		h[4] = (unsigned char)n;
-		buf_add(b, h, 5);
-	}
+	buf_add(b, h, mp_str_header(h, n));
 }
 
 /* Append the map at p (n bytes, a valid map) with key _rp_seq = seq. */
