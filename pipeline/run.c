@@ -172,28 +172,6 @@ now_s(void)
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int
-read_file(const char *path, struct buf *b)
-{
-	char tmp[65536];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		buf_add(b, tmp, (size_t)n);
-	}
-	close(fd);
-	return 0;
-}
-
 /* Append the file `path` to fd (a missing file is empty). */
 static int
 append_file(int fd, const char *path)
@@ -1280,7 +1258,7 @@ load_counts(struct run *r, struct counts *c)
 	size_t n = 0;
 
 	tmp_path(r, path, sizeof(path), "counts.jsonl");
-	(void)read_file(path, &b);
+	(void)fdio_read_file(path, &b);
 	end = b.p + b.len;
 	for (p = b.p; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -1343,7 +1321,7 @@ collect_worker_rejects(struct run *r, const char *stage, int fd)
 		snprintf(name, sizeof(name), "rejects.%s.%d.msgpack", stage, j);
 		tmp_path(r, path, sizeof(path), name);
 		buf_reset(&in);
-		if (read_file(path, &in) == -1)
+		if (fdio_read_file(path, &in) == -1)
 			continue;
 		for (pos = 0; pos < in.len; pos += used) {
 			if (rec_parse(&rr, in.p + pos, in.len - pos, &used) !=
@@ -1770,7 +1748,7 @@ run_tool(struct stage_ctx *ctx)
 	}
 	remove_stale(r);
 	out_path(r, path, sizeof(path), "manifest.json");
-	if (!opt_flag(ctx, "force") && read_file(path, &old.text) == 0)
+	if (!opt_flag(ctx, "force") && fdio_read_file(path, &old.text) == 0)
 		r->cumulative = true;
 	for (i = 0; i < r->nin; i++) {
 		r->in[i].path = ctx->argv[i];

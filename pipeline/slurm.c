@@ -65,6 +65,7 @@
 
 #include "conf.h"
 #include "stage.h"
+#include "fdio.h"
 #include "banned.h"
 
 #define SLURM_MAX_STAGES	16
@@ -209,30 +210,6 @@ sh_quote(struct buf *b, const char *s)
 	buf_addc(b, '\'');
 }
 
-static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX], *s;
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(path, dir, n + 1);
-	for (s = path + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(path, 0777) == -1 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(path, 0777) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Write b to run/name through a temporary name; mode as for chmod. */
 static int
 write_file(struct slurm *s, const char *name, const struct buf *b,
@@ -264,28 +241,6 @@ write_file(struct slurm *s, const char *name, const struct buf *b,
 		unlink(tmp);
 		return -1;
 	}
-	return 0;
-}
-
-static int
-read_file(const char *path, struct buf *b)
-{
-	char tmp[65536];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		buf_add(b, tmp, (size_t)n);
-	}
-	close(fd);
 	return 0;
 }
 
@@ -368,7 +323,7 @@ load_env(struct slurm *s)
 	int ret = -1;
 
 	snprintf(path, sizeof(path), "%s/job.env", s->run);
-	if (read_file(path, &env) == -1) {
+	if (fdio_read_file(path, &env) == -1) {
 		stage_fail_errno(s->ctx, "'%s' is not a run directory: cannot "
 		    "read '%s'", s->run, path);
 		goto out;
@@ -931,7 +886,7 @@ jobs_read(struct slurm *s)
 
 	memset(s->jobid, 0, sizeof(s->jobid));
 	snprintf(path, sizeof(path), "%s/jobs", s->run);
-	if (read_file(path, &b) == -1)
+	if (fdio_read_file(path, &b) == -1)
 		return;
 	for (t = 0; t < 3; t++)
 		if (env_get(&b, task_names[t], s->jobid[t],
@@ -1137,7 +1092,7 @@ submit_new(struct slurm *s)
 		    "logs", "failed" };
 
 		snprintf(path, sizeof(path), "%s/%s", s->run, sub[i]);
-		if (mkdir_p(path) == -1) {
+		if (fdio_mkdir_p(path) == -1) {
 			stage_fail_errno(ctx, "cannot create '%s'", path);
 			goto out;
 		}
@@ -1356,7 +1311,7 @@ counts_load(const char *path, struct scount *c, size_t *nc, size_t max)
 	const char *p, *nl, *end, *q, *e;
 	size_t i, j;
 
-	if (read_file(path, &b) == -1)
+	if (fdio_read_file(path, &b) == -1)
 		return -1;
 	end = b.p + b.len;
 	for (p = b.p; p < end; p = nl + 1) {
@@ -1481,14 +1436,14 @@ slurm_manifest(struct slurm *s)
 	if (load_env(s) == -1)
 		return EXIT_RUNTIME;
 	snprintf(path, sizeof(path), "%s/job.env", s->run);
-	if (read_file(path, &env) == -1 ||
+	if (fdio_read_file(path, &env) == -1 ||
 	    env_get(&env, "CWD", cwd, sizeof(cwd)) == -1 ||
 	    env_get(&env, "CHAIN", chain, sizeof(chain)) == -1) {
 		stage_fail(ctx, "'%s': damaged", path);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/inputs.txt", s->run);
-	if (read_file(path, &in) == -1) {
+	if (fdio_read_file(path, &in) == -1) {
 		stage_fail_errno(ctx, "cannot read '%s'", path);
 		goto out;
 	}
@@ -1668,7 +1623,7 @@ slurm_tool(struct stage_ctx *ctx)
 		goto out;
 	}
 	if (strcmp(cmd, "submit") == 0) {
-		if (mkdir_p(s.run) == -1) {
+		if (fdio_mkdir_p(s.run) == -1) {
 			stage_fail_errno(ctx, "cannot create '%s'", s.run);
 			ret = EXIT_RUNTIME;
 			goto out;

@@ -53,6 +53,7 @@
 #include "dupkey.h"
 #include "norm.h"
 #include "stage.h"
+#include "fdio.h"
 #include "banned.h"
 
 #define PART_MAX	10000		/* 4-digit file names */
@@ -95,31 +96,6 @@ struct partition {
 	struct buf	 rec;
 };
 
-/* mkdir -p: 0, or -1 with errno set. */
-static int
-mkdir_p(const char *dir)
-{
-	char path[PATH_MAX], *s;
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(path, dir, n + 1);
-	for (s = path + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(path, 0777) == -1 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(path, 0777) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static int
 partition_init(struct stage_ctx *ctx)
 {
@@ -154,7 +130,7 @@ partition_init(struct stage_ctx *ctx)
 	if (pt->bufsz < PART_BUF_MIN)
 		pt->bufsz = PART_BUF_MIN;
 
-	if (mkdir_p(dir) == -1)
+	if (fdio_mkdir_p(dir) == -1)
 		return stage_fail_errno(ctx, "cannot create '%s'", dir);
 	if ((pt->f = calloc(pt->nparts, sizeof(*pt->f))) == NULL)
 		return stage_fail_errno(ctx, "out of memory");

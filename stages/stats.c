@@ -58,34 +58,6 @@ struct stats_stage {
 	struct slice	 topics[64], evidence[64];
 };
 
-/* Read a whole file (partials, counts) into b. */
-static int
-read_file(const char *path, struct buf *b)
-{
-	char tmp[65536];
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		n = read(fd, tmp, sizeof(tmp));
-		if (n == 0)
-			break;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		buf_add(b, tmp, (size_t)n);
-	}
-	close(fd);
-	return 0;
-}
-
 /*
  * The value of "key": N in a flat JSON object line, or -1.  The lines come
  * from the driver's --counts (pipeline/stage.c), one object per line.
@@ -141,7 +113,7 @@ load_counts(struct stage_ctx *ctx, struct stats *st, const char *path)
 	    "duplicates", "rejects", "aggregated" };
 	size_t i, line = 0;
 
-	if (read_file(path, &b) == -1)
+	if (fdio_read_file(path, &b) == -1)
 		return stage_fail_errno(ctx, "cannot read '%s'", path);
 	end = b.p + b.len;
 	for (p = b.p; p < end; p = nl + 1) {
@@ -223,7 +195,7 @@ merge_file(struct stage_ctx *ctx, struct stats *st, const char *path)
 	char err[256];
 	int rc = 0;
 
-	if (read_file(path, &b) == -1)
+	if (fdio_read_file(path, &b) == -1)
 		return stage_fail_errno(ctx, "cannot read '%s'", path);
 	if (stats_merge_packed(st, b.p, b.len, err, sizeof(err)) == -1)
 		rc = stage_fail(ctx, "'%s': %s", path, err);
