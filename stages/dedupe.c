@@ -68,6 +68,7 @@
 #include "dedupe.h"
 #include "norm.h"
 #include "stage.h"
+#include "dupkey.h"
 #include "banned.h"
 
 #define DD_NPART_BITS	7
@@ -213,17 +214,6 @@ static const struct opt dedupe_opts[] = {
 };
 
 static void	*dedupe_worker(void *);
-
-static inline uint64_t
-dd_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 static int
 dedupe_init(struct stage_ctx *ctx)
@@ -455,7 +445,7 @@ dedupe_field(const struct rec *r, const char *name, uint64_t i)
 
 	if (rec_get_raw(r, name, &raw) == -1 ||
 	    (raw.n == 1 && (unsigned char)raw.p[0] == 0xc0))	/* nil */
-		return dd_mix(0x5bd1e995ULL + i);
+		return dupkey_mix(0x5bd1e995ULL + i);
 	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
 }
 
@@ -484,8 +474,8 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	form = (struct slice){ fb->p, fb->len };
 	/* One pass over the form serves the exact and the text key. */
 	th = XXH3_64bits(form.p, form.n);
-	exact = d->by_text ? dd_mix(th ^ dd_mix(j->seed ^
-	    0x94d049bb133111ebULL)) : dd_mix(j->seed ^ 0x2545f4914f6cdd1dULL);
+	exact = d->by_text ? dupkey_mix(th ^ dupkey_mix(j->seed ^
+	    0x94d049bb133111ebULL)) : dupkey_mix(j->seed ^ 0x2545f4914f6cdd1dULL);
 
 	mp = dd_vec_push(&d->meta);
 	m = (struct dd_meta *)mp;
@@ -522,7 +512,7 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 		added += DD_ENT;
 	}
 	if (!d->near && form.n > 0 && len >= d->short_len) {
-		h = dd_mix(th ^ j->group);
+		h = dupkey_mix(th ^ j->group);
 		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, j->seq) == -1)
 			return -1;
 		added += DD_ENT;
@@ -676,9 +666,9 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 		if (d->bykind[i] == DD_BY_TEXT)
 			continue;
 		h = dedupe_field(r, d->by[i], i);
-		j.seed = dd_mix(j.seed ^ h) + i;
+		j.seed = dupkey_mix(j.seed ^ h) + i;
 		if (d->bykind[i] == DD_BY_OTHER)
-			j.group = dd_mix(j.group ^ h) + i;
+			j.group = dupkey_mix(j.group ^ h) + i;
 	}
 	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
 	if (rec_get_raw(r, "buyer", &buyer) == 0 && !(buyer.n == 1 &&

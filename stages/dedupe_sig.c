@@ -10,19 +10,8 @@
 
 #include "dedupe.h"
 #include "norm.h"
+#include "dupkey.h"
 #include "banned.h"
-
-/* MurmurHash3's finaliser: a cheap, well-mixed 64-bit permutation. */
-static inline uint64_t
-dd_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 /* The first DD_PROBES steps of every bin's probe sequence, computed once. */
 #define DD_PROBES	8
@@ -36,7 +25,7 @@ dd_probe_build(void)
 
 	for (i = 0; i < DD_K; i++)
 		for (a = 1; a <= DD_PROBES; a++)
-			dd_probe[i][a - 1] = (uint8_t)(dd_mix((uint64_t)i << 32 |
+			dd_probe[i][a - 1] = (uint8_t)(dupkey_mix((uint64_t)i << 32 |
 			    a) >> (64 - DD_KBITS));
 }
 
@@ -103,7 +92,7 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 			if (filled & 1ULL << (j = dd_probe[i][attempt - 1]))
 				break;
 		for (; attempt > DD_PROBES; attempt++) {
-			j = (uint32_t)(dd_mix((uint64_t)i << 32 | attempt) >>
+			j = (uint32_t)(dupkey_mix((uint64_t)i << 32 | attempt) >>
 			    (64 - DD_KBITS));
 			if (filled & 1ULL << j)
 				break;
@@ -121,7 +110,7 @@ dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
 
 	for (r = 0; r < DD_ROWS; r++)
 		k = (k ^ v[r]) * 0xff51afd7ed558ccdULL;
-	return dd_mix(k);
+	return dupkey_mix(k);
 }
 
 void
