@@ -128,11 +128,20 @@ mp_next(const char **pp, const char *end, struct mp_val *v)
 int
 mp_skip(const char **pp, const char *end)
 {
+	return mp_skip_inside(pp, end, 0);
+}
+
+int
+mp_skip_inside(const char **pp, const char *end, int open)
+{
 	/* Values still to skip at each open level: no recursion, bounded depth. */
 	uint64_t todo[MP_MAX_DEPTH + 1];
 	const char *p = *pp;
 	struct mp_val v;
 	int depth = 0, rc;
+
+	if (open < 0 || open > MP_MAX_DEPTH)
+		return MP_BAD;
 
 	todo[0] = 1;
 	for (;;) {
@@ -154,7 +163,7 @@ mp_skip(const char **pp, const char *end)
 			/* Each element takes at least one byte: a cheap bound. */
 			if (n > (uint64_t)(end - p))
 				return MP_SHORT;
-			if (depth == MP_MAX_DEPTH)
+			if (depth + open == MP_MAX_DEPTH)
 				return MP_BAD;
 			todo[++depth] = n;
 		}

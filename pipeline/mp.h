@@ -57,6 +57,12 @@ int	mp_next(const char **pp, const char *end, struct mp_val *v);
 
 /* Advance *pp past one whole value, nested contents included. */
 int	mp_skip(const char **pp, const char *end);
+/*
+ * The same for a value inside `open` containers already open (a record's
+ * values: 1), so the whole nesting stays within MP_MAX_DEPTH as msgpack-c
+ * counts it.
+ */
+int	mp_skip_inside(const char **pp, const char *end, int open);
 
 /* Integer value of an MP_INT/MP_UINT/MP_FLOAT with an integral value. */
 bool	mp_as_int(const struct mp_val *v, int64_t *out);

@@ -199,8 +199,9 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 
 			cur = pair;
 			while (left-- > 0) {
-				if ((rc = mp_skip(&cur, end)) != MP_OK ||
-				    (rc = mp_skip(&cur, end)) != MP_OK)
+				if ((rc = mp_skip_inside(&cur, end, 1)) !=
+				    MP_OK ||
+				    (rc = mp_skip_inside(&cur, end, 1)) != MP_OK)
 					return rc;
 			}
 			*used = (size_t)(cur - p);
@@ -213,12 +214,13 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		    (size_t)(end - cur))) != 0 && len <= (size_t)(end - cur))
 			cur += len;
 		else {
-			/* Only nesting needs mp_skip. */
+			/* Only nesting needs mp_skip; the record's map is
+			 * already one level open. */
 			if ((rc = mp_next(&cur, end, &v)) != MP_OK)
 				return rc;
 			if (v.type == MP_ARRAY || v.type == MP_MAP) {
 				cur = kv->val;
-				if ((rc = mp_skip(&cur, end)) != MP_OK)
+				if ((rc = mp_skip_inside(&cur, end, 1)) != MP_OK)
 					return rc;
 			}
 		}

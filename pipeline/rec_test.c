@@ -186,6 +186,30 @@ test_mp_skip_rejects_deep_nesting(void **state)
 	assert_ptr_equal(p, deep);
 }
 
+/* Found by rec_fuzz: a value nested 32 deep inside the record's map is 33
+ * levels for msgpack-c, which refuses it; the reader must agree. */
+static void
+test_rec_parse_nesting_counts_the_record_map(void **state)
+{
+	char rec[64];
+	struct rec r;
+	size_t used, i = 0;
+
+	memset(&r, 0, sizeof(r));
+	rec[i++] = (char)0x81;			/* {"k": [[[...nil...]]]} */
+	rec[i++] = (char)0xa1;
+	rec[i++] = 'k';
+	memset(rec + i, 0x91, MP_MAX_DEPTH);	/* 32 arrays: 33 levels */
+	i += MP_MAX_DEPTH;
+	rec[i++] = (char)0xc0;
+	assert_int_equal(rec_parse(&r, rec, i, &used), MP_BAD);
+	/* One level less fits. */
+	memmove(rec + 3, rec + 4, i - 4);
+	assert_int_equal(rec_parse(&r, rec, i - 1, &used), MP_OK);
+	assert_int_equal(used, i - 1);
+	rec_release(&r);
+}
+
 static void
 test_rec_parse_huge_count_is_short_not_alloc(void **state)
 {
@@ -257,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_rec_reader_malformed_byte),
 		cmocka_unit_test(test_rec_reader_skips_non_map),
 		cmocka_unit_test(test_mp_skip_rejects_deep_nesting),
+		cmocka_unit_test(test_rec_parse_nesting_counts_the_record_map),
 		cmocka_unit_test(test_rec_parse_huge_count_is_short_not_alloc),
 		cmocka_unit_test(test_rec_lookups_by_type),
 	};
