@@ -266,6 +266,8 @@ enum cls_kind {
 
 extern const char *const cls_kind_names[CLS_NKIND];
 extern const char *const cls_class_names[CLS_NCLASS];
+/* The class named by a label ("pos", "neg", "neu"), or -1. */
+int	cls_class_parse(struct slice s);
 
 /* Everything classify loads once: the model and one lexicon per language. */
 struct cls_models {

@@ -47,6 +47,17 @@ const char *const cls_kind_names[CLS_NKIND] = {
 
 const char *const cls_class_names[CLS_NCLASS] = { "pos", "neg", "neu" };
 
+int
+cls_class_parse(struct slice s)
+{
+	int c;
+
+	for (c = 0; c < CLS_NCLASS; c++)
+		if (slice_eq(s, cls_class_names[c]))
+			return c;
+	return -1;
+}
+
 /*
  * Neutral is the rare class (5-17% of the labelled rows): deciding it when
  * P(neu) * 2 beats the others gives the best mean three-way macro-F1 on

@@ -63,18 +63,6 @@ eval_ratio(unsigned a, unsigned b)
 	return b == 0 ? 0 : (double)a / b;
 }
 
-static int
-eval_class(struct slice s)
-{
-	if (slice_eq(s, "pos"))
-		return CLS_POS;
-	if (slice_eq(s, "neg"))
-		return CLS_NEG;
-	if (slice_eq(s, "neu"))
-		return CLS_NEU;
-	return -1;
-}
-
 static void
 eval_row(struct stage_ctx *ctx, const struct cls_models *m,
     const struct cls_json *j, struct eval_stats *es, const char *where)
@@ -106,7 +94,7 @@ eval_row(struct stage_ctx *ctx, const struct cls_models *m,
 
 	label = cls_json_get(j, "label");
 	if (label != NULL && label->type == CLS_JSON_STR &&
-	    (gold = eval_class(label->s)) >= 0) {
+	    (gold = cls_class_parse(label->s)) >= 0) {
 		bool stars = opt_flag(ctx, "stars");
 		int p3 = stars ? (int)res.sent : (int)res.text_sent;
 		int p2 = stars ? (res.score >= 0 ? CLS_POS : CLS_NEG) :

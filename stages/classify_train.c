@@ -56,18 +56,6 @@ struct train_set {
 };
 
 static int
-train_label(struct slice s)
-{
-	if (slice_eq(s, "pos"))
-		return CLS_POS;
-	if (slice_eq(s, "neg"))
-		return CLS_NEG;
-	if (slice_eq(s, "neu"))
-		return CLS_NEU;
-	return -1;
-}
-
-static int
 train_read(struct stage_ctx *ctx, const char *path,
     const struct cls_models *m, const struct cls_cfg *cfg,
     struct train_set *ts, uint32_t *fb)
@@ -104,7 +92,7 @@ train_read(struct stage_ctx *ctx, const char *path,
 		lang = cls_json_get(&j, "lang");
 		if (text == NULL || text->type != CLS_JSON_STR ||
 		    label == NULL || label->type != CLS_JSON_STR ||
-		    (lab = train_label(label->s)) < 0)
+		    (lab = cls_class_parse(label->s)) < 0)
 			continue;
 		cls_norm(&ctx->scratch, text->s.p, text->s.n, &t);
 		l = lang != NULL && lang->type == CLS_JSON_STR ?
