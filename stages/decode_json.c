@@ -303,20 +303,53 @@ dj_add(struct djp *j, struct slice path, struct slice val, enum dec_type t)
 
 static int dj_value(struct djp *, struct slice, bool);
 
+/*
+ * Enter an object or array at j->p (its opening byte): 1 when it is empty
+ * (and already closed), 0 when items follow, -1 on error.
+ */
 static int
-dj_object(struct djp *j, struct slice prefix, bool keep)
+dj_open(struct djp *j, char close)
 {
-	struct slice key, path;
-
 	if (++j->depth > DJ_MAX_DEPTH)
 		return dj_fail(j, DJ_DEPTH, j->p);
 	j->p++;
 	dj_ws(j);
-	if (j->p < j->end && *j->p == '}') {
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 1;
+	}
+	return 0;
+}
+
+/* After an item: 1 when a ',' says another follows, 0 at `close`, -1. */
+static int
+dj_next(struct djp *j, char close)
+{
+	dj_ws(j);
+	if (j->p >= j->end)
+		return dj_fail(j, DJ_EOF, j->p);
+	if (*j->p == ',') {
+		j->p++;
+		dj_ws(j);
+		return 1;
+	}
+	if (*j->p == close) {
 		j->p++;
 		j->depth--;
 		return 0;
 	}
+	return dj_fail(j, DJ_SYNTAX, j->p);
+}
+
+static int
+dj_object(struct djp *j, struct slice prefix, bool keep)
+{
+	struct slice key, path;
+	int rc;
+
+	if ((rc = dj_open(j, '}')) != 0)
+		return rc == 1 ? 0 : -1;
 	for (;;) {
 		if (j->p >= j->end || *j->p != '"')
 			return dj_fail(j, DJ_SYNTAX, j->p);
@@ -337,55 +370,25 @@ dj_object(struct djp *j, struct slice prefix, bool keep)
 			path.p = q;
 			path.n = prefix.n + 1 + key.n;
 		}
-		if (dj_value(j, path, keep) == -1)
+		if (dj_value(j, path, keep) == -1 || (rc = dj_next(j, '}')) == -1)
 			return -1;
-		dj_ws(j);
-		if (j->p >= j->end)
-			return dj_fail(j, DJ_EOF, j->p);
-		if (*j->p == ',') {
-			j->p++;
-			dj_ws(j);
-			continue;
-		}
-		if (*j->p == '}') {
-			j->p++;
-			j->depth--;
+		if (rc == 0)
 			return 0;
-		}
-		return dj_fail(j, DJ_SYNTAX, j->p);
 	}
 }
 
 static int
 dj_array(struct djp *j)
 {
-	if (++j->depth > DJ_MAX_DEPTH)
-		return dj_fail(j, DJ_DEPTH, j->p);
-	j->p++;
-	dj_ws(j);
-	if (j->p < j->end && *j->p == ']') {
-		j->p++;
-		j->depth--;
-		return 0;
-	}
-	for (;;) {
+	int rc;
+
+	if ((rc = dj_open(j, ']')) != 0)
+		return rc == 1 ? 0 : -1;
+	do {
 		if (dj_value(j, (struct slice){ "", 0 }, false) == -1)
 			return -1;
-		dj_ws(j);
-		if (j->p >= j->end)
-			return dj_fail(j, DJ_EOF, j->p);
-		if (*j->p == ',') {
-			j->p++;
-			dj_ws(j);
-			continue;
-		}
-		if (*j->p == ']') {
-			j->p++;
-			j->depth--;
-			return 0;
-		}
-		return dj_fail(j, DJ_SYNTAX, j->p);
-	}
+	} while ((rc = dj_next(j, ']')) == 1);
+	return rc;
 }
 
 static int
