@@ -60,17 +60,37 @@ vmsg(const struct stage_ctx *ctx, const char *prefix, const char *fmt,
 	fprintf(stderr, "revpipe %s: %s%s\n", ctx->stage->name, prefix, line);
 }
 
+/*
+ * Keep the first fatal message: later ones are consequences.  `errnum`
+ * (non-zero) appends ": strerror"; `usage` makes the exit status 2.
+ */
+static int
+vfail(struct stage_ctx *ctx, int errnum, bool usage, const char *fmt,
+    va_list ap)
+{
+	size_t n;
+
+	if (ctx->failed)
+		return -1;
+	vsnprintf(ctx->io->msg, sizeof(ctx->io->msg), fmt, ap);
+	if (errnum != 0) {
+		n = strlen(ctx->io->msg);
+		snprintf(ctx->io->msg + n, sizeof(ctx->io->msg) - n, ": %s",
+		    strerror(errnum));
+	}
+	ctx->failed = true;
+	ctx->io->usage_error = usage;
+	return -1;
+}
+
 int
 stage_fail(struct stage_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!ctx->failed) {
-		va_start(ap, fmt);
-		vsnprintf(ctx->io->msg, sizeof(ctx->io->msg), fmt, ap);
-		va_end(ap);
-		ctx->failed = true;
-	}
+	va_start(ap, fmt);
+	vfail(ctx, 0, false, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -78,18 +98,11 @@ int
 stage_fail_errno(struct stage_ctx *ctx, const char *fmt, ...)
 {
 	int saved = errno;
-	size_t n;
 	va_list ap;
 
-	if (!ctx->failed) {
-		va_start(ap, fmt);
-		vsnprintf(ctx->io->msg, sizeof(ctx->io->msg), fmt, ap);
-		va_end(ap);
-		n = strlen(ctx->io->msg);
-		snprintf(ctx->io->msg + n, sizeof(ctx->io->msg) - n, ": %s",
-		    strerror(saved));
-		ctx->failed = true;
-	}
+	va_start(ap, fmt);
+	vfail(ctx, saved, false, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -98,13 +111,9 @@ stage_usage_error(struct stage_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!ctx->failed) {
-		va_start(ap, fmt);
-		vsnprintf(ctx->io->msg, sizeof(ctx->io->msg), fmt, ap);
-		va_end(ap);
-		ctx->failed = true;
-		ctx->io->usage_error = true;
-	}
+	va_start(ap, fmt);
+	vfail(ctx, 0, true, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
