@@ -149,6 +149,8 @@ struct cls_train_opts {
 	uint64_t	 seed;
 	bool		 average;	/* keep the mean of the weights */
 	bool		 balance;	/* weight classes equally per language */
+	double		 nb;		/* NB log-count ratio smoothing, 0 = off */
+	double		 nbmix;		/* of the ratio: x * (1 - mix + mix * r) */
 };
 
 /*

@@ -16,7 +16,9 @@
  *     the rows that have a `kind` key.  Topics and kind are computed as the
  *     stage does, stars included.
  * Options: --stars, --model FILE (another sentiment model), --errors
- * (print each row whose topics or kind differ to stderr).
+ * (print each row whose topics or kind differ to stderr), --scores (each
+ * labelled row's text-model probabilities to stderr, for choosing a
+ * decision rule on dev).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +36,9 @@ static const struct opt eval_opts[] = {
 	    "use this sentiment model file instead of the built-in one" },
 	{ "errors", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	    "print rows whose topics or kind differ from the gold" },
+	{ "scores", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	    "print each labelled row's language, label and text-model "
+	    "probabilities (pos neg neu) to stderr" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -101,6 +106,11 @@ eval_row(struct stage_ctx *ctx, const struct cls_models *m,
 		    (res.prob[CLS_POS] >= res.prob[CLS_NEG] ? CLS_POS :
 		    CLS_NEG);
 
+		if (opt_flag(ctx, "scores"))
+			fprintf(stderr, "%s\t%s\t%.4f\t%.4f\t%.4f\n",
+			    cls_lang_name(l), cls_class_names[gold],
+			    res.prob[CLS_POS], res.prob[CLS_NEG],
+			    res.prob[CLS_NEU]);
 		if (gold != CLS_NEU)
 			es->bin[l][gold][p2]++;
 		es->tri[l][gold][p3]++;

@@ -373,12 +373,69 @@ cls_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dULL;
 }
 
+/*
+ * NB log-count ratios (as in NBSVM), one per row and class: how much
+ * more often the examples of class c hold the row than the others do,
+ * smoothed by o->nb, each example counting a row once.  Training scales
+ * a row's input to class c by 1 - nbmix + nbmix * r, and the model
+ * stores the weights times that scale, so prediction does not change.
+ * Returns a malloc'ed [rows][CLS_NCLASS] array, or NULL.
+ */
+static float *
+cls_nb_ratios(const struct cls_train_opts *o, const struct cls_example *ex,
+    size_t n, size_t rows)
+{
+	float *cnt, *r = NULL;
+	uint32_t *stamp;
+	double tot[CLS_NCLASS] = { 0 }, all = 0, a = o->nb;
+	size_t i, f;
+	int c;
+
+	cnt = calloc(rows * CLS_NCLASS, sizeof(*cnt));
+	stamp = calloc(rows, sizeof(*stamp));
+	if (cnt == NULL || stamp == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		for (f = 0; f < ex[i].n; f++) {
+			uint32_t row = ex[i].f[f];
+
+			if (stamp[row] == i + 1)
+				continue;
+			stamp[row] = (uint32_t)(i + 1);
+			cnt[(size_t)row * CLS_NCLASS + ex[i].label]++;
+			tot[ex[i].label]++;
+		}
+	for (c = 0; c < CLS_NCLASS; c++)
+		all += tot[c];
+	if ((r = malloc(rows * CLS_NCLASS * sizeof(*r))) == NULL)
+		goto out;
+	for (f = 0; f < rows; f++) {
+		const float *k = cnt + f * CLS_NCLASS;
+		float sum = 0;
+
+		for (c = 0; c < CLS_NCLASS; c++)
+			sum += k[c];
+		for (c = 0; c < CLS_NCLASS; c++) {
+			double p = (k[c] + a) / (tot[c] + a * (double)rows);
+			double q = (sum - k[c] + a) / (all - tot[c] +
+			    a * (double)rows);
+
+			r[f * CLS_NCLASS + c] = (float)(1 - o->nbmix +
+			    o->nbmix * log(p / q));
+		}
+	}
+out:
+	free(cnt);
+	free(stamp);
+	return r;
+}
+
 int
 cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
     const struct cls_example *ex, size_t n, char **out, size_t *outlen)
 {
 	size_t rows = (size_t)1 << cfg->bits, nw = rows * CLS_NCLASS;
-	float *w = NULL, *g2 = NULL, *avg = NULL, mx = 0, scale;
+	float *w = NULL, *g2 = NULL, *avg = NULL, *r = NULL, mx = 0, scale;
 	float cw[CLS_NLANG + 1][CLS_NCLASS];
 	size_t cnt[CLS_NLANG + 1][CLS_NCLASS];
 	size_t *order = NULL, i, j, ep;
@@ -393,8 +450,10 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 	file = malloc(CLS_HDR + nw * 2);
 	if (o->average)
 		avg = calloc(nw, sizeof(*avg));
+	if (o->nb > 0)
+		r = cls_nb_ratios(o, ex, n, rows);
 	if (w == NULL || g2 == NULL || order == NULL || file == NULL ||
-	    (o->average && avg == NULL))
+	    (o->average && avg == NULL) || (o->nb > 0 && r == NULL))
 		goto out;
 	for (i = 0; i < n; i++)
 		order[i] = i;
@@ -442,9 +501,12 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 			cls_group_scales(e->n, e->nchar, &xc, &xw);
 			for (f = 0; f < e->n; f++) {
 				x = f < e->nchar ? xc : xw;
-				for (c = 0; c < CLS_NCLASS; c++)
-					z[c] += w[(size_t)e->f[f] * CLS_NCLASS +
-					    c] * x;
+				for (c = 0; c < CLS_NCLASS; c++) {
+					size_t at = (size_t)e->f[f] *
+					    CLS_NCLASS + c;
+
+					z[c] += w[at] * x * (r ? r[at] : 1);
+				}
 			}
 			cls_softmax(z, prob);
 			for (f = 0; f < e->n; f++) {
@@ -453,7 +515,8 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 					size_t at = (size_t)e->f[f] *
 					    CLS_NCLASS + c;
 					float g = (prob[c] - (c == e->label)) *
-					    x * ew + (float)o->l2 * w[at], d;
+					    x * ew * (r ? r[at] : 1) +
+					    (float)o->l2 * w[at], d;
 
 					g2[at] += g * g;
 					d = (float)o->lr * g /
@@ -473,6 +536,10 @@ cls_train(const struct cls_cfg *cfg, const struct cls_train_opts *o,
 	if (avg != NULL)
 		for (i = 0; i < nw; i++)
 			w[i] -= avg[i] / (float)step;
+	/* The NB scales fold into the weights: the model format is unchanged. */
+	if (r != NULL)
+		for (i = 0; i < nw; i++)
+			w[i] *= r[i];
 	for (i = 0; i < nw; i++)
 		if (fabsf(w[i]) > mx)
 			mx = fabsf(w[i]);
@@ -504,6 +571,7 @@ out:
 	free(w);
 	free(g2);
 	free(avg);
+	free(r);
 	free(order);
 	free(file);
 	return ret;

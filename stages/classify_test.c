@@ -234,16 +234,16 @@ test_classify_json_unescapes_and_skips(void **state)
 	assert_int_equal(cls_json_parse("[1]", 3, &arena, &j), -1);
 }
 
-/* Train a tiny model from two toy classes. */
+/* Train a tiny model from two toy classes (nb: NB ratio smoothing). */
 static void
-toy_train(char **out, size_t *outlen)
+toy_train(char **out, size_t *outlen, double nb)
 {
 	static const char *const pos[] = { "great fast work", "excellent",
 	    "great seller", "fast and great" };
 	static const char *const neg[] = { "awful late work", "terrible",
 	    "awful seller", "late and awful" };
 	struct cls_cfg cfg = { 12, 1, 3, 1, 1, 0, 1, 1 };
-	struct cls_train_opts o = { 20, 0.2, 0, 7, false, false };
+	struct cls_train_opts o = { 20, 0.2, 0, 7, false, false, nb, 1 };
 	struct cls_example ex[8];
 	uint32_t *f = malloc(CLS_MAX_FEATURES * sizeof(*f));
 	size_t i;
@@ -282,8 +282,8 @@ test_classify_train_is_deterministic_and_learns(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	toy_train(&a, &na);
-	toy_train(&b, &nb);
+	toy_train(&a, &na, 0);
+	toy_train(&b, &nb, 0);
 	assert_int_equal(na, nb);
 	assert_memory_equal(a, b, na);
 	assert_int_equal(cls_model_load(&m, (struct slice){ a, na }, err,
@@ -297,6 +297,50 @@ test_classify_train_is_deterministic_and_learns(void **state)
 	    sizeof(err)), -1);
 	free(a);
 	free(b);
+	free(f);
+}
+
+/*
+ * With NB scaling (--nb) the ratios are folded into the stored weights:
+ * same file size and format, deterministic, and it still learns both
+ * classes.
+ */
+static void
+test_classify_train_nb_folds_ratios_into_weights(void **state)
+{
+	static const char *const probe[] = { "awful and late", "great fast" };
+	struct cls_model m;
+	struct cls_text t;
+	uint32_t *f = malloc(CLS_MAX_FEATURES * sizeof(*f));
+	char *a, *b, *plain, err[128];
+	size_t na, nb, np, n, nchar, i;
+	float p[CLS_NCLASS];
+
+	(void)state;
+	assert_non_null(f);
+	toy_train(&a, &na, 1);
+	toy_train(&b, &nb, 1);
+	toy_train(&plain, &np, 0);
+	assert_int_equal(na, nb);
+	assert_int_equal(na, np);
+	assert_memory_equal(a, b, na);
+	assert_true(memcmp(a, plain, na) != 0);
+	assert_int_equal(cls_model_load(&m, (struct slice){ a, na }, err,
+	    sizeof(err)), 0);
+	for (i = 0; i < 2; i++) {
+		cls_norm(&arena, probe[i], strlen(probe[i]), &t);
+		n = cls_features(&m.cfg, CLS_EN, &t, f, CLS_MAX_FEATURES,
+		    &nchar);
+		cls_model_predict(&m, f, n, nchar, p);
+		if (i == 0)
+			assert_true(p[CLS_NEG] > p[CLS_POS]);
+		else
+			assert_true(p[CLS_POS] > p[CLS_NEG]);
+	}
+	cls_model_release(&m);
+	free(a);
+	free(b);
+	free(plain);
 	free(f);
 }
 
@@ -431,6 +475,8 @@ main(void)
 		cmocka_unit_test(test_classify_json_unescapes_and_skips),
 		cmocka_unit_test(
 		    test_classify_train_is_deterministic_and_learns),
+		cmocka_unit_test(
+		    test_classify_train_nb_folds_ratios_into_weights),
 		cmocka_unit_test(test_classify_freelance_situations_in_english),
 		cmocka_unit_test(
 		    test_classify_kind_words_with_one_star_is_mismatch),

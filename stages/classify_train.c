@@ -9,7 +9,8 @@
  * file to --out, through a temporary name.  Deterministic: rows are read
  * in the order given and shuffled with --seed.
  * Options: -o/--out FILE, --bits N, --minn N, --maxn N, --no-bigrams,
- * --no-shared, --epochs N, --lr X, --l2 X, --seed N.
+ * --no-shared, --epochs N, --lr X, --l2 X, --average, --balance,
+ * --nb A, --nb-mix X (NB log-count ratio scaling), --seed N.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ static const struct opt train_opts[] = {
 	    "keep the mean of the weights over all steps" },
 	{ "balance", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	    "weight the classes of each language equally" },
+	{ "nb", 0, OPT_FLOAT, "A", "0", 0, 100,
+	    "scale features by NB log-count ratios, smoothed by A (0: off)" },
+	{ "nb-mix", 0, OPT_FLOAT, "X", "1", 0, 1,
+	    "how much of the NB ratio: 1 - X + X * r" },
 	{ "seed", 0, OPT_INT, "N", "42", 1, 2147483647.0,
 	    "shuffling seed" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
@@ -200,6 +205,8 @@ train_tool(struct stage_ctx *ctx)
 		.seed = (uint64_t)opt_int(ctx, "seed"),
 		.average = opt_flag(ctx, "average"),
 		.balance = opt_flag(ctx, "balance"),
+		.nb = opt_float(ctx, "nb"),
+		.nbmix = opt_float(ctx, "nb-mix"),
 	};
 	if (classify_load_models(ctx, &m, false) == -1)
 		goto out;
