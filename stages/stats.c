@@ -244,47 +244,162 @@ stats_init_stage(struct stage_ctx *ctx)
 	return 0;
 }
 
-/* Up to `max` strings of the array `key` into v. */
-static size_t
-get_strs(const struct rec *r, const char *key, struct slice *v, size_t max)
+/*
+ * The value of a pair as a string: fixstr and str8 (nearly every key and
+ * short value) are read in place, anything else through mp_next().
+ * Returns false when the value is not a string.
+ */
+static inline bool
+val_str(const char *p, size_t n, struct slice *s)
 {
-	const char *it = NULL;
-	struct slice s;
-	size_t n = 0;
+	const unsigned char *u = (const unsigned char *)p;
+	struct mp_val v;
 
-	while (n < max && rec_array_str(r, key, &it, &s) == 1)
-		v[n++] = s;
-	return n;
+	if (n >= 1 && (u[0] & 0xe0) == 0xa0 && (size_t)(u[0] & 0x1f) < n) {
+		*s = (struct slice){ p + 1, u[0] & 0x1f };
+		return true;
+	}
+	if (n >= 2 && u[0] == 0xd9 && (size_t)u[1] + 2 <= n) {
+		*s = (struct slice){ p + 2, u[1] };
+		return true;
+	}
+	if (mp_next(&p, p + n, &v) != MP_OK || v.type != MP_STR)
+		return false;
+	*s = v.v.s;
+	return true;
+}
+
+/*
+ * Up to `max` strings of the array in the value bytes [p, p + n) into v:
+ * the strings before the first element that is not one (as
+ * rec_array_str() reads them).
+ */
+static size_t
+val_strs(const char *p, size_t n, struct slice *v, size_t max)
+{
+	const char *end = p + n;
+	const unsigned char *u;
+	struct mp_val a;
+	size_t k = 0;
+
+	if (n >= 1 && ((unsigned char)p[0] & 0xf0) == 0x90)
+		p++;
+	else if (mp_next(&p, end, &a) != MP_OK || a.type != MP_ARRAY)
+		return 0;
+	while (k < max && p < end) {
+		u = (const unsigned char *)p;
+		if ((u[0] & 0xe0) == 0xa0 && (size_t)(u[0] & 0x1f) <
+		    (size_t)(end - p)) {
+			v[k++] = (struct slice){ p + 1, u[0] & 0x1f };
+			p += 1 + (u[0] & 0x1f);
+		} else if (u[0] == 0xd9 && end - p >= 2 &&
+		    (size_t)u[1] + 2 <= (size_t)(end - p)) {
+			v[k++] = (struct slice){ p + 2, u[1] };
+			p += 2 + u[1];
+		} else if (mp_next(&p, end, &a) == MP_OK && a.type == MP_STR)
+			v[k++] = a.v.s;
+		else
+			break;
+	}
+	return k;
+}
+
+/*
+ * Bytes of the string at p (header and payload) when it is one whose
+ * header tells (fixstr, str8, str16) and it fits before end, else 0.
+ */
+static inline size_t
+str_size(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t avail = (size_t)(end - p), n;
+
+	if (avail == 0)
+		return 0;
+	if ((u[0] & 0xe0) == 0xa0)
+		n = 1 + (u[0] & 0x1f);
+	else if (u[0] == 0xd9 && avail >= 2)
+		n = 2 + (size_t)u[1];
+	else if (u[0] == 0xda && avail >= 3)
+		n = 3 + ((size_t)u[1] << 8 | u[2]);
+	else
+		return 0;
+	return n <= avail ? n : 0;
 }
 
 static void
-get_reply(const struct rec *r, struct stats_rec *sr)
+get_reply(const char *val, size_t vlen, struct stats_rec *sr)
 {
-	struct slice raw;
-	struct mp_val m, k, v;
+	struct mp_val m, v;
+	struct slice k;
 	const char *p, *end;
 	uint32_t i;
+	size_t n;
 
-	if (rec_get_raw(r, "reply", &raw) == -1)
-		return;
-	p = raw.p;
-	end = raw.p + raw.n;
+	p = val;
+	end = val + vlen;
 	if (mp_next(&p, end, &m) != MP_OK || m.type != MP_MAP)
 		return;
 	for (i = 0; i < m.v.n; i++) {
-		if (mp_next(&p, end, &k) != MP_OK || k.type != MP_STR)
+		/* Keys are short strings; most values are strings too. */
+		if (p < end && ((unsigned char)*p & 0xe0) == 0xa0 &&
+		    (n = str_size(p, end)) != 0) {
+			k = (struct slice){ p + 1, n - 1 };
+			p += n;
+		} else if (mp_next(&p, end, &v) != MP_OK || v.type != MP_STR)
 			return;
-		if (slice_eq(k.v.s, "due_at") || slice_eq(k.v.s, "action")) {
+		else
+			k = v.v.s;
+		if (k.n == 6 && (memcmp(k.p, "due_at", 6) == 0 ||
+		    memcmp(k.p, "action", 6) == 0)) {
 			if (mp_next(&p, end, &v) != MP_OK)
 				return;
-			if (slice_eq(k.v.s, "action") && v.type == MP_STR) {
+			if (k.p[0] == 'a' && v.type == MP_STR) {
 				sr->action = v.v.s;
 				sr->has_action = true;
-			} else if (slice_eq(k.v.s, "due_at") &&
-			    mp_as_int(&v, &sr->due))
+			} else if (k.p[0] == 'd' && mp_as_int(&v, &sr->due))
 				sr->has_due = true;
-		} else if (mp_skip(&p, end) != MP_OK)
+		} else if ((n = str_size(p, end)) != 0)
+			p += n;
+		else if (mp_skip(&p, end) != MP_OK)
 			return;
+	}
+}
+
+/* The keys stats reads; a record's first pair with the key counts. */
+enum {
+	SK_PLATFORM, SK_SELLER, SK_BUYER, SK_LANG, SK_SENTIMENT, SK_KIND,
+	SK_RATING, SK_CREATED, SK_SCORE, SK_TOPICS, SK_EVIDENCE, SK_REPLY,
+	SK_N
+};
+
+#define KEYIS(kv, lit)	((kv)->key.n == sizeof(lit) - 1 && \
+	memcmp((kv)->key.p, lit, sizeof(lit) - 1) == 0)
+
+/* Which of the SK_* keys the pair has, or -1. */
+static inline int
+key_of(const struct rec_kv *kv)
+{
+	switch (kv->key.n) {
+	case 4:
+		return KEYIS(kv, "lang") ? SK_LANG : KEYIS(kv, "kind") ?
+		    SK_KIND : -1;
+	case 5:
+		return KEYIS(kv, "buyer") ? SK_BUYER : KEYIS(kv, "reply") ?
+		    SK_REPLY : -1;
+	case 6:
+		return KEYIS(kv, "seller") ? SK_SELLER : KEYIS(kv, "rating") ?
+		    SK_RATING : KEYIS(kv, "topics") ? SK_TOPICS : -1;
+	case 8:
+		return KEYIS(kv, "platform") ? SK_PLATFORM :
+		    KEYIS(kv, "evidence") ? SK_EVIDENCE : -1;
+	case 9:
+		return KEYIS(kv, "sentiment") ? SK_SENTIMENT : -1;
+	case 10:
+		return KEYIS(kv, "created_at") ? SK_CREATED :
+		    KEYIS(kv, "sent_score") ? SK_SCORE : -1;
+	default:
+		return -1;
 	}
 }
 
@@ -292,31 +407,56 @@ static int
 stats_process(struct stage_ctx *ctx, const struct rec *r)
 {
 	struct stats_stage *s = ctx->priv;
+	const struct rec_kv *kv[SK_N];
 	struct stats_rec sr;
+	struct mp_val v;
+	const char *p;
 	double score;
+	uint32_t i;
+	int k;
 
+	/* One walk over the record's index instead of a lookup per key. */
+	memset(kv, 0, sizeof(kv));
+	for (i = 0; i < r->nkeys; i++)
+		if ((k = key_of(&r->kv[i])) != -1 && kv[k] == NULL)
+			kv[k] = &r->kv[i];
 	memset(&sr, 0, sizeof(sr));
-	sr.has_platform = rec_get_str(r, "platform", &sr.platform) == 0;
-	sr.has_seller = rec_get_str(r, "seller", &sr.seller) == 0;
-	sr.has_buyer = rec_get_str(r, "buyer", &sr.buyer) == 0;
-	sr.has_lang = rec_get_str(r, "lang", &sr.lang) == 0;
-	sr.has_sentiment = rec_get_str(r, "sentiment", &sr.sentiment) == 0;
-	sr.has_kind = rec_get_str(r, "kind", &sr.kind) == 0;
-	if (rec_get_int(r, "rating", &sr.rating) == -1 || sr.rating < 1 ||
-	    sr.rating > 5)
+#define GETSTR(key, field, has)	\
+	(sr.has = kv[key] != NULL && val_str(kv[key]->val, kv[key]->vlen, \
+	    &sr.field))
+	GETSTR(SK_PLATFORM, platform, has_platform);
+	GETSTR(SK_SELLER, seller, has_seller);
+	GETSTR(SK_BUYER, buyer, has_buyer);
+	GETSTR(SK_LANG, lang, has_lang);
+	GETSTR(SK_SENTIMENT, sentiment, has_sentiment);
+	GETSTR(SK_KIND, kind, has_kind);
+#undef GETSTR
+	if (kv[SK_RATING] != NULL && (p = kv[SK_RATING]->val,
+	    mp_next(&p, p + kv[SK_RATING]->vlen, &v) == MP_OK) &&
+	    mp_as_int(&v, &sr.rating) && sr.rating >= 1 && sr.rating <= 5)
+		;
+	else
 		sr.rating = 0;
-	sr.has_created = rec_get_int(r, "created_at", &sr.created) == 0;
-	if (rec_get_float(r, "sent_score", &score) == 0 && score >= -1.0 &&
-	    score <= 1.0) {
+	sr.has_created = kv[SK_CREATED] != NULL && (p = kv[SK_CREATED]->val,
+	    mp_next(&p, p + kv[SK_CREATED]->vlen, &v) == MP_OK) &&
+	    mp_as_int(&v, &sr.created);
+	if (kv[SK_SCORE] != NULL && (p = kv[SK_SCORE]->val,
+	    mp_next(&p, p + kv[SK_SCORE]->vlen, &v) == MP_OK) &&
+	    mp_as_double(&v, &score) && score >= -1.0 && score <= 1.0) {
 		sr.has_score = true;
 		sr.score_micro = (int64_t)(score * 1e6 + (score < 0 ? -0.5 :
 		    0.5));
 	}
 	sr.topics = s->topics;
-	sr.ntopics = get_strs(r, "topics", s->topics, 64);
+	if (kv[SK_TOPICS] != NULL)
+		sr.ntopics = val_strs(kv[SK_TOPICS]->val, kv[SK_TOPICS]->vlen,
+		    s->topics, 64);
 	sr.evidence = s->evidence;
-	sr.nevidence = get_strs(r, "evidence", s->evidence, 64);
-	get_reply(r, &sr);
+	if (kv[SK_EVIDENCE] != NULL)
+		sr.nevidence = val_strs(kv[SK_EVIDENCE]->val,
+		    kv[SK_EVIDENCE]->vlen, s->evidence, 64);
+	if (kv[SK_REPLY] != NULL)
+		get_reply(kv[SK_REPLY]->val, kv[SK_REPLY]->vlen, &sr);
 	stats_add(&s->st, &sr);
 	return stage_aggregate(ctx, r);
 }

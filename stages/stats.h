@@ -59,6 +59,12 @@ struct stab_ent {
 	size_t		 klen;
 };
 
+/* The entries of a table sorted by key, kept until the table changes. */
+struct stab_order {
+	struct stab_ent	**v;		/* NULL: not sorted since a change */
+	size_t		 n;
+};
+
 struct stab {
 	const char	*name;
 	size_t		 nval;
@@ -67,6 +73,12 @@ struct stab {
 	struct stab_ent	*slot;		/* open addressing, 2^k slots */
 	size_t		 nslot;
 	size_t		 n;
+	struct stab_order *order;	/* for stab_sorted() */
+	/* The last key added, when the table keeps one (stab_add()). */
+	bool		 keeplast;
+	const char	*lkey;		/* NULL: none */
+	size_t		 lklen;
+	uint64_t	*lval;
 };
 
 static inline const char *

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+/* Inlined: most keys are a few bytes, where the call is most of the cost. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "mp.h"
@@ -77,6 +79,7 @@ stab_init(struct stab *t, const char *name, size_t nval, size_t cap)
 	t->thr = UINT64_MAX;
 	t->nslot = 16;
 	t->slot = xcalloc(t->nslot, sizeof(*t->slot));
+	t->order = xcalloc(1, sizeof(*t->order));
 }
 
 static void
@@ -89,7 +92,13 @@ stab_release(struct stab *t)
 	free(t->slot);
 	t->slot = NULL;
 	t->n = t->nslot = 0;
+	if (t->order != NULL)
+		free(t->order->v);
+	free(t->order);
+	t->order = NULL;
 }
+
+static void	stab_changed(struct stab *);
 
 static void
 stab_put(struct stab_ent *slot, size_t nslot, const struct stab_ent *e)
@@ -108,6 +117,7 @@ stab_rebuild(struct stab *t, size_t nslot)
 	struct stab_ent *slot = xcalloc(nslot, sizeof(*slot));
 	size_t i;
 
+	stab_changed(t);
 	t->n = 0;
 	for (i = 0; i < t->nslot; i++) {
 		if (t->slot[i].val == NULL)
@@ -152,15 +162,27 @@ stab_lower(struct stab *t, uint64_t thr)
 uint64_t *
 stab_add(struct stab *t, const char *key, size_t klen)
 {
-	uint64_t h = XXH3_64bits(key, klen);
+	uint64_t h;
 	struct stab_ent *e, ne;
 
+	/* Platform, day: the same key as the record before, mostly. */
+	if (t->lkey != NULL && klen == t->lklen &&
+	    (klen == 0 || memcmp(key, t->lkey, klen) == 0))
+		return t->lval;
+	h = XXH3_64bits(key, klen);
 	if (h > t->thr)
 		return NULL;
-	if ((e = stab_find(t, h, key, klen)) != NULL)
+	if ((e = stab_find(t, h, key, klen)) != NULL) {
+		if (t->keeplast) {
+			t->lkey = stab_key(e, t->nval);
+			t->lklen = klen;
+			t->lval = e->val;
+		}
 		return e->val;
+	}
 	if ((t->n + 1) * 4 > t->nslot * 3)
 		stab_rebuild(t, t->nslot * 2);
+	stab_changed(t);
 	ne.hash = h;
 	ne.klen = klen;
 	ne.val = xcalloc(1, t->nval * sizeof(uint64_t) + klen + 1);
@@ -175,36 +197,119 @@ stab_add(struct stab *t, const char *key, size_t klen)
 	return e == NULL ? NULL : e->val;
 }
 
-/* qsort has no context argument: the table's nval travels here. */
-static size_t stab_sort_nval;
+/* An entry and the first 8 bytes of its key, big-endian, zero-padded. */
+struct stab_pre {
+	uint64_t	 pre;
+	struct stab_ent	*e;
+};
 
-static int
-stab_keycmp(const void *a, const void *b)
+/*
+ * Bytewise key order (a prefix first).  Zero-padded prefixes that differ
+ * already decide it: at the first byte that differs either both keys have
+ * a byte there, or the shorter one ends there and the other has a byte
+ * above 0 (a 0 would not differ).
+ */
+static inline int
+stab_precmp(const struct stab_pre *a, const struct stab_pre *b, size_t nval)
 {
-	const struct stab_ent *x = *(struct stab_ent *const *)a;
-	const struct stab_ent *y = *(struct stab_ent *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(stab_key(x, stab_sort_nval), stab_key(y, stab_sort_nval),
-	    n);
+	size_t n;
+	int c;
 
-	if (c != 0)
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	n = a->e->klen < b->e->klen ? a->e->klen : b->e->klen;
+	if (n > 8 && (c = memcmp(stab_key(a->e, nval) + 8,
+	    stab_key(b->e, nval) + 8, n - 8)) != 0)
 		return c;
-	return x->klen < y->klen ? -1 : x->klen > y->klen;
+	return a->e->klen < b->e->klen ? -1 : a->e->klen > b->e->klen;
+}
+
+/* Merge sort of v[0..n) with tmp (n items) as room; no callbacks. */
+static void
+stab_msort(struct stab_pre *v, struct stab_pre *tmp, size_t n, size_t nval)
+{
+	struct stab_pre *src = v, *dst = tmp, *t, x;
+	size_t w, i, j, lo, mid, hi, k;
+
+	/* Runs of 8 by insertion, then merges of doubling width. */
+	for (lo = 0; lo < n; lo += 8) {
+		hi = lo + 8 < n ? lo + 8 : n;
+		for (i = lo + 1; i < hi; i++) {
+			x = v[i];
+			for (j = i; j > lo && stab_precmp(&x, &v[j - 1],
+			    nval) < 0; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+	}
+	for (w = 8; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			i = lo;
+			j = mid;
+			k = lo;
+			while (i < mid && j < hi)
+				dst[k++] = stab_precmp(&src[j], &src[i],
+				    nval) < 0 ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
 }
 
 struct stab_ent **
 stab_sorted(const struct stab *t, size_t *n)
 {
+	struct stab_order *o = t->order;
 	struct stab_ent **v = xcalloc(t->n + 1, sizeof(*v));
-	size_t i, k = 0;
+	struct stab_pre *pv, *tmp;
+	const unsigned char *key;
+	size_t i, j, k = 0;
 
-	for (i = 0; i < t->nslot; i++)
-		if (t->slot[i].val != NULL)
-			v[k++] = &t->slot[i];
-	stab_sort_nval = t->nval;
-	qsort(v, k, sizeof(*v), stab_keycmp);
-	*n = k;
+	/* Sorted once per change: the outputs ask for a table many times. */
+	if (o->v == NULL) {
+		pv = xcalloc(2 * t->n + 1, sizeof(*pv));
+		tmp = pv + t->n;
+		for (i = 0; i < t->nslot; i++) {
+			if (t->slot[i].val == NULL)
+				continue;
+			key = (const unsigned char *)stab_key(&t->slot[i],
+			    t->nval);
+			pv[k].pre = 0;
+			for (j = 0; j < 8; j++)
+				pv[k].pre = pv[k].pre << 8 |
+				    (j < t->slot[i].klen ? key[j] : 0);
+			pv[k++].e = &t->slot[i];
+		}
+		stab_msort(pv, tmp, k, t->nval);
+		o->v = xcalloc(k + 1, sizeof(*o->v));
+		for (i = 0; i < k; i++)
+			o->v[i] = pv[i].e;
+		o->n = k;
+		free(pv);
+	}
+	memcpy(v, o->v, o->n * sizeof(*v));
+	*n = o->n;
 	return v;
+}
+
+/* Forget the sorted order: the table's keys or slots changed. */
+static void
+stab_changed(struct stab *t)
+{
+	t->lkey = NULL;
+	if (t->order->v != NULL) {
+		free(t->order->v);
+		t->order->v = NULL;
+	}
 }
 
 double
@@ -262,6 +367,8 @@ stats_init(struct stats *s, size_t max_sellers, int64_t now)
 			cap = max_sellers * 4;
 		stab_init(&s->tab[i], stats_tabs[i].name, stats_tabs[i].nval,
 		    cap);
+		s->tab[i].keeplast = i == ST_ALL || i == ST_PLATFORM ||
+		    i == ST_DAY || i == ST_DUEDAY;
 	}
 	s->now = now;
 	s->max_created = STATS_NOW_UNSET;
@@ -400,24 +507,42 @@ kind_index(struct slice k)
 	return STATS_NKINDS;
 }
 
+/* What group_add() needs of a record, worked out once for its groups. */
+struct stats_facts {
+	size_t		 sent;		/* SG_POS, SG_NEG, SG_NEU, SG_SENT_OTHER */
+	size_t		 kind;		/* SG_KIND + index, or 0: no kind */
+	size_t		 topic[64];	/* SG_TOPIC + index */
+};
+
 static void
-group_add(uint64_t *g, const struct stats_rec *r)
+facts_of(const struct stats_rec *r, struct stats_facts *f)
+{
+	size_t i;
+
+	if (!r->has_sentiment)
+		f->sent = SG_SENT_OTHER;
+	else if (slice_eq(r->sentiment, "pos"))
+		f->sent = SG_POS;
+	else if (slice_eq(r->sentiment, "neg"))
+		f->sent = SG_NEG;
+	else if (slice_eq(r->sentiment, "neu"))
+		f->sent = SG_NEU;
+	else
+		f->sent = SG_SENT_OTHER;
+	f->kind = r->has_kind ? SG_KIND + kind_index(r->kind) : 0;
+	for (i = 0; i < r->ntopics && i < 64; i++)
+		f->topic[i] = SG_TOPIC + topic_index(r->topics[i]);
+}
+
+static void
+group_add(uint64_t *g, const struct stats_rec *r, const struct stats_facts *f)
 {
 	size_t i;
 
 	if (g == NULL)
 		return;
 	g[SG_N]++;
-	if (!r->has_sentiment)
-		g[SG_SENT_OTHER]++;
-	else if (slice_eq(r->sentiment, "pos"))
-		g[SG_POS]++;
-	else if (slice_eq(r->sentiment, "neg"))
-		g[SG_NEG]++;
-	else if (slice_eq(r->sentiment, "neu"))
-		g[SG_NEU]++;
-	else
-		g[SG_SENT_OTHER]++;
+	g[f->sent]++;
 	g[SG_R0 + r->rating]++;
 	if (r->has_score) {
 		g[SG_SCORE_N]++;
@@ -428,9 +553,9 @@ group_add(uint64_t *g, const struct stats_rec *r)
 	if (r->ntopics != 0)
 		g[SG_COMPLAINT]++;
 	for (i = 0; i < r->ntopics; i++)
-		g[SG_TOPIC + topic_index(r->topics[i])]++;
-	if (r->has_kind)
-		g[SG_KIND + kind_index(r->kind)]++;
+		g[i < 64 ? f->topic[i] : SG_TOPIC + topic_index(r->topics[i])]++;
+	if (f->kind != 0)
+		g[f->kind]++;
 }
 
 static void
@@ -466,11 +591,13 @@ stats_add(struct stats *s, const struct stats_rec *r)
 {
 	struct slice k;
 	struct buf *kb = &s->keybuf;
+	struct stats_facts f;
 	char day[16];
 	size_t i;
 	uint64_t *v;
 
 	s->records++;
+	facts_of(r, &f);
 	if (r->has_created && (s->max_created == STATS_NOW_UNSET ||
 	    r->created > s->max_created)) {
 		s->max_created = r->created;
@@ -479,21 +606,21 @@ stats_add(struct stats *s, const struct stats_rec *r)
 		    s->pend_n > 2 * s->pend_settled + 256)
 			pend_rehash(s, s->pend_cap);
 	}
-	group_add(stab_add(&s->tab[ST_ALL], "", 0), r);
+	group_add(stab_add(&s->tab[ST_ALL], "", 0), r, &f);
 	k = r->has_platform ? r->platform : slice_from("unknown");
-	group_add(stab_add(&s->tab[ST_PLATFORM], k.p, k.n), r);
+	group_add(stab_add(&s->tab[ST_PLATFORM], k.p, k.n), r, &f);
 	if (r->has_seller) {
 		group_add(stab_add(&s->tab[ST_SELLER], r->seller.p,
-		    r->seller.n), r);
+		    r->seller.n), r, &f);
 		hll_add(s->hll_sellers, r->seller.p, r->seller.n);
 	}
 	k = r->has_lang ? r->lang : slice_from("unknown");
-	group_add(stab_add(&s->tab[ST_LANG], k.p, k.n), r);
+	group_add(stab_add(&s->tab[ST_LANG], k.p, k.n), r, &f);
 	if (r->has_created)
 		day_of(s, 0, r->created, day);
 	else
 		memcpy(day, "unknown", 8);
-	group_add(stab_add(&s->tab[ST_DAY], day, strlen(day)), r);
+	group_add(stab_add(&s->tab[ST_DAY], day, strlen(day)), r, &f);
 	if (r->has_buyer)
 		hll_add(s->hll_buyers, r->buyer.p, r->buyer.n);
 

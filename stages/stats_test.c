@@ -169,6 +169,98 @@ test_stats_html_escapes_markup(void **state)
 	buf_release(&b);
 }
 
+/* Bytewise order of keys (prefixes, NULs, long shared starts) against a
+ * plain comparison, and the sorted order forgotten when a key arrives. */
+static int
+test_keycmp(const void *a, const void *b)
+{
+	const struct slice *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int c = n == 0 ? 0 : memcmp(x->p, y->p, n);
+
+	return c != 0 ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+static void
+test_stats_sorted_bytewise_and_after_change(void **state)
+{
+	static const char *const words[] = { "b", "a", "ab", "aa", "",
+	    "seller-1", "seller-10", "seller-1x", "\xff", "\x7f",
+	    "abcdefghij", "abcdefghi", "abcdefgh", "abcdefghik",
+	    "abcdefgh\0", "ab\0c", "ab\0", "zzzzzzzzzzzzzzzzzz",
+	    "zzzzzzzzzzzzzzzzzy" };
+	/* Lengths given: two keys hold NUL bytes. */
+	static const size_t lens[] = { 1, 1, 2, 2, 0, 8, 9, 9, 1, 1, 10, 9,
+	    8, 10, 9, 4, 3, 18, 18 };
+	struct slice want[64];
+	struct stab_ent **v;
+	struct stats s;
+	size_t i, n, nw = sizeof(words) / sizeof(words[0]);
+	char extra[32];
+
+	(void)state;
+	stats_init(&s, 65536, STATS_NOW_UNSET);
+	for (i = 0; i < nw; i++) {
+		assert_non_null(stab_add(&s.tab[ST_EVIDENCE], words[i],
+		    lens[i]));
+		want[i] = (struct slice){ words[i], lens[i] };
+	}
+	qsort(want, nw, sizeof(want[0]), test_keycmp);
+	v = stab_sorted(&s.tab[ST_EVIDENCE], &n);
+	assert_int_equal(n, nw);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i]->klen, want[i].n);
+		assert_memory_equal(stab_key(v[i], 1), want[i].p, want[i].n);
+	}
+	free(v);
+	/* A new key after sorting must show up in the next order. */
+	memcpy(extra, "abcdefghiZ", 10);
+	assert_non_null(stab_add(&s.tab[ST_EVIDENCE], extra, 10));
+	want[nw] = (struct slice){ extra, 10 };
+	qsort(want, nw + 1, sizeof(want[0]), test_keycmp);
+	v = stab_sorted(&s.tab[ST_EVIDENCE], &n);
+	assert_int_equal(n, nw + 1);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i]->klen, want[i].n);
+		assert_memory_equal(stab_key(v[i], 1), want[i].p, want[i].n);
+	}
+	free(v);
+	stats_release(&s);
+}
+
+/* The last-key shortcut must not outlive sampling that drops the key. */
+static void
+test_stats_last_key_dropped_by_sampling(void **state)
+{
+	struct stats s;
+	struct stats_rec r;
+	struct stab_ent **v;
+	uint64_t total = 0;
+	size_t i, n;
+
+	(void)state;
+	stats_init(&s, 16, STATS_NOW_UNSET);
+	/* 5000 days, each twice in a row: the day table (cap 4096) samples. */
+	for (i = 0; i < 10000; i++) {
+		memset(&r, 0, sizeof(r));
+		r.has_created = true;
+		r.created = (int64_t)(i / 2) * 86400;
+		stats_add(&s, &r);
+	}
+	v = stab_sorted(&s.tab[ST_DAY], &n);
+	assert_true(n <= 4096);
+	assert_true(s.tab[ST_DAY].thr != UINT64_MAX);
+	for (i = 0; i < n; i++) {
+		assert_true(v[i]->hash <= s.tab[ST_DAY].thr);
+		/* Kept days count both of their records, exactly. */
+		assert_int_equal(v[i]->val[SG_N], 2);
+		total += v[i]->val[SG_N];
+	}
+	assert_int_equal(total, 2 * n);
+	free(v);
+	stats_release(&s);
+}
+
 int
 main(void)
 {
@@ -180,6 +272,8 @@ main(void)
 		cmocka_unit_test(test_stats_merge_rejects_garbage),
 		cmocka_unit_test(test_stats_parse_time_forms),
 		cmocka_unit_test(test_stats_html_escapes_markup),
+		cmocka_unit_test(test_stats_sorted_bytewise_and_after_change),
+		cmocka_unit_test(test_stats_last_key_dropped_by_sampling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
