@@ -5,16 +5,24 @@
  * Profile file layout (little-endian, written by stages/langid_train.c):
  *
  *	char	 magic[8]		LANG_MAGIC
- *	u32	 nprof, nslots, npost, qscale
+ *	u32	 nprof, nkeys, npost, qscale, nwords, 0
  *	nprof x { char lang[4]; char script[4]; f32 floor[LANG_ORDERS];
  *		  f32 prior; }
- *	nslots x { u32 key; u32 post; }	the hash table, ready to use
+ *	nkeys x u32 key			ascending, never 0
+ *	nkeys x u8 count		postings of each key, in key order
  *	npost x u16 posting		profile << 10 | q
+ *	nwords x u64 word hash		ascending, never 0
+ *	nwords x u8 script
+ *	nwords x u16 row[LANG_ROW(lanes of the word's script)]
  *
- * The table is open addressing with linear probing from lang_slot(key),
- * nslots a power of two with at least one empty slot (key 0); a slot's
- * post is its first posting << 7 | the number of postings.  The file is
- * used in place: loading an embedded model copies nothing.
+ * The file holds no empty slots: the lookup table (open addressing, at
+ * most half full, the key's low bits as the first slot: keys are hashes
+ * already) is built when the model is loaded, which keeps the file small.
+ *
+ * A word row is the sum of the postings of all the features of one
+ * frequent word, for each profile writing its script ("lanes", in
+ * profile order): a word found in that table costs one lookup instead of
+ * one per n-gram, with the same sums to the last bit.
  *
  * A posting's q is (log P(feature | profile) - floor) * qscale, where floor
  * is the profile's log probability of an unseen feature of that order, so
@@ -51,9 +59,11 @@
 #define LANG_EARLY_MARGIN	40.0
 #endif
 
-struct lang_slot {
-	uint32_t	key;	/* 0 = empty */
-	uint32_t	post;	/* first posting << 7 | count */
+/* A frequent word's slot in the word table. */
+struct lang_wslot {
+	uint64_t	hash;	/* 0 = empty */
+	uint32_t	row;	/* offset of its row in rows[] */
+	uint32_t	script;
 };
 
 struct lang_prof {
@@ -68,12 +78,18 @@ struct lang_model {
 	int		 nprof;
 	struct lang_prof prof[LANG_MAX];
 	uint64_t	 by_script[LS_COUNT];	/* profiles writing each script */
-	const struct lang_slot *slots;	/* into the file bytes */
+	uint8_t		 nlanes[LS_COUNT];	/* popcount of by_script */
+	uint8_t		 lane_prof[LS_COUNT][LANG_MAX];	/* lane -> profile */
+	uint32_t	*keys;		/* nslots, 0 = empty */
+	uint32_t	*kpost;		/* nslots: first posting << 7 | count */
 	uint32_t	 mask;
-	const uint16_t	*post;
+	uint16_t	*post;
+	struct lang_wslot *words;	/* wmask + 1 slots, or NULL */
+	uint32_t	 wmask;
+	uint32_t	 nwords;
+	uint16_t	*rows;
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
-	void		*copy;		/* the bytes, when they had to move */
 };
 
 static const char *const lang_script_names[LS_COUNT] = {
@@ -506,6 +522,30 @@ lang_features(const char *text, size_t n, enum lang_script script,
 	return scan_words(text, n, script, max_letters, emit_word, &e);
 }
 
+struct lang_wemit {
+	void	(*fn)(void *, const uint32_t *, unsigned);
+	void	*arg;
+};
+
+static int
+emit_whole_word(void *arg, uint32_t *w, unsigned len)
+{
+	struct lang_wemit *e = arg;
+
+	e->fn(e->arg, w + 1, len);
+	return 0;
+}
+
+unsigned
+lang_words(const char *text, size_t n, enum lang_script script,
+    unsigned max_letters, void (*fn)(void *, const uint32_t *, unsigned),
+    void *arg)
+{
+	struct lang_wemit e = { fn, arg };
+
+	return scan_words(text, n, script, max_letters, emit_whole_word, &e);
+}
+
 /* ---- model ------------------------------------------------------------ */
 
 static uint32_t
@@ -513,6 +553,12 @@ rd32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+rd64(const unsigned char *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
 static float
@@ -525,41 +571,211 @@ rdf32(const unsigned char *p)
 	return f;
 }
 
-uint32_t
-lang_slot(uint32_t key, uint32_t mask)
+static inline uint64_t
+fmix64(uint64_t h)
 {
-	return fmix32(key) & mask;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t
+lang_word_hash(const uint32_t *w, unsigned len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+	unsigned i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	h = fmix64(h);
+	return h == 0 ? 1 : h;
+}
+
+/* Read the profile headers at p (nprof of them) into m. */
+static int
+load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
+    char *err, size_t errlen)
+{
+	const unsigned char *h;
+	struct lang_prof *pr;
+	uint32_t i;
+	int o;
+
+	m->nprof = (int)nprof;
+	for (i = 0; i < nprof; i++) {
+		h = p + (size_t)i * LANG_PROF_BYTES;
+		pr = &m->prof[i];
+		memcpy(pr->lang, h, 3);
+		pr->lang[3] = '\0';
+		pr->script = lang_script_from_name((const char *)h + 4, 4);
+		for (o = 0; o < LANG_ORDERS; o++)
+			pr->floor[o] = rdf32(h + 8 + 4 * o);
+		pr->prior = rdf32(h + 8 + 4 * LANG_ORDERS);
+		pr->prior_q = (int32_t)lround(pr->prior * m->qscale);
+		if (pr->script == LS_NONE || !isfinite(pr->prior) ||
+		    fabsf(pr->prior) > 100) {
+			snprintf(err, errlen, "profile %u has an unknown "
+			    "script '%.4s' or a bad prior", i, h + 4);
+			return -1;
+		}
+		for (o = 0; o < LANG_ORDERS; o++)
+			if (!isfinite(pr->floor[o])) {
+				snprintf(err, errlen, "profile %u has a bad "
+				    "floor", i);
+				return -1;
+			}
+		m->lane_prof[pr->script][m->nlanes[pr->script]++] =
+		    (uint8_t)i;
+		m->by_script[pr->script] |= (uint64_t)1 << i;
+	}
+	m->common_floor = true;
+	for (i = 1; i < nprof; i++)
+		for (o = 0; o < LANG_ORDERS; o++)
+			if (m->prof[i].floor[o] != m->prof[0].floor[o])
+				m->common_floor = false;
+	return 0;
+}
+
+/*
+ * Build the n-gram table from the sorted keys and their posting counts,
+ * and copy the postings, checking what lookups rely on.
+ */
+static int
+load_table(struct lang_model *m, const unsigned char *keys,
+    const unsigned char *counts, const unsigned char *post, uint32_t nkeys,
+    uint32_t npost, char *err, size_t errlen)
+{
+	uint32_t nslots, i, j, key, prev = 0, first = 0, c;
+
+	for (nslots = 1024; nslots < 2 * nkeys; nslots *= 2)
+		;
+	m->mask = nslots - 1;
+	m->keys = calloc(nslots, sizeof(*m->keys));
+	m->kpost = malloc(nslots * sizeof(*m->kpost));
+	m->post = malloc((npost + 1) * sizeof(*m->post));
+	if (m->keys == NULL || m->kpost == NULL || m->post == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < npost; i++) {
+		m->post[i] = (uint16_t)(post[2 * i] | post[2 * i + 1] << 8);
+		if (m->post[i] >> LANG_QBITS >= m->nprof) {
+			snprintf(err, errlen, "posting %u names profile %u",
+			    i, m->post[i] >> LANG_QBITS);
+			return -1;
+		}
+	}
+	for (i = 0; i < nkeys; i++) {
+		key = rd32(keys + 4 * (size_t)i);
+		c = counts[i];
+		if (key <= prev || c == 0 || c > LANG_MAX ||
+		    first + c > npost) {
+			snprintf(err, errlen, "bad key %u in profile file", i);
+			return -1;
+		}
+		for (j = key & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask)
+			;
+		m->keys[j] = key;
+		m->kpost[j] = first << 7 | c;
+		first += c;
+		prev = key;
+	}
+	if (first != npost) {
+		snprintf(err, errlen, "profile file has %u postings, its keys "
+		    "%u", npost, first);
+		return -1;
+	}
+	return 0;
+}
+
+/* Build the word table from the sorted hashes, scripts and rows. */
+static int
+load_words(struct lang_model *m, const unsigned char *hashes,
+    const unsigned char *scripts, const unsigned char *rows,
+    uint32_t nwords, size_t nrow, char *err, size_t errlen)
+{
+	uint64_t h, prev = 0;
+	uint32_t nslots, i, j, off = 0, s;
+	size_t k;
+
+	if (nwords == 0)
+		return 0;
+	for (nslots = 1024; nslots < 2 * nwords; nslots *= 2)
+		;
+	m->wmask = nslots - 1;
+	m->nwords = nwords;
+	m->words = calloc(nslots, sizeof(*m->words));
+	m->rows = malloc((nrow + 1) * sizeof(*m->rows));
+	if (m->words == NULL || m->rows == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < nrow; k++)
+		m->rows[k] = (uint16_t)(rows[2 * k] | rows[2 * k + 1] << 8);
+	for (i = 0; i < nwords; i++) {
+		h = rd64(hashes + 8 * (size_t)i);
+		s = scripts[i];
+		if (h <= prev) {
+			snprintf(err, errlen, "bad word %u in profile file", i);
+			return -1;
+		}
+		for (j = (uint32_t)h & m->wmask; m->words[j].hash != 0;
+		    j = (j + 1) & m->wmask)
+			;
+		m->words[j].hash = h;
+		m->words[j].row = off;
+		m->words[j].script = s;
+		off += LANG_ROW(m->nlanes[s]);
+		prev = h;
+	}
+	return 0;
+}
+
+/* Bytes of the rows of nwords words with these scripts, or 0 if bad. */
+static size_t
+rows_len(const struct lang_model *m, const unsigned char *scripts,
+    uint32_t nwords)
+{
+	size_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < nwords; i++) {
+		if (scripts[i] >= LS_COUNT || m->nlanes[scripts[i]] < 2)
+			return 0;
+		n += LANG_ROW(m->nlanes[scripts[i]]);
+	}
+	return n;
 }
 
 struct lang_model *
 lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 {
-	const unsigned char *p = data;
-	const struct lang_slot *slots;
-	const uint16_t *post;
+	const unsigned char *p = data, *keys, *counts, *post, *words;
 	struct lang_model *m;
-	uint32_t nprof, nslots, npost, qscale, i, c, empty;
-	size_t need, off;
-	int o;
+	uint32_t nprof, nkeys, npost, qscale, nwords;
+	size_t need, nrow = 0;
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 	snprintf(err, errlen, "language profiles are little-endian only");
 	return NULL;
 #endif
-	if (n < 24 || memcmp(p, LANG_MAGIC, 8) != 0) {
+	if (n < LANG_HDR_BYTES || memcmp(p, LANG_MAGIC, 8) != 0) {
 		snprintf(err, errlen, "not a language profile file (magic)");
 		return NULL;
 	}
 	nprof = rd32(p + 8);
-	nslots = rd32(p + 12);
+	nkeys = rd32(p + 12);
 	npost = rd32(p + 16);
 	qscale = rd32(p + 20);
-	off = 24 + (size_t)nprof * LANG_PROF_BYTES;
-	need = off + (size_t)nslots * sizeof(struct lang_slot) +
-	    (size_t)npost * 2;
-	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 || nslots < 2 ||
-	    (nslots & (nslots - 1)) != 0 || nslots > 1u << 28 ||
-	    npost >= 1u << 25 || n < need) {
+	nwords = rd32(p + 24);
+	need = LANG_HDR_BYTES + (size_t)nprof * LANG_PROF_BYTES +
+	    (size_t)nkeys * 5 + (size_t)npost * 2 + (size_t)nwords * 9;
+	if (nprof == 0 || nprof > LANG_MAX || qscale == 0 ||
+	    nkeys > 1u << 26 || npost >= 1u << 25 || nwords > 1u << 24 ||
+	    n < need) {
 		snprintf(err, errlen, "language profile file is truncated "
 		    "or has bad counts");
 		return NULL;
@@ -568,76 +784,23 @@ lang_model_new(const void *data, size_t n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	/* The table is read as u32s in place: move bytes that are not aligned. */
-	if (((uintptr_t)p & 3) != 0) {
-		if ((m->copy = malloc(need)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			free(m);
-			return NULL;
-		}
-		memcpy(m->copy, p, need);
-		p = m->copy;
-	}
-	m->nprof = (int)nprof;
 	m->qscale = qscale;
-	for (i = 0; i < nprof; i++) {
-		const unsigned char *h = p + 24 + (size_t)i * LANG_PROF_BYTES;
-		struct lang_prof *pr = &m->prof[i];
-
-		memcpy(pr->lang, h, 3);
-		pr->lang[3] = '\0';
-		pr->script = lang_script_from_name((const char *)h + 4, 4);
-		for (o = 0; o < LANG_ORDERS; o++)
-			pr->floor[o] = rdf32(h + 8 + 4 * o);
-		pr->prior = rdf32(h + 8 + 4 * LANG_ORDERS);
-		pr->prior_q = (int32_t)lround(pr->prior * (double)qscale);
-		if (pr->script == LS_NONE || !isfinite(pr->prior) ||
-		    fabsf(pr->prior) > 100) {
-			snprintf(err, errlen, "profile %u has an unknown "
-			    "script '%.4s' or a bad prior", i, h + 4);
-			goto bad;
-		}
-		for (o = 0; o < LANG_ORDERS; o++)
-			if (!isfinite(pr->floor[o]))
-				goto badfloor;
-		m->by_script[pr->script] |= (uint64_t)1 << i;
-	}
-	m->common_floor = true;
-	for (i = 1; i < nprof; i++)
-		for (o = 0; o < LANG_ORDERS; o++)
-			if (m->prof[i].floor[o] != m->prof[0].floor[o])
-				m->common_floor = false;
-	slots = (const struct lang_slot *)(const void *)(p + off);
-	post = (const uint16_t *)(const void *)(p + off +
-	    (size_t)nslots * sizeof(struct lang_slot));
-	/* Check what lookups rely on: a bad file must not crash a run. */
-	for (i = 0, empty = 0; i < nslots; i++) {
-		if (slots[i].key == 0) {
-			empty++;
-			continue;
-		}
-		c = slots[i].post & 0x7f;
-		if (c == 0 || c > LANG_MAX || (slots[i].post >> 7) + c > npost) {
-			snprintf(err, errlen, "bad slot %u in profile file", i);
-			goto bad;
-		}
-	}
-	for (i = 0; i < npost; i++)
-		if ((uint32_t)(post[i] >> LANG_QBITS) >= nprof) {
-			snprintf(err, errlen, "posting %u names profile %u",
-			    i, post[i] >> LANG_QBITS);
-			goto bad;
-		}
-	if (empty == 0) {
-		snprintf(err, errlen, "profile table has no empty slot");
+	if (load_profiles(m, p + LANG_HDR_BYTES, nprof, err, errlen) == -1)
+		goto bad;
+	keys = p + LANG_HDR_BYTES + (size_t)nprof * LANG_PROF_BYTES;
+	counts = keys + (size_t)nkeys * 4;
+	post = counts + nkeys;
+	words = post + (size_t)npost * 2;
+	if (nwords > 0 && ((nrow = rows_len(m, words + (size_t)nwords * 8,
+	    nwords)) == 0 || n - need < nrow * 2)) {
+		snprintf(err, errlen, "profile file has bad word rows");
 		goto bad;
 	}
-	m->slots = slots;
-	m->post = post;
-	m->mask = nslots - 1;
+	if (load_table(m, keys, counts, post, nkeys, npost, err,
+	    errlen) == -1 || load_words(m, words, words + (size_t)nwords * 8,
+	    words + (size_t)nwords * 9, nwords, nrow, err, errlen) == -1)
+		goto bad;
 	return m;
-badfloor:
-	snprintf(err, errlen, "profile %u has a bad floor", i);
 bad:
 	lang_model_free(m);
 	return NULL;
@@ -648,7 +811,11 @@ lang_model_free(struct lang_model *m)
 {
 	if (m == NULL)
 		return;
-	free(m->copy);
+	free(m->keys);
+	free(m->kpost);
+	free(m->post);
+	free(m->words);
+	free(m->rows);
 	free(m);
 }
 
@@ -713,42 +880,42 @@ lang_set_parse(const struct lang_model *m, const char *list,
 
 struct lang_scorer {
 	const struct lang_model *m;
-	uint64_t	 allowed;
+	enum lang_script script;
+	unsigned	 nlanes;
 	unsigned	 nfeat[LANG_ORDERS];
 	unsigned	 letters;
-	int32_t		 acc[LANG_MAX];
+	int32_t		 acc[LANG_MAX];		/* by profile */
+	int32_t		 lacc[LANG_MAX];	/* by lane, from word rows */
 	int32_t		 stop_margin;	/* in q units; 0: never stop early */
 };
 
-/* Look up one word's features; nonzero once the leader cannot be caught. */
-static int
-score_word(void *arg, uint32_t *w, unsigned len)
+/* Add the postings of every n-gram of the word w[1..len] to sc->acc. */
+static void
+score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 {
-	struct lang_scorer *sc = arg;
 	const struct lang_model *m = sc->m;
-	uint32_t keys[LANG_WORD_KEYS], j, slot[LANG_WORD_KEYS];
+	const uint32_t *keys = m->keys;
+	uint32_t k[LANG_WORD_KEYS], j, slot[LANG_WORD_KEYS];
 	uint8_t orders[LANG_WORD_KEYS];
-	unsigned i, nk = word_keys(w, len, keys, orders);
+	unsigned i, nk = word_keys(w, len, k, orders);
 	const uint16_t *pp, *pe;
 	int32_t *acc = sc->acc;
-	int32_t best, second;
-	uint64_t bits;
 	uint16_t e;
 
 	/* All of the word's slots are fetched at once, then read. */
 	for (i = 0; i < nk; i++) {
-		slot[i] = lang_slot(keys[i], m->mask);
-		__builtin_prefetch(&m->slots[slot[i]]);
+		slot[i] = k[i] & m->mask;
+		__builtin_prefetch(&keys[slot[i]]);
 	}
 	for (i = 0; i < nk; i++) {
 		sc->nfeat[orders[i]]++;
-		for (j = slot[i]; m->slots[j].key != 0; j = (j + 1) & m->mask) {
-			if (m->slots[j].key != keys[i])
+		for (j = slot[i]; keys[j] != 0; j = (j + 1) & m->mask) {
+			if (keys[j] != k[i])
 				continue;
-			pp = m->post + (m->slots[j].post >> 7);
-			pe = pp + (m->slots[j].post & 0x7f);
+			pp = m->post + (m->kpost[j] >> 7);
+			pe = pp + (m->kpost[j] & 0x7f);
 			/*
-			 * No test of sc->allowed: the sums of other
+			 * No test of the allowed set: the sums of other
 			 * profiles are never read, and a branch per
 			 * posting cost more than the add.
 			 */
@@ -759,14 +926,56 @@ score_word(void *arg, uint32_t *w, unsigned len)
 			break;
 		}
 	}
+}
+
+/* The row of the frequent word w[0..len-1] of `script`, or NULL. */
+static inline const uint16_t *
+word_row(const struct lang_model *m, enum lang_script script,
+    const uint32_t *w, unsigned len)
+{
+	uint64_t h = lang_word_hash(w, len);
+	uint32_t j;
+
+	for (j = (uint32_t)h & m->wmask; m->words[j].hash != 0;
+	    j = (j + 1) & m->wmask)
+		if (m->words[j].hash == h)
+			return m->words[j].script == script ?
+			    m->rows + m->words[j].row : NULL;
+	return NULL;
+}
+
+/*
+ * Score one word: its row when it is a frequent word, else its n-grams.
+ * Nonzero once the leader cannot be caught.
+ */
+static int
+score_word(void *arg, uint32_t *w, unsigned len)
+{
+	struct lang_scorer *sc = arg;
+	const struct lang_model *m = sc->m;
+	const uint16_t *row;
+	int32_t best, second, a;
+	unsigned l, k;
+
+	if (m->words != NULL &&
+	    (row = word_row(m, sc->script, w + 1, len)) != NULL) {
+		for (l = 0; l < LANG_ROW(sc->nlanes); l++)
+			sc->lacc[l] += row[l];
+		/* The features word_keys() would have counted. */
+		sc->nfeat[0]++;
+		sc->nfeat[1] += len;
+		for (k = 2; k <= 5; k++)
+			if (len + 3 > k)
+				sc->nfeat[k] += len + 3 - k;
+	} else
+		score_ngrams(sc, w, len);
 	sc->letters += len;
 	if (sc->stop_margin == 0 || sc->letters < LANG_EARLY_LETTERS)
 		return 0;
 	/* Floors are shared by the profiles of one script: acc decides. */
 	best = second = INT32_MIN;
-	for (bits = sc->allowed; bits != 0; bits &= bits - 1) {
-		int32_t a = sc->acc[__builtin_ctzll(bits)];
-
+	for (l = 0; l < sc->nlanes; l++) {
+		a = sc->acc[m->lane_prof[sc->script][l]] + sc->lacc[l];
 		if (a > best) {
 			second = best;
 			best = a;
@@ -774,6 +983,25 @@ score_word(void *arg, uint32_t *w, unsigned len)
 			second = a;
 	}
 	return second != INT32_MIN && best - second > sc->stop_margin;
+}
+
+int
+lang_word_sums(const struct lang_model *m, enum lang_script script,
+    const uint32_t *w, unsigned len, uint32_t *sums)
+{
+	struct lang_scorer sc;
+	uint32_t buf[LANG_MAX_WORD + 2];
+	unsigned l;
+
+	if (len > LANG_MAX_WORD)
+		len = LANG_MAX_WORD;
+	memset(&sc, 0, sizeof(sc));
+	sc.m = m;
+	memcpy(buf + 1, w, len * sizeof(*w));
+	score_ngrams(&sc, buf, len);
+	for (l = 0; l < m->nlanes[script]; l++)
+		sums[l] = (uint32_t)sc.acc[m->lane_prof[script][l]];
+	return m->nlanes[script];
 }
 
 static int
@@ -855,12 +1083,15 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	 */
 	memset(&sc, 0, sizeof(sc));
 	sc.m = m;
-	sc.allowed = m->by_script[script];
+	sc.script = script;
+	sc.nlanes = m->nlanes[script];
 	for (i = 0; i < m->nprof; i++)
 		sc.acc[i] = m->prof[i].prior_q;
 	sc.stop_margin = m->common_floor ?
 	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
 	scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
+	for (i = 0; i < (int)sc.nlanes; i++)
+		sc.acc[m->lane_prof[script][i]] += sc.lacc[i];
 	bi = si = -1;
 	best = second = -INFINITY;
 	for (i = 0; i < m->nprof; i++) {

@@ -40,8 +40,9 @@
 /* Longest word scored as such; longer ones are cut. */
 #define LANG_MAX_WORD		48
 
-/* Magic and version at the start of a profile file. */
-#define LANG_MAGIC		"RVLANG04"
+/* Magic and version at the start of a profile file, and its header. */
+#define LANG_MAGIC		"RVLANG05"
+#define LANG_HDR_BYTES		32
 
 
 struct lang_model;
@@ -120,13 +121,12 @@ enum lang_script lang_script_from_name(const char *name, size_t n);
 /* The script of code point `cp` when it is a letter, else LS_NONE. */
 enum lang_script lang_script_of(uint32_t cp);
 
-/* The first table slot probed for `key` in a table of mask + 1 slots. */
-uint32_t lang_slot(uint32_t key, uint32_t mask);
-
 /* Feature orders: 1..5 are character n-grams, 0 is the whole word. */
 #define LANG_ORDERS	6
 /* Bytes per profile entry in the profile file (see lang.c). */
 #define LANG_PROF_BYTES	(8 + 4 * LANG_ORDERS + 4)
+/* u16 values in a word row for a script written by n profiles. */
+#define LANG_ROW(n)	(((unsigned)(n) + 3) & ~3u)
 
 /*
  * Call fn(arg, key, order) for every feature of the words of `text` that
@@ -137,6 +137,28 @@ uint32_t lang_slot(uint32_t key, uint32_t mask);
 unsigned lang_features(const char *text, size_t n, enum lang_script script,
 	    unsigned max_letters,
 	    void (*fn)(void *arg, uint32_t key, int order), void *arg);
+
+/*
+ * Call fn(arg, w, len) for every word of `text` written in `script`, as
+ * lang_detect() scores it: w[0..len-1] are its lowercased code points
+ * (at most LANG_MAX_WORD), borrowed for the call.  Returns the letters
+ * used.
+ */
+unsigned lang_words(const char *text, size_t n, enum lang_script script,
+	    unsigned max_letters,
+	    void (*fn)(void *arg, const uint32_t *w, unsigned len), void *arg);
+
+/* The 64-bit hash (never 0) naming word w[0..len-1] in the word table. */
+uint64_t lang_word_hash(const uint32_t *w, unsigned len);
+
+/*
+ * The n-gram score sums of word w[0..len-1] (cut at LANG_MAX_WORD) for
+ * each profile writing `script`, in profile order, into sums[] (LANG_MAX
+ * room), looked up in the n-gram table only: what a word row holds.
+ * Returns the number of those profiles.
+ */
+int	lang_word_sums(const struct lang_model *m, enum lang_script script,
+	    const uint32_t *w, unsigned len, uint32_t *sums);
 
 /*
  * Letters of each script in `text`: counts[s] for s < LS_COUNT (counts[0]

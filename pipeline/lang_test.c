@@ -91,21 +91,29 @@ test_lang_model_rejects_bad_bytes(void **state)
 	lang_model_free(NULL);
 }
 
-/* A corrupt table is refused; unaligned bytes are copied and work. */
+static const struct model_file *
+profiles(void)
+{
+	const struct model_file *f;
+
+	for (f = model_files; strcmp(f->name, "langid/profiles.bin") != 0; f++)
+		;
+	return f;
+}
+
+/* A corrupt table is refused; unaligned bytes work. */
 static void
 test_lang_model_checks_its_table(void **state)
 {
-	const struct model_file *f;
+	const struct model_file *f = profiles();
 	static const char kk[] = "Жаксы зат, унады";
 	struct lang_model *m;
 	struct lang_result res;
 	unsigned char *b;
 	char err[128];
-	size_t off, i;
-	uint32_t nprof, nslots, v;
+	size_t off;
+	uint32_t nprof, nkeys, k0, k1;
 
-	for (f = model_files; strcmp(f->name, "langid/profiles.bin") != 0; f++)
-		;
 	assert_non_null(b = malloc(f->len + 1));
 	memcpy(b + 1, f->data, f->len);
 	m = lang_model_new(b + 1, f->len, err, sizeof(err));
@@ -117,20 +125,100 @@ test_lang_model_checks_its_table(void **state)
 
 	memcpy(b, f->data, f->len);
 	memcpy(&nprof, b + 8, 4);
-	memcpy(&nslots, b + 12, 4);
-	off = 24 + (size_t)nprof * LANG_PROF_BYTES;
-	for (i = 0; i < nslots; i++) {
-		memcpy(&v, b + off + 8 * i, 4);
-		if (v != 0)
-			break;
-	}
-	v = 0xffffff7f;		/* postings far past the end */
-	memcpy(b + off + 8 * i + 4, &v, 4);
+	memcpy(&nkeys, b + 12, 4);
+	off = LANG_HDR_BYTES + (size_t)nprof * LANG_PROF_BYTES;
+	/* Keys out of order (a duplicate would also be). */
+	memcpy(&k0, b + off, 4);
+	memcpy(&k1, b + off + 4, 4);
+	memcpy(b + off, &k1, 4);
+	memcpy(b + off + 4, &k0, 4);
 	assert_null(lang_model_new(b, f->len, err, sizeof(err)));
-	assert_non_null(strstr(err, "slot"));
+	assert_non_null(strstr(err, "key"));
+	memcpy(b, f->data, f->len);
+	/* Postings far past the end. */
+	b[off + 4 * (size_t)nkeys] = 0xff;
+	assert_null(lang_model_new(b, f->len, err, sizeof(err)));
 	/* Cut short. */
 	assert_null(lang_model_new(f->data, f->len - 1, err, sizeof(err)));
 	free(b);
+}
+
+/*
+ * The word rows hold exactly what the n-grams of their words sum to: a
+ * model without them gives the same answers, margins and feature counts.
+ */
+static void
+test_lang_word_rows_match_the_ngrams(void **state)
+{
+	static const char *const texts[] = {
+		"Great product, fast shipping, would buy again",
+		"The seller never answered my messages and the item was late",
+		"Urun cok guzel, hizli kargo icin tesekkurler",
+		"Ürün çok güzel ama kargo biraz geç geldi, yine de teşekkürler",
+		"Доставка быстрая, товар соответствует описанию",
+		"Продавец не отвечает, заказ пришёл через две недели",
+		"Өте жақсы, уақытында жеткізілді, рахмет",
+		"Жаксы зат, унады, рахмет",
+		"المنتج ممتاز والتوصيل سريع",
+		"کیفیت محصول خیلی خوب بود و ارسال سریع انجام شد",
+		"Швидка доставка, дякую продавцю",
+		"Der Verkäufer war freundlich, die Lieferung kam schnell",
+		"Le produit est arrivé cassé et personne ne répond",
+		"El producto llegó tarde pero funciona bien",
+		"Spasibo, vse otlichno, dostavka bystraya",
+	};
+	const struct model_file *f = profiles();
+	struct lang_result a, b;
+	struct lang_model *bare;
+	unsigned char *copy;
+	uint32_t nwords = 0;
+	char err[128];
+	size_t i;
+
+	memcpy(&nwords, f->data + 24, 4);
+	assert_true(nwords > 1000);
+	assert_non_null(copy = malloc(f->len));
+	memcpy(copy, f->data, f->len);
+	memset(copy + 24, 0, 4);
+	assert_non_null(bare = lang_model_new(copy, f->len, err,
+	    sizeof(err)));
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		lang_detect(model, texts[i], strlen(texts[i]), NULL, &a);
+		lang_detect(bare, texts[i], strlen(texts[i]), NULL, &b);
+		assert_string_equal(a.lang, b.lang);
+		assert_true(a.conf == b.conf);
+		assert_true(a.margin == b.margin);
+		assert_int_equal(a.features, b.features);
+		assert_int_equal(a.letters, b.letters);
+	}
+	lang_model_free(bare);
+	free(copy);
+}
+
+/* One word's row, from the table or summed here, is the same. */
+static void
+test_lang_word_sums_of_a_frequent_word(void **state)
+{
+	static const uint32_t the[] = { 't', 'h', 'e' };
+	static const uint32_t nonsense[] = { 'q', 'x', 'z', 'q', 'x' };
+	uint32_t sums[LANG_MAX];
+	int nl, l, en = -1, i;
+
+	nl = lang_word_sums(model, LS_LATN, the, 3, sums);
+	assert_true(nl > 10);
+	for (i = 0, l = 0; i < lang_model_count(model); i++)
+		if (strcmp(lang_model_script(model, i), "Latn") == 0) {
+			if (strcmp(lang_model_lang(model, i), "en") == 0)
+				en = l;
+			l++;
+		}
+	assert_int_equal(l, nl);
+	assert_true(en >= 0);
+	/* "the" is English more than anything else. */
+	for (l = 0; l < nl; l++)
+		assert_true(sums[l] <= sums[en]);
+	assert_true(lang_word_hash(the, 3) != lang_word_hash(the, 2));
+	assert_true(lang_word_hash(nonsense, 5) != 0);
 }
 
 static void
@@ -345,6 +433,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lang_model_rejects_bad_bytes),
 		cmocka_unit_test(test_lang_model_checks_its_table),
+		cmocka_unit_test(test_lang_word_rows_match_the_ngrams),
+		cmocka_unit_test(test_lang_word_sums_of_a_frequent_word),
 		cmocka_unit_test(test_lang_model_has_the_languages),
 		cmocka_unit_test(test_lang_script_of),
 		cmocka_unit_test(test_lang_und_without_enough_letters),

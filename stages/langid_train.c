@@ -7,8 +7,12 @@
  * a Russian training row does not teach Russian English.
  * Per profile and feature order, P(feature) is the count smoothed by
  * --alpha; the --top most frequent features with at least --min-count
- * occurrences are kept, the rest fall to the profile's floor.
- * Options: -o/--out FILE, --top N, --min-count N, --alpha X.
+ * occurrences are kept, the rest fall to the profile's floor.  A profile
+ * alone in its script keeps no features (the script decides), only its
+ * floors.  The --words most frequent words of each script written by
+ * several profiles get a precomputed row: the sums of their n-grams'
+ * postings, so that lang_detect() looks them up once.
+ * Options: -o/--out FILE, --top N, --min-count N, --alpha X, --words N.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "lang.h"
 #include "stage.h"
 #include "banned.h"
@@ -42,12 +47,30 @@ struct post {
 	float		logp;
 };
 
+/* A word seen in the training text, its code points in wmap.cp. */
+struct word {
+	uint64_t	hash;	/* 0 = empty slot */
+	uint32_t	count;
+	uint32_t	off;
+	uint8_t		len, script;
+};
+
+struct wmap {
+	struct word	*v;
+	size_t		 n, cap;	/* cap: power of two */
+	uint32_t	*cp;
+	size_t		 ncp, capcp;
+	enum lang_script script;	/* of the file being read */
+};
+
 struct train {
 	struct fmap	 map;
+	struct wmap	 words;
 	struct post	*posts;
 	size_t		 nposts, capposts;
 	double		 floor[LANG_MAX][LANG_ORDERS];
 	double		 prior[LANG_MAX];
+	int		 nscript[LS_COUNT];	/* profiles writing each */
 };
 
 static const struct opt train_opts[] = {
@@ -63,6 +86,8 @@ static const struct opt train_opts[] = {
 	    "add X nats to LANG's score (the languages we expect)" },
 	{ "own-floor", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	    "give each profile its own unseen-feature floor" },
+	{ "words", 0, OPT_INT, "N", "20000", 0, 1000000,
+	    "precompute the rows of the N most frequent words per script" },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -109,6 +134,81 @@ count_feature(void *arg, uint32_t key, int order)
 }
 
 static int
+wmap_grow(struct wmap *m)
+{
+	struct word *old = m->v;
+	size_t oldcap = m->cap, i, j;
+
+	m->cap = oldcap == 0 ? 1 << 16 : oldcap * 2;
+	if ((m->v = calloc(m->cap, sizeof(*m->v))) == NULL)
+		return -1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].hash == 0)
+			continue;
+		for (j = old[i].hash & (m->cap - 1); m->v[j].hash != 0;
+		    j = (j + 1) & (m->cap - 1))
+			;
+		m->v[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static void
+count_word(void *arg, const uint32_t *w, unsigned len)
+{
+	struct wmap *m = arg;
+	uint64_t h = lang_word_hash(w, len);
+	uint32_t *np;
+	size_t j;
+
+	if (m->n * 2 >= m->cap && wmap_grow(m) == -1)
+		goto oom;
+	for (j = h & (m->cap - 1); m->v[j].hash != 0;
+	    j = (j + 1) & (m->cap - 1))
+		if (m->v[j].hash == h) {
+			m->v[j].count++;
+			return;
+		}
+	if (m->ncp + len > m->capcp) {
+		m->capcp = m->capcp == 0 ? 1 << 20 : m->capcp * 2;
+		if ((np = realloc(m->cp, m->capcp * sizeof(*np))) == NULL)
+			goto oom;
+		m->cp = np;
+	}
+	memcpy(m->cp + m->ncp, w, len * sizeof(*w));
+	m->v[j].hash = h;
+	m->v[j].count = 1;
+	m->v[j].off = (uint32_t)m->ncp;
+	m->v[j].len = (uint8_t)len;
+	m->v[j].script = (uint8_t)m->script;
+	m->ncp += len;
+	m->n++;
+	return;
+oom:
+	fprintf(stderr, "revpipe train-langid: out of memory\n");
+	exit(EXIT_RUNTIME);
+}
+
+static int
+word_by_count_desc(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static int
+word_by_hash(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static int
 by_count_desc(const void *a, const void *b)
 {
 	const struct feat *x = a, *y = b;
@@ -135,13 +235,6 @@ put32(unsigned char *p, uint32_t v)
 	p[1] = v >> 8 & 0xff;
 	p[2] = v >> 16 & 0xff;
 	p[3] = v >> 24 & 0xff;
-}
-
-static uint32_t
-rd32le(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
 }
 
 static int
@@ -173,9 +266,13 @@ train_profile(struct stage_ctx *ctx, struct train *t, int idx,
 		return stage_fail_errno(ctx, "cannot open '%s'", path);
 	free(t->map.v);
 	memset(&t->map, 0, sizeof(t->map));
+	t->words.script = script;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		lang_features(line, (size_t)len, script, UINT32_MAX,
 		    count_feature, &t->map);
+		if (t->nscript[script] > 1)
+			lang_words(line, (size_t)len, script, UINT32_MAX,
+			    count_word, &t->words);
 		lines++;
 	}
 	if (ferror(fp)) {
@@ -198,6 +295,9 @@ train_profile(struct stage_ctx *ctx, struct train *t, int idx,
 		denom[o] = (double)total[o] + alpha * (double)distinct[o] + 1;
 		t->floor[idx][o] = log(alpha / denom[o]);
 	}
+	/* The floors above still count: they are common to all profiles. */
+	if (t->nscript[script] < 2)
+		top = 0;
 	for (i = 0; i < kept && i < top && all[i].count >= minc; i++) {
 		if (t->nposts == t->capposts) {
 			size_t nc = t->capposts ? t->capposts * 2 : 1 << 16;
@@ -284,13 +384,104 @@ train_quantise(struct stage_ctx *ctx, struct train *t, int nprof,
 	}
 }
 
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void
+buf_add32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4];
+
+	put32(x, v);
+	buf_add(b, x, 4);
+}
+
+static void
+buf_add16(struct buf *b, uint16_t v)
+{
+	unsigned char x[2] = { (unsigned char)(v & 0xff),
+	    (unsigned char)(v >> 8) };
+
+	buf_add(b, x, 2);
+}
+
+/*
+ * Pick the --words most frequent words (seen --min-count times) of each
+ * script several profiles write whose sums, looked up in `m` (the n-gram
+ * table just built), fit a u16, and append their section to `b`.
+ * Returns the number of words, or -1 when memory ran out.
+ */
+static long
+train_words(struct stage_ctx *ctx, struct train *t,
+    const struct lang_model *m, struct buf *b)
+{
+	size_t nmax = (size_t)opt_int(ctx, "words"), i, nc = 0, nw = 0;
+	uint32_t minc = (uint32_t)opt_int(ctx, "min-count");
+	size_t taken[LS_COUNT] = { 0 };
+	uint32_t sums[LANG_MAX];
+	struct word *cand, *w;
+	unsigned char x[8];
+	int l, nl;
+
+	if (nmax == 0 || t->words.n == 0)
+		return 0;
+	if ((cand = malloc(t->words.n * sizeof(*cand))) == NULL)
+		return -1;
+	for (i = 0; i < t->words.cap; i++) {
+		w = &t->words.v[i];
+		if (w->hash != 0 && w->count >= minc &&
+		    t->nscript[w->script] > 1)
+			cand[nc++] = *w;
+	}
+	qsort(cand, nc, sizeof(*cand), word_by_count_desc);
+	for (i = 0; i < nc; i++) {
+		w = &cand[i];
+		if (taken[w->script] == nmax)
+			continue;
+		nl = lang_word_sums(m, w->script, t->words.cp + w->off,
+		    w->len, sums);
+		for (l = 0; l < nl && sums[l] <= UINT16_MAX; l++)
+			;
+		if (l < nl)
+			continue;
+		taken[w->script]++;
+		cand[nw++] = *w;
+	}
+	qsort(cand, nw, sizeof(*cand), word_by_hash);
+	for (i = 0; i < nw; i++) {
+		put64(x, cand[i].hash);
+		buf_add(b, x, 8);
+	}
+	for (i = 0; i < nw; i++)
+		buf_addc(b, cand[i].script);
+	for (i = 0; i < nw; i++) {
+		w = &cand[i];
+		nl = lang_word_sums(m, w->script, t->words.cp + w->off,
+		    w->len, sums);
+		for (l = 0; l < (int)LANG_ROW(nl); l++)
+			buf_add16(b, l < nl ? (uint16_t)sums[l] : 0);
+	}
+	for (l = 0; l < LS_COUNT; l++)
+		if (taken[l] > 0)
+			stage_info(ctx, "%zu word rows for %s", taken[l],
+			    lang_script_name(l));
+	free(cand);
+	return (long)nw;
+}
+
 static int
 train_write(struct stage_ctx *ctx, struct train *t, int nprof,
     unsigned char *hdrs, const char *path)
 {
-	size_t nkeys = 0, nslots, i, c;
-	unsigned char b[24], *table = NULL;
-	uint32_t mask, j;
+	struct buf b = BUF_INIT;
+	struct lang_model *m;
+	size_t nkeys = 0, i, c;
+	char err[256];
+	long nw;
 	FILE *fp = NULL;
 	int ret = -1;
 
@@ -299,55 +490,58 @@ train_write(struct stage_ctx *ctx, struct train *t, int nprof,
 	for (i = 0; i < t->nposts; i++)
 		if (i == 0 || t->posts[i].key != t->posts[i - 1].key)
 			nkeys++;
-	/*
-	 * Three quarters full at most: a miss probes a few slots of one
-	 * cache line, and the table stays small enough to embed.
-	 */
-	for (nslots = 1024; nslots < nkeys + nkeys / 3; nslots *= 2)
-		;
-	mask = (uint32_t)nslots - 1;
-	if ((table = calloc(nslots, 8)) == NULL)
-		return stage_fail_errno(ctx, "cannot write '%s'", path);
+	buf_add(&b, LANG_MAGIC, 8);
+	buf_add32(&b, (uint32_t)nprof);
+	buf_add32(&b, (uint32_t)nkeys);
+	buf_add32(&b, (uint32_t)t->nposts);
+	buf_add32(&b, TRAIN_QSCALE);
+	buf_add32(&b, 0);		/* words, set below */
+	buf_add32(&b, 0);
+	buf_add(&b, hdrs, (size_t)nprof * LANG_PROF_BYTES);
 	for (i = 0; i < t->nposts; i = c) {
 		for (c = i; c < t->nposts && t->posts[c].key == t->posts[i].key;
 		    c++)
 			;
-		for (j = lang_slot(t->posts[i].key, mask);
-		    rd32le(table + 8 * (size_t)j) != 0; j = (j + 1) & mask)
-			;
-		put32(table + 8 * (size_t)j, t->posts[i].key);
-		put32(table + 8 * (size_t)j + 4, (uint32_t)(i << 7 | (c - i)));
+		buf_add32(&b, t->posts[i].key);
 	}
+	for (i = 0; i < t->nposts; i = c) {
+		for (c = i; c < t->nposts && t->posts[c].key == t->posts[i].key;
+		    c++)
+			;
+		buf_addc(&b, (int)(c - i));
+	}
+	for (i = 0; i < t->nposts; i++)
+		buf_add16(&b, t->posts[i].val);
+	/* The word rows are summed by the identifier itself. */
+	if ((m = lang_model_new(b.p, b.len, err, sizeof(err))) == NULL) {
+		stage_fail(ctx, "cannot check '%s': %s", path, err);
+		goto out;
+	}
+	nw = train_words(ctx, t, m, &b);
+	lang_model_free(m);
+	if (nw == -1) {
+		stage_fail_errno(ctx, "cannot write '%s'", path);
+		goto out;
+	}
+	put32((unsigned char *)b.p + 24, (uint32_t)nw);
 	if ((fp = fopen(path, "wb")) == NULL) {
 		stage_fail_errno(ctx, "cannot create '%s'", path);
 		goto out;
 	}
-	memcpy(b, LANG_MAGIC, 8);
-	put32(b + 8, (uint32_t)nprof);
-	put32(b + 12, (uint32_t)nslots);
-	put32(b + 16, (uint32_t)t->nposts);
-	put32(b + 20, TRAIN_QSCALE);
-	fwrite(b, 1, 24, fp);
-	fwrite(hdrs, LANG_PROF_BYTES, (size_t)nprof, fp);
-	fwrite(table, 8, nslots, fp);
-	for (i = 0; i < t->nposts; i++) {
-		b[0] = t->posts[i].val & 0xff;
-		b[1] = t->posts[i].val >> 8;
-		fwrite(b, 1, 2, fp);
-	}
+	fwrite(b.p, 1, b.len, fp);
 	if (ferror(fp) || fclose(fp) == EOF) {
 		fp = NULL;
 		stage_fail_errno(ctx, "cannot write '%s'", path);
 		goto out;
 	}
 	fp = NULL;
-	stage_info(ctx, "'%s': %d profiles, %zu keys in %zu slots, %zu "
-	    "postings", path, nprof, nkeys, nslots, t->nposts);
+	stage_info(ctx, "'%s': %d profiles, %zu keys, %zu postings, %ld "
+	    "word rows, %zu bytes", path, nprof, nkeys, t->nposts, nw, b.len);
 	ret = 0;
 out:
 	if (fp != NULL)
 		fclose(fp);
-	free(table);
+	buf_release(&b);
 	return ret;
 }
 
@@ -429,6 +623,10 @@ train_tool(struct stage_ctx *ctx)
 		n++;
 	}
 	qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n; i++)
+		if ((dot = strchr(names[i], '.')) != NULL)
+			t.nscript[lang_script_from_name(dot + 1,
+			    strlen(dot + 1) - 4)]++;
 	for (i = 0; i < n; i++) {
 		unsigned char *h = hdrs + (size_t)i * LANG_PROF_BYTES;
 		enum lang_script s;
@@ -468,6 +666,8 @@ out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(t.map.v);
+	free(t.words.v);
+	free(t.words.cp);
 	free(t.posts);
 	return ret;
 }
