@@ -66,6 +66,19 @@ struct lang_wslot {
 	uint32_t	script;
 };
 
+/*
+ * A key's kpost is its first posting << 7 | its count (1..LANG_MAX), or,
+ * for an n-gram that many profiles of one script have, LANG_DENSE: a row
+ * like a word's, rows offset / 4 << 12 | script << 7 | 0, built at load.
+ * Adding a row four lanes at a time is cheaper than a dozen postings.
+ */
+#define LANG_DENSE(off, s)	((uint32_t)(off) / 4 << 12 | (uint32_t)(s) << 7)
+#define LANG_DENSE_MAX		(1u << 20)	/* rows offset / 4 */
+
+/* Four lanes of a row at once (GCC and Clang vector extensions). */
+typedef int32_t lang_v4si __attribute__((vector_size(16)));
+typedef uint16_t lang_v4hu __attribute__((vector_size(8)));
+
 struct lang_prof {
 	char		lang[4];	/* NUL-terminated */
 	enum lang_script script;
@@ -80,10 +93,12 @@ struct lang_model {
 	uint64_t	 by_script[LS_COUNT];	/* profiles writing each script */
 	uint8_t		 nlanes[LS_COUNT];	/* popcount of by_script */
 	uint8_t		 lane_prof[LS_COUNT][LANG_MAX];	/* lane -> profile */
+	uint8_t		 lane_of[LANG_MAX];	/* profile -> lane */
 	uint32_t	*keys;		/* nslots, 0 = empty */
-	uint32_t	*kpost;		/* nslots: first posting << 7 | count */
+	uint32_t	*kpost;		/* nslots: see LANG_DENSE */
 	uint32_t	 mask;
 	uint16_t	*post;
+	uint16_t	*grows;		/* rows of the n-grams kept dense */
 	struct lang_wslot *words;	/* wmask + 1 slots, or NULL */
 	uint32_t	 wmask;
 	uint32_t	 nwords;
@@ -237,6 +252,13 @@ classify_slow(uint32_t *cp, enum lang_script *script)
  */
 #define LANG_TAB_END	0x3000
 static uint32_t lang_tab[LANG_TAB_END];
+/*
+ * The script of each letter below U+0800 (the one- and two-byte UTF-8
+ * characters), LS_COUNT for anything else: the count of a character is
+ * one increment, with no test.
+ */
+#define LANG_STAB_END	0x800
+static uint8_t lang_stab[LANG_STAB_END];
 static volatile int lang_tab_ready;
 
 static void
@@ -251,6 +273,9 @@ lang_tab_init(void)
 		s = LS_NONE;
 		k = classify_slow(&cp, &s);
 		lang_tab[c] = cp << 8 | (uint32_t)s << 3 | (uint32_t)k;
+		if (c < LANG_STAB_END)
+			lang_stab[c] = k == CH_LETTER && s != LS_NONE ?
+			    (uint8_t)s : LS_COUNT;
 	}
 	lang_tab_ready = 1;
 }
@@ -311,42 +336,61 @@ next_cp(const unsigned char **pp, const unsigned char *end)
 	return c;
 }
 
+/* The ASCII letters among 8 bytes that are all below 0x80. */
+static inline unsigned
+ascii_letters(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+
+	/* Lowercase, then bytes from 'a' and bytes past 'z' set bit 7. */
+	x |= 0x20 * ones;
+	x = (x + 0x1f * ones) & ~(x + 0x05 * ones) & 0x80 * ones;
+	return (unsigned)(((x >> 7) * ones) >> 56);
+}
+
 unsigned
 lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
+	unsigned cnt[LS_COUNT + 1], letters = 0;
 	enum lang_script s = LS_NONE;
-	unsigned letters = 0;
-	uint32_t cp, e;
+	uint64_t x;
+	uint32_t cp;
 	int k;
 
 	if (!lang_tab_ready)
 		lang_tab_init();
-	memset(counts, 0, sizeof(unsigned) * LS_COUNT);
+	memset(cnt, 0, sizeof(cnt));
 	while (p < end) {
-		/* ASCII and 2-byte characters (most of our text) inline. */
 		if (p[0] < 0x80) {
-			e = lang_tab[p[0]];
+			if (end - p >= 8) {
+				memcpy(&x, p, 8);
+				if ((x & 0x8080808080808080ULL) == 0) {
+					cnt[LS_LATN] += ascii_letters(x);
+					p += 8;
+					continue;
+				}
+			}
+			cnt[lang_stab[p[0]]]++;
 			p++;
-			k = e & 7;
-			s = e >> 3 & 31;
 		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
 		    (p[1] & 0xc0) == 0x80) {
-			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
+			/* No emoji below U+0800: the script table says it. */
+			cnt[lang_stab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)]]++;
 			p += 2;
-			k = e & 7;
-			s = e >> 3 & 31;
 		} else {
 			cp = next_cp(&p, end);
 			k = classify(&cp, &s);
+			if (k == CH_LETTER)
+				cnt[s != LS_NONE ? s : LS_COUNT]++;
+			else if (k == CH_EMOJI)
+				cnt[LS_NONE]++;
 		}
-		if (k == CH_LETTER) {
-			if (s != LS_NONE) {
-				counts[s]++;
-				letters++;
-			}
-		} else if (k == CH_EMOJI)
-			counts[LS_NONE]++;
+	}
+	counts[LS_NONE] = cnt[LS_NONE];
+	for (k = 1; k < LS_COUNT; k++) {
+		counts[k] = cnt[k];
+		letters += cnt[k];
 	}
 	return letters;
 }
@@ -627,6 +671,7 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 				    "floor", i);
 				return -1;
 			}
+		m->lane_of[i] = m->nlanes[pr->script];
 		m->lane_prof[pr->script][m->nlanes[pr->script]++] =
 		    (uint8_t)i;
 		m->by_script[pr->script] |= (uint64_t)1 << i;
@@ -640,6 +685,29 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 }
 
 /*
+ * The script of the c postings from `first` when they are worth a dense
+ * row: all of one script that several profiles write, more of them than
+ * a row costs in four-lane adds.  Else LS_NONE.
+ */
+static enum lang_script
+dense_script(const struct lang_model *m, uint32_t first, uint32_t c)
+{
+	const uint16_t *pp = m->post + first;
+	enum lang_script s;
+	uint32_t i;
+
+	if (c < 3)
+		return LS_NONE;
+	s = m->prof[pp[0] >> LANG_QBITS].script;
+	if (m->nlanes[s] < 2 || c <= LANG_ROW(m->nlanes[s]) / 4 + 1)
+		return LS_NONE;
+	for (i = 1; i < c; i++)
+		if (m->prof[pp[i] >> LANG_QBITS].script != s)
+			return LS_NONE;
+	return s;
+}
+
+/*
  * Build the n-gram table from the sorted keys and their posting counts,
  * and copy the postings, checking what lookups rely on.
  */
@@ -648,7 +716,10 @@ load_table(struct lang_model *m, const unsigned char *keys,
     const unsigned char *counts, const unsigned char *post, uint32_t nkeys,
     uint32_t npost, char *err, size_t errlen)
 {
-	uint32_t nslots, i, j, key, prev = 0, first = 0, c;
+	uint32_t nslots, i, j, e, key, prev = 0, first, c;
+	size_t need = 0, off = 0;
+	enum lang_script s;
+	uint16_t *row;
 
 	for (nslots = 1024; nslots < 2 * nkeys; nslots *= 2)
 		;
@@ -656,19 +727,17 @@ load_table(struct lang_model *m, const unsigned char *keys,
 	m->keys = calloc(nslots, sizeof(*m->keys));
 	m->kpost = malloc(nslots * sizeof(*m->kpost));
 	m->post = malloc((npost + 1) * sizeof(*m->post));
-	if (m->keys == NULL || m->kpost == NULL || m->post == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (i = 0; i < npost; i++) {
-		m->post[i] = (uint16_t)(post[2 * i] | post[2 * i + 1] << 8);
+	if (m->keys == NULL || m->kpost == NULL || m->post == NULL)
+		goto oom;
+	/* The profile refuses big-endian hosts: the u16s copy as they are. */
+	memcpy(m->post, post, (size_t)npost * 2);
+	for (i = 0; i < npost; i++)
 		if (m->post[i] >> LANG_QBITS >= m->nprof) {
 			snprintf(err, errlen, "posting %u names profile %u",
 			    i, m->post[i] >> LANG_QBITS);
 			return -1;
 		}
-	}
-	for (i = 0; i < nkeys; i++) {
+	for (i = 0, first = 0; i < nkeys; i++) {
 		key = rd32(keys + 4 * (size_t)i);
 		c = counts[i];
 		if (key <= prev || c == 0 || c > LANG_MAX ||
@@ -676,10 +745,8 @@ load_table(struct lang_model *m, const unsigned char *keys,
 			snprintf(err, errlen, "bad key %u in profile file", i);
 			return -1;
 		}
-		for (j = key & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask)
-			;
-		m->keys[j] = key;
-		m->kpost[j] = first << 7 | c;
+		if ((s = dense_script(m, first, c)) != LS_NONE)
+			need += LANG_ROW(m->nlanes[s]);
 		first += c;
 		prev = key;
 	}
@@ -688,7 +755,31 @@ load_table(struct lang_model *m, const unsigned char *keys,
 		    "%u", npost, first);
 		return -1;
 	}
+	if ((m->grows = calloc(need + 1, sizeof(*m->grows))) == NULL)
+		goto oom;
+	for (i = 0, first = 0; i < nkeys; i++) {
+		key = rd32(keys + 4 * (size_t)i);
+		c = counts[i];
+		for (j = key & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask)
+			;
+		m->keys[j] = key;
+		m->kpost[j] = first << 7 | c;
+		s = dense_script(m, first, c);
+		if (s != LS_NONE && off / 4 < LANG_DENSE_MAX) {
+			row = m->grows + off;
+			/* A profile twice still fits: 64 x 1023 < 65536. */
+			for (e = first; e < first + c; e++)
+				row[m->lane_of[m->post[e] >> LANG_QBITS]] +=
+				    m->post[e] & LANG_QMASK;
+			m->kpost[j] = LANG_DENSE(off, s);
+			off += LANG_ROW(m->nlanes[s]);
+		}
+		first += c;
+	}
 	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 /* Build the word table from the sorted hashes, scripts and rows. */
@@ -814,6 +905,7 @@ lang_model_free(struct lang_model *m)
 	free(m->keys);
 	free(m->kpost);
 	free(m->post);
+	free(m->grows);
 	free(m->words);
 	free(m->rows);
 	free(m);
@@ -889,13 +981,29 @@ struct lang_scorer {
 	int32_t		 stop_margin;	/* in q units; 0: never stop early */
 };
 
-/* Add the postings of every n-gram of the word w[1..len] to sc->acc. */
+/* Add row[0..n-1] (n a multiple of 4) to lacc[], four lanes at a time. */
+static inline void
+add_row(int32_t *lacc, const uint16_t *row, unsigned n)
+{
+	lang_v4hu h;
+	lang_v4si a;
+	unsigned l;
+
+	for (l = 0; l < n; l += 4) {
+		memcpy(&h, row + l, sizeof(h));
+		memcpy(&a, lacc + l, sizeof(a));
+		a += __builtin_convertvector(h, lang_v4si);
+		memcpy(lacc + l, &a, sizeof(a));
+	}
+}
+
+/* Add the postings of every n-gram of the word w[1..len] to the sums. */
 static void
 score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 {
 	const struct lang_model *m = sc->m;
 	const uint32_t *keys = m->keys;
-	uint32_t k[LANG_WORD_KEYS], j, slot[LANG_WORD_KEYS];
+	uint32_t k[LANG_WORD_KEYS], j, kp, slot[LANG_WORD_KEYS];
 	uint8_t orders[LANG_WORD_KEYS];
 	unsigned i, nk = word_keys(w, len, k, orders);
 	const uint16_t *pp, *pe;
@@ -912,8 +1020,20 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 		for (j = slot[i]; keys[j] != 0; j = (j + 1) & m->mask) {
 			if (keys[j] != k[i])
 				continue;
-			pp = m->post + (m->kpost[j] >> 7);
-			pe = pp + (m->kpost[j] & 0x7f);
+			kp = m->kpost[j];
+			if ((kp & 0x7f) == 0) {
+				/*
+				 * A dense row of another script is a hash
+				 * collision: its profiles are not scored.
+				 */
+				if ((kp >> 7 & 31) == sc->script)
+					add_row(sc->lacc, m->grows +
+					    (kp >> 12) * 4,
+					    LANG_ROW(sc->nlanes));
+				break;
+			}
+			pp = m->post + (kp >> 7);
+			pe = pp + (kp & 0x7f);
 			/*
 			 * No test of the allowed set: the sums of other
 			 * profiles are never read, and a branch per
@@ -959,8 +1079,7 @@ score_word(void *arg, uint32_t *w, unsigned len)
 
 	if (m->words != NULL &&
 	    (row = word_row(m, sc->script, w + 1, len)) != NULL) {
-		for (l = 0; l < LANG_ROW(sc->nlanes); l++)
-			sc->lacc[l] += row[l];
+		add_row(sc->lacc, row, LANG_ROW(sc->nlanes));
 		/* The features word_keys() would have counted. */
 		sc->nfeat[0]++;
 		sc->nfeat[1] += len;
@@ -997,11 +1116,14 @@ lang_word_sums(const struct lang_model *m, enum lang_script script,
 		len = LANG_MAX_WORD;
 	memset(&sc, 0, sizeof(sc));
 	sc.m = m;
+	sc.script = script;
+	sc.nlanes = m->nlanes[script];
 	memcpy(buf + 1, w, len * sizeof(*w));
 	score_ngrams(&sc, buf, len);
-	for (l = 0; l < m->nlanes[script]; l++)
-		sums[l] = (uint32_t)sc.acc[m->lane_prof[script][l]];
-	return m->nlanes[script];
+	for (l = 0; l < sc.nlanes; l++)
+		sums[l] = (uint32_t)(sc.acc[m->lane_prof[script][l]] +
+		    sc.lacc[l]);
+	return (int)sc.nlanes;
 }
 
 static int
@@ -1023,7 +1145,8 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	struct lang_scorer sc;
 	uint64_t all, cand;
 	enum lang_script script, top;
-	double score[LANG_MAX], best, second;
+	double score[LANG_MAX], unseen[LANG_ORDERS], best, second;
+	uint64_t bits;
 	int i, o, bi, si, s;
 
 	memset(out, 0, sizeof(*out));
@@ -1045,14 +1168,16 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	top = LS_NONE;
 	script = LS_NONE;
 	best_n = 0;
-	for (s = 1; s < LS_COUNT; s++)
-		if (counts[s] > counts[top] || (top == LS_NONE && counts[s]))
+	for (s = 1; s < LS_COUNT; s++) {
+		if (counts[s] == 0)
+			continue;
+		if (counts[s] > counts[top] || top == LS_NONE)
 			top = s;
-	for (s = 1; s < LS_COUNT; s++)
 		if ((m->by_script[s] & all) != 0 && counts[s] > best_n) {
 			best_n = counts[s];
 			script = s;
 		}
+	}
 	if (letters == 0) {
 		und(out, LS_NONE);
 		if (counts[LS_NONE] > 0)
@@ -1085,8 +1210,9 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	sc.m = m;
 	sc.script = script;
 	sc.nlanes = m->nlanes[script];
-	for (i = 0; i < m->nprof; i++)
-		sc.acc[i] = m->prof[i].prior_q;
+	for (i = 0; i < (int)sc.nlanes; i++)
+		sc.acc[m->lane_prof[script][i]] =
+		    m->prof[m->lane_prof[script][i]].prior_q;
 	sc.stop_margin = m->common_floor ?
 	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
 	scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
@@ -1094,12 +1220,15 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 		sc.acc[m->lane_prof[script][i]] += sc.lacc[i];
 	bi = si = -1;
 	best = second = -INFINITY;
-	for (i = 0; i < m->nprof; i++) {
-		if ((cand >> i & 1) == 0)
-			continue;
+	for (o = 0; o < LANG_ORDERS; o++)
+		unseen[o] = sc.nfeat[o] * (double)m->prof[0].floor[o];
+	for (bits = cand; bits != 0; bits &= bits - 1) {
+		i = __builtin_ctzll(bits);
 		score[i] = sc.acc[i] / m->qscale;
+		/* The same sums in the same order as with own floors. */
 		for (o = 0; o < LANG_ORDERS; o++)
-			score[i] += sc.nfeat[o] * (double)m->prof[i].floor[o];
+			score[i] += m->common_floor ? unseen[o] :
+			    sc.nfeat[o] * (double)m->prof[i].floor[o];
 		if (score[i] > best) {
 			second = best;
 			si = bi;
