@@ -504,9 +504,42 @@ covered(unsigned said, enum reply_topic t)
 	case RT_communication:	return said & SAID(RS_FACT_NO_ANSWER);
 	case RT_scope:
 	case RT_price:		return said & SAID(RS_FACT_EXTRA_ASK);
-	case RT_delivery:	return said & SAID(RS_FACT_LATE);
+	case RT_delivery:	return said & (SAID(RS_FACT_LATE) |
+				    SAID(RS_FACT_EARLY_DELIVERY));
 	default:		return false;
 	}
+}
+
+/*
+ * The remedy for topic t once the facts `said` are named.  Work delivered
+ * before the buyer approved it is not late: it is reopened, not made up
+ * for like a delay.  Being asked for more than agreed is settled by
+ * keeping to the agreement, not by a price review.  With no topic, the
+ * first situation said decides.
+ */
+static const struct reply_slotv *
+remedy_for(struct compose *c, enum reply_topic t, unsigned said)
+{
+	const struct reply_slotv *s;
+
+	if ((said & SAID(RS_FACT_EARLY_DELIVERY)) &&
+	    !(said & SAID(RS_FACT_LATE)) &&
+	    (t == RT_delivery || t == RT_NONE) &&
+	    (s = reply_slot(c->b, RS_REMEDY_EARLY_DELIVERY)) != NULL)
+		return s;
+	if ((said & SAID(RS_FACT_EXTRA_ASK)) && t == RT_price)
+		t = RT_scope;
+	if (t == RT_NONE) {
+		if (said & SAID(RS_FACT_CANCEL_UNASKED))
+			t = RT_cancellation;
+		else if (said & SAID(RS_FACT_NO_ANSWER))
+			t = RT_communication;
+		else if (said & SAID(RS_FACT_EXTRA_ASK))
+			t = RT_scope;
+		else if (said & SAID(RS_FACT_LATE))
+			t = RT_delivery;
+	}
+	return remedy_slot(c, t);
 }
 
 static void
@@ -562,7 +595,7 @@ compose_negative(struct compose *c, const struct rec *r)
 	if (said == 0)
 		say(c, &st->pub, reply_family(c->b, RF_ACK, RT_NONE), " ");
 	sayf(c, &st->pub, RS_APOLOGY, " ");
-	say(c, &st->pub, remedy_slot(c, t0), " ");
+	say(c, &st->pub, remedy_for(c, t0, facts), " ");
 	sayf(c, &st->pub, RS_MOVE, " ");
 	sayf(c, &st->pub, RS_PROMISE, " ");
 	sign(c, &st->pub);
@@ -570,10 +603,10 @@ compose_negative(struct compose *c, const struct rec *r)
 	c->part = 1;
 	greet(c, &st->prv);
 	sayf(c, &st->prv, RS_PRIVATE_INTRO, "\n");
-	say(c, &st->prv, remedy_slot(c, t0), " ");
-	if (in->ntopics > 1 && remedy_slot(c, in->topics[1]) !=
-	    remedy_slot(c, t0))
-		say(c, &st->prv, remedy_slot(c, in->topics[1]), " ");
+	say(c, &st->prv, remedy_for(c, t0, facts), " ");
+	if (in->ntopics > 1 && remedy_for(c, in->topics[1], facts) !=
+	    remedy_for(c, t0, facts))
+		say(c, &st->prv, remedy_for(c, in->topics[1], facts), " ");
 	sayf(c, &st->prv, RS_PRIVATE_ASK, " ");
 	sayf(c, &st->prv, RS_PROMISE, " ");
 	sign(c, &st->prv);

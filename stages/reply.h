@@ -55,6 +55,7 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(FACT_EARLY_DELIVERY, "fact.early_delivery") \
 	X(FACT_NO_ANSWER, "fact.no_answer") \
 	X(FACT_EXTRA_ASK, "fact.extra_ask") \
+	X(REMEDY_EARLY_DELIVERY, "remedy.early_delivery") \
 	X(APOLOGY, "apology") X(MOVE, "move") X(PROMISE, "promise") \
 	X(PRIVATE_INTRO, "private.intro") X(PRIVATE_ASK, "private.ask") \
 	X(FOLLOWUP_ASK, "followup.ask") \
