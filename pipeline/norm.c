@@ -30,6 +30,15 @@ struct norm_ent {
 
 static unsigned char	norm_ascii[128];	/* 0 drop, ' ' separator */
 static struct norm_ent	norm_tab[NORM_TAB_MAX];
+/*
+ * norm_cps()'s view of the same table, indexed by a two-byte sequence's
+ * bytes ((lead - 0xc0) << 8 | second byte): when the second byte
+ * continues the sequence and the form of the code point is one code
+ * point, its UTF-8 bytes (bits 0-31, first byte lowest), their count
+ * (bits 32-39) and the code point (bits 40-63); 0 for anything else
+ * (overlong leads 0xc0 and 0xc1 included).
+ */
+static uint64_t		norm_tab_cp[32 << 8];
 static pthread_once_t	norm_once = PTHREAD_ONCE_INIT;
 
 static size_t
@@ -171,6 +180,19 @@ norm_build(void)
 		norm_tab[c].len = (uint8_t)n;
 		norm_tab[c].plain = n > 0 && memchr(s, ' ', n) == NULL;
 		memcpy(norm_tab[c].s, s, n);
+		if (norm_tab[c].plain) {
+			const char *q = s;
+			int32_t one = norm_next_cp(&q, s + n);
+
+			if (q == s + n && n <= sizeof(uint32_t)) {
+				uint32_t u = 0;
+
+				memcpy(&u, s, n);
+				norm_tab_cp[(c >> 6) << 8 | 0x80 |
+				    (c & 0x3f)] = (uint64_t)one << 40 |
+				    (uint64_t)n << 32 | u;
+			}
+		}
 	}
 }
 
@@ -338,6 +360,103 @@ norm_into(char *dst, size_t cap, struct slice in)
 			o++;
 		}
 	}
+	return o;
+}
+
+/*
+ * norm_cps() for one code point that the tables do not settle: its form
+ * and code points at dst + *o and cps + *k.
+ */
+static void
+norm_cps_slow(int32_t d, char *dst, size_t *o, uint32_t *cps, size_t *k,
+    bool *sep)
+{
+	const char *s, *q;
+	char slow[NORM_CP_MAX];
+	size_t n, i;
+
+	if (d < NORM_TAB_MAX && norm_tab[d].len != NORM_ENT_SLOW) {
+		s = norm_tab[d].s;
+		n = norm_tab[d].len;
+	} else {
+		s = slow;
+		n = norm_cp(d, slow);
+	}
+	for (i = 0; i < n; i = (size_t)(q - s)) {
+		if (s[i] == ' ') {
+			*sep = *o > 0;
+			q = s + i + 1;
+			continue;
+		}
+		if (*sep) {
+			dst[(*o)++] = ' ';
+			cps[(*k)++] = ' ';
+			*sep = false;
+		}
+		q = s + i;
+		cps[(*k)++] = (uint32_t)norm_next_cp(&q, s + n);
+		memcpy(dst + *o, s + i, (size_t)(q - (s + i)));
+		*o += (size_t)(q - (s + i));
+	}
+}
+
+size_t
+norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
+    size_t *ncps)
+{
+	const unsigned char *p = (const unsigned char *)in.p;
+	const unsigned char *end = p + in.n;
+	size_t o = 0, k = 0, used;
+	bool sep = false;
+	uint32_t t, c, u;
+	uint64_t x;
+	int32_t d;
+
+	/*
+	 * The rules of norm_into() without its bound checks: the caller
+	 * gives room for the worst case.  A separator becomes a space only
+	 * when something is kept after it and before it (trimmed ends).
+	 */
+	pthread_once(&norm_once, norm_build);
+	while (p < end) {
+		t = *p;
+		if (t < 0x80) {
+			c = norm_ascii[t];
+			p++;
+			if (c > ' ') {
+				if (sep) {
+					dst[o++] = ' ';
+					cps[k++] = ' ';
+					sep = false;
+				}
+				dst[o++] = (char)c;
+				cps[k++] = c;
+			} else if (c == ' ')
+				sep = o > 0;
+			continue;
+		}
+		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
+		    (x = norm_tab_cp[c << 8 | p[1]]) != 0) {
+			p += 2;
+			if (sep) {
+				dst[o++] = ' ';
+				cps[k++] = ' ';
+				sep = false;
+			}
+			u = (uint32_t)x;
+			memcpy(dst + o, &u, sizeof(u));
+			o += (x >> 32) & 0xff;
+			cps[k++] = (uint32_t)(x >> 40);
+			continue;
+		}
+		if ((d = norm_decode(p, end, &used)) == -1) {
+			p++;
+			continue;
+		}
+		p += used;
+		norm_cps_slow(d, dst, &o, cps, &k, &sep);
+	}
+	*ncps = k;
 	return o;
 }
 

@@ -55,6 +55,17 @@ size_t	norm_into(char *dst, size_t cap, struct slice in);
 #define NORM_MAX_GROWTH	11
 
 /*
+ * The matching form of `in` and its code points in one pass (dedupe's
+ * signatures walk the code points): the form into dst, which must have
+ * room for NORM_CPS_ROOM(in.n) bytes, and its code points into cps
+ * (NORM_CPS_ROOM(in.n) entries), their number into *ncps.  Returns the
+ * length of the form; the bytes are those norm_into() writes.
+ */
+size_t	norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
+	    size_t *ncps);
+#define NORM_CPS_ROOM(n)	(NORM_MAX_GROWTH * (n) + 16)
+
+/*
  * The matching form of `in` in memory from arena `a` (e.g. ctx->scratch),
  * NUL-terminated; dies with the arena.
  */

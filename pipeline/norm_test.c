@@ -13,6 +13,32 @@
 #include "norm.h"
 #include "banned.h"
 
+/*
+ * norm_cps() on `in` must give the form norm_into() gives (`form`, n
+ * bytes) and the code points of that form, and stay inside its room.
+ */
+static void
+check_cps(struct slice in, const char *form, size_t n)
+{
+	size_t room = NORM_CPS_ROOM(in.n), m, ncps, i;
+	char *out = malloc(room + 1);
+	uint32_t *cps = malloc(room * sizeof(*cps));
+	const char *p = form;
+
+	assert_non_null(out);
+	assert_non_null(cps);
+	out[room] = 0x55;
+	m = norm_cps(out, in, cps, &ncps);
+	assert_int_equal(m, n);
+	assert_memory_equal(out, form, n);
+	assert_int_equal((unsigned char)out[room], 0x55);
+	for (i = 0; i < ncps; i++)
+		assert_int_equal(cps[i], (uint32_t)norm_next_cp(&p, form + n));
+	assert_ptr_equal(p, form + n);
+	free(out);
+	free(cps);
+}
+
 /* The form of `in` must be exactly `want`; also checks the invariants. */
 static void
 check(const char *in, const char *want)
@@ -32,6 +58,7 @@ check(const char *in, const char *want)
 		assert_true(out[n - 1] != ' ');
 	}
 	assert_null(strstr(out, "  "));
+	check_cps(s, out, n);
 	/* Idempotent: the form of the form is itself. */
 	m = norm_into(out + 512, 512, (struct slice){ out, n });
 	assert_int_equal(m, n);
@@ -263,6 +290,48 @@ test_norm_growth_bound_over_all_code_points(void **state)
 		}
 		n = norm_into(out, sizeof(out), (struct slice){ in, len });
 		assert_true(n <= NORM_MAX_GROWTH * len);
+		check_cps((struct slice){ in, len }, out, n);
+	}
+}
+
+/*
+ * norm_cps() against norm_into() on random byte strings: every code point
+ * length, separators, apostrophes, marks, invalid and cut sequences.
+ */
+static void
+test_norm_cps_agrees_with_norm_into(void **state)
+{
+	static const char *const piece[] = { "a", "Z", " ", ",", "'", "7",
+	    "\t", "\xc3\xa9", "\xc3\x9f", "\xd0\x99", "\xd9\x80",
+	    "\xd8\xa3", "\xd9\x8e", "\xcc\x81", "\xc4\xb0", "\xc7\x86",
+	    "\xe2\x80\x99", "\xef\xac\x81", "\xef\xb7\xba",
+	    "\xe2\x80\x8d", "\xf0\x9f\x91\x8d", "\xf0\x9f\x8f\xbd",
+	    "\xc0\xaf", "\xc1\x81", "\x80", "\xff", "\xc3", "\xe2\x80",
+	    "\xed\xa0\x80", "\xd9\xa3", "\xdb\xb5", "\xc2\xa0" };
+	size_t npiece = sizeof(piece) / sizeof(piece[0]);
+	char in[256], form[256 * NORM_MAX_GROWTH + 16];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t iter, len, n, k;
+
+	for (iter = 0; iter < 20000; iter++) {
+		len = 0;
+		for (k = 0; k < 1 + iter % 40; k++) {
+			const char *pc;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			pc = piece[x % npiece];
+			memcpy(in + len, pc, strlen(pc));
+			len += strlen(pc);
+		}
+		n = norm_into(form, sizeof(form), (struct slice){ in, len });
+		assert_true(n <= sizeof(form));
+		/* Cut anywhere: the last sequence may end early. */
+		check_cps((struct slice){ in, len }, form, n);
+		n = norm_into(form, sizeof(form), (struct slice){ in,
+		    len - x % 3 % len });
+		check_cps((struct slice){ in, len - x % 3 % len }, form, n);
 	}
 }
 
@@ -317,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_norm_invalid_utf8_dropped),
 		cmocka_unit_test(test_norm_long_expansion_fits_bound),
 		cmocka_unit_test(test_norm_into_reports_needed_length),
+		cmocka_unit_test(test_norm_cps_agrees_with_norm_into),
 		cmocka_unit_test(test_norm_arena_and_buf_agree),
 		cmocka_unit_test(test_norm_fast_and_checked_paths_agree),
 		cmocka_unit_test(test_norm_growth_bound_over_all_code_points),

@@ -463,6 +463,7 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	struct slice form;
 	struct dd_sig sig;
 	struct dd_meta *m;
+	uint32_t *cps;
 	uint64_t h, exact, th, added = 0;
 	uint32_t len;
 	char *mp;
@@ -470,8 +471,23 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	int b;
 
 	buf_reset(fb);
-	norm_buf(fb, text);
-	form = (struct slice){ fb->p, fb->len };
+	if (d->near) {
+		/*
+		 * The form and its code points in one pass: room for both
+		 * in fb, the code points after the form's worst case.
+		 */
+		size_t room = NORM_CPS_ROOM(text.n), ncps;
+
+		buf_grow(fb, room + 8 + room * sizeof(uint32_t));
+		cps = (uint32_t *)(((uintptr_t)(fb->p + room) + 7) &
+		    ~(uintptr_t)7);
+		form.n = norm_cps(fb->p, text, cps, &ncps);
+		form.p = fb->p;
+		dd_sig_make_cps(&sig, cps, ncps);
+	} else {
+		norm_buf(fb, text);
+		form = (struct slice){ fb->p, fb->len };
+	}
 	/* One pass over the form serves the exact and the text key. */
 	th = XXH3_64bits(form.p, form.n);
 	exact = d->by_text ? dupkey_mix(th ^ dupkey_mix(j->seed ^
@@ -482,7 +498,6 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	m->buyer = j->buyer;
 	m->flags = 0;
 	if (d->near) {
-		dd_sig_make(&sig, form);
 		len = sig.len;
 		if (sig.has) {
 			m->flags |= DD_META_SIG;

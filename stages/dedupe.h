@@ -43,6 +43,8 @@ struct dd_sig {
 
 /* Signature of the matching form `form` (valid UTF-8). */
 void	dd_sig_make(struct dd_sig *s, struct slice form);
+/* The same from the form's n code points (norm_cps()). */
+void	dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n);
 /* The LSH key of band `band` (0..DD_BANDS-1) within group `group`. */
 uint64_t dd_sig_band(const struct dd_sig *s, int band, uint64_t group);
 /* The stored form of a signature: the low 16 bits of DD_KSTORE bins. */

@@ -7,6 +7,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dedupe.h"
 #include "norm.h"
@@ -14,7 +17,7 @@
 #include "banned.h"
 
 /* The first DD_PROBES steps of every bin's probe sequence, computed once. */
-#define DD_PROBES	8
+#define DD_PROBES	32
 static uint8_t		dd_probe[DD_K][DD_PROBES];
 static pthread_once_t	dd_probe_once = PTHREAD_ONCE_INIT;
 
@@ -29,12 +32,39 @@ dd_probe_build(void)
 			    a) >> (64 - DD_KBITS));
 }
 
+static void	dd_sig_densify(struct dd_sig *);
+
+void
+dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n)
+{
+	uint64_t w = 0, h;
+	uint32_t i, v;
+	size_t k;
+
+	for (i = 0; i < DD_K; i++)
+		s->v[i] = UINT32_MAX;
+	/* As dd_sig_make(): the same window, hash and bins. */
+	for (k = 0; k < n && k < DD_SHINGLE - 1; k++)
+		w = w << 16 ^ cps[k];
+	for (; k < n; k++) {
+		w = w << 16 ^ cps[k];
+		h = w * 0xd6e8feb86659fd93ULL;
+		h ^= h >> 29;
+		h *= 0x9e3779b97f4a7c15ULL;
+		i = (uint32_t)(h >> (64 - DD_KBITS));
+		v = (uint32_t)(h >> (32 - DD_KBITS));
+		s->v[i] = v < s->v[i] ? v : s->v[i];
+	}
+	s->len = (uint32_t)n;
+	dd_sig_densify(s);
+}
+
 void
 dd_sig_make(struct dd_sig *s, struct slice form)
 {
 	const char *p = form.p, *end = form.p + form.n;
-	uint64_t w = 0, h, filled = 0;
-	uint32_t len = 0, i, j, attempt, v;
+	uint64_t w = 0, h;
+	uint32_t len = 0, i, v;
 	int32_t c;
 
 	for (i = 0; i < DD_K; i++)
@@ -73,10 +103,33 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 		s->v[i] = v < s->v[i] ? v : s->v[i];
 	}
 	s->len = len;
+	dd_sig_densify(s);
+}
+
+/*
+ * Fill the empty bins of a signature whose bins hold the minima, and set
+ * s->has from s->len.
+ */
+static void
+dd_sig_densify(struct dd_sig *s)
+{
+	uint64_t filled = 0, empty;
+	uint32_t i, j, attempt;
+
+#ifdef __SSE2__
+	/* Four bins per compare: this loop was half the cost of filling. */
+	for (i = 0; i < DD_K; i += 4) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s->v + i));
+
+		filled |= (uint64_t)(~_mm_movemask_ps(_mm_castsi128_ps(
+		    _mm_cmpeq_epi32(b, _mm_set1_epi32(-1)))) & 0xf) << i;
+	}
+#else
 	for (i = 0; i < DD_K; i++)
-		if (s->v[i] != UINT32_MAX)
-			filled |= 1ULL << i;
-	s->has = len >= DD_SHINGLE;
+		filled |= (uint64_t)(s->v[i] != UINT32_MAX) << i;
+#endif
+	s->has = s->len >= DD_SHINGLE;
 	if (!s->has)
 		return;
 	/*
@@ -85,9 +138,8 @@ dd_sig_make(struct dd_sig *s, struct slice form)
 	 * two texts fill it alike exactly when they agree on the donor.
 	 */
 	pthread_once(&dd_probe_once, dd_probe_build);
-	for (i = 0; i < DD_K; i++) {
-		if (filled & 1ULL << i)
-			continue;
+	for (empty = ~filled; empty != 0; empty &= empty - 1) {
+		i = (uint32_t)__builtin_ctzll(empty);
 		for (attempt = 1; attempt <= DD_PROBES; attempt++)
 			if (filled & 1ULL << (j = dd_probe[i][attempt - 1]))
 				break;

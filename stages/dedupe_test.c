@@ -250,6 +250,49 @@ test_dedupe_wfile_big_writes_bypass_buffer(void **state)
 	free(back);
 }
 
+/*
+ * The signature from norm_cps()'s code points equals the one from the
+ * form's bytes: every bin, the length and whether there is one, for texts
+ * of every length around the shingle size and code points of every size.
+ */
+static void
+test_dedupe_sig_from_code_points_same(void **state)
+{
+	static const char *const piece[] = { "a", "b", "c", " ", "e\xcc\x81",
+	    "\xd0\xb6", "\xd8\xb3", "\xe4\xb8\xad", "\xf0\x9f\x91\x8d",
+	    "\xef\xac\x81", "!", "9" };
+	size_t npiece = sizeof(piece) / sizeof(piece[0]);
+	char in[512], *form;
+	uint32_t *cps;
+	uint64_t x = 88172645463325252ULL;
+	struct dd_sig a, b;
+	size_t iter, len, k, n, ncps;
+
+	form = malloc(NORM_CPS_ROOM(sizeof(in)));
+	cps = malloc(NORM_CPS_ROOM(sizeof(in)) * sizeof(*cps));
+	assert_non_null(form);
+	assert_non_null(cps);
+	for (iter = 0; iter < 3000; iter++) {
+		len = 0;
+		for (k = 0; k < iter % 90; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			memcpy(in + len, piece[x % npiece], strlen(piece[x %
+			    npiece]));
+			len += strlen(piece[x % npiece]);
+		}
+		n = norm_cps(form, (struct slice){ in, len }, cps, &ncps);
+		dd_sig_make(&a, (struct slice){ form, n });
+		dd_sig_make_cps(&b, cps, ncps);
+		assert_int_equal(a.len, b.len);
+		assert_int_equal(a.has, b.has);
+		assert_memory_equal(a.v, b.v, sizeof(a.v));
+	}
+	free(form);
+	free(cps);
+}
+
 int
 main(void)
 {
@@ -262,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_dedupe_sig_too_short_has_none),
 		cmocka_unit_test(test_dedupe_sig_bands_follow_values_and_group),
 		cmocka_unit_test(test_dedupe_sig_is_deterministic),
+		cmocka_unit_test(test_dedupe_sig_from_code_points_same),
 		cmocka_unit_test(test_dedupe_vec_items_across_chunks),
 		cmocka_unit_test(test_dedupe_vec_write_read_roundtrip),
 		cmocka_unit_test(test_dedupe_vec_zero_size_item_does_not_hang),
