@@ -9,18 +9,17 @@
  * the text's sentiment (a misclick or a troll, not a neutral review).
  *
  * Topics: a complaint cue of the topic's lexicon outside a negation scope
- * ("arrived late", "no answer"); or, when there is none, a subject word
+ * ("arrived late", "no answer"), in any review; and a subject word
  * ("delivery") within CLS_SUBJ_NEAR tokens of a negative word in a
- * negative review.  A
- * confidently positive review without negative words gets none: topics
- * are complaint types.
+ * negative review.
  *
  * kind, in this order: rating_mismatch; abusive (insults, threats of
  * court or police); suspect_fake (dedupe's template cluster of 2 or more,
- * or a negative review with no concrete fact: no number, no fact cue, no
- * complaint cue, and generic wording or at most CLS_SHORT tokens with
- * no subject word); genuine.  A genuine negative review with no topic
- * gets quality: it complains about the thing bought.
+ * or a negative review with no concrete fact: no number, no fact cue, and
+ * either generic wording without a complaint cue or, in at most
+ * CLS_SHORT_JUDGE tokens, nothing but judgement words); genuine.  A
+ * genuine negative review with no topic gets quality (it complains about
+ * the thing bought) unless it is short and has no lexicon word at all.
  *
  * Severity: 0 nothing to fix; 1 positive or neutral with a complaint, or
  * a star mismatch; 2 negative; 3 negative with fraud, refund or
@@ -36,7 +35,8 @@
 #include "banned.h"
 
 #define CLS_SUBJ_NEAR	4
-#define CLS_SHORT	4
+#define CLS_SHORT_JUDGE	6
+#define CLS_CONTENT_CP	4
 #define CLS_STAR_WEIGHT	0.6f
 #define CLS_SENT_EDGE	0.2f
 #define CLS_OVERRIDE	0.65f
@@ -286,17 +286,113 @@ cls_tally(const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
 	}
 }
 
+/*
+ * Topics that name what happened (late, no answer, cancelled, no refund,
+ * more than agreed) rather than how good something was.
+ */
+#define CLS_EVENT_TOPICS	(1u << 0 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 6)
+
+/*
+ * Whether a negative word is near token tok.  A negative word inside a
+ * cue of an event topic does not count: "delivered the work 4 days late"
+ * says when, not that the work was bad.
+ */
 static bool
-cls_near_neg(const struct cls_tally *ty, size_t tok)
+cls_near_neg(const struct cls_lex *lx, const struct cls_match *mt,
+    size_t nm, const struct cls_tally *ty, size_t tok)
 {
+	size_t j;
 	int i;
 
 	for (i = 0; i < ty->nnegat; i++) {
 		size_t p = ty->negat[i];
+		bool event = false;
 
-		if (p + CLS_SUBJ_NEAR >= tok && p <= tok + CLS_SUBJ_NEAR)
+		if (p + CLS_SUBJ_NEAR < tok || p > tok + CLS_SUBJ_NEAR)
+			continue;
+		for (j = 0; j < nm && !event; j++) {
+			int c = lx->e[mt[j].entry].cls - CLS_LX_TOPIC;
+
+			event = c >= 0 && c < CLS_NTOPIC && !mt[j].neg &&
+			    (CLS_EVENT_TOPICS & (1u << c)) &&
+			    p >= mt[j].tok && p < (size_t)mt[j].tok + mt[j].nw;
+		}
+		if (!event)
 			return true;
 	}
+	return false;
+}
+
+/*
+ * A short negative review made of judgement words only ("Terrible, worst
+ * ever.", "poor quality and service.", "Өте нашар") states no fact a
+ * seller could check.  Content words are tokens of CLS_CONTENT_CP code
+ * points or more that no lexicon entry covers ("and", "به", "и" are not);
+ * one is allowed (the thing judged), two make it a statement ("doesn't
+ * have a Greek menu", "shows the buses wrong").
+ */
+static bool
+cls_judgement_only(const struct cls_lex *lx, const struct cls_match *mt,
+    size_t nm, const struct cls_text *t, const struct cls_tally *ty)
+{
+	unsigned judged = 0, word = 0, cued = 0;
+	size_t i, j;
+	int content = 0;
+
+	/* Praise beside the blame ("not bad, but not very good") is a
+	 * weighed opinion, not a drive-by verdict. */
+	if (t->ntok > CLS_SHORT_JUDGE || ty->neg == 0 || ty->pos > 0)
+		return false;
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+		unsigned *set = e->cls >= CLS_LX_TOPIC && e->cls < CLS_LX_SUBJ ?
+		    &cued : &judged;
+
+		if (e->cls == CLS_LX_FACT)
+			continue;
+		for (j = mt[i].tok; j < (size_t)mt[i].tok + mt[i].nw &&
+		    j < t->ntok; j++)
+			*set |= 1u << j;
+		if (set == &judged && mt[i].nw == 1 && mt[i].tok < t->ntok)
+			word |= 1u << mt[i].tok;
+	}
+	/*
+	 * A complaint cue made of judgement words is a verdict ("poor
+	 * quality"); any other states a fact ("doesn't work", "ولا تعمل").
+	 */
+	if ((cued & ~word) != 0)
+		return false;
+	for (i = 0; i < t->ntok; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		size_t cp = 0;
+
+		if ((judged & (1u << i)) ||
+		    (k->flags & (CLS_TOK_SYM | CLS_TOK_NEGATOR)))
+			continue;
+		for (j = 0; j < k->len; j++)
+			if (((unsigned char)t->buf[k->off + j] & 0xc0) != 0x80)
+				cp++;
+		if (cp >= CLS_CONTENT_CP && ++content > 1)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether a negative review says anything about what is wrong: a short
+ * one with no lexicon word and no negator ("None", "Average", "сабақ
+ * үшін керек") names no complaint, so gets no default topic.
+ */
+static bool
+cls_says_something(const struct cls_text *t, size_t nm)
+{
+	size_t i;
+
+	if (t->ntok > CLS_SHORT_JUDGE || nm > 0)
+		return true;
+	for (i = 0; i < t->ntok; i++)
+		if (t->tok[i].flags & CLS_TOK_NEGATOR)
+			return true;
 	return false;
 }
 
@@ -411,20 +507,23 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	if (res->score < -1)
 		res->score = -1;
 
-	/* Topics. */
-	/* Subject words only when no complaint cue was more specific. */
+	/*
+	 * Topics.  A complaint cue counts whatever the sentiment: a happy
+	 * review that says "the only downside is the battery" raises
+	 * quality.  A subject word counts in a negative review when a
+	 * negative word is near it, also beside a cue of another topic
+	 * ("poor quality and service" is about the service too).
+	 */
 	res->topics = ty.strong;
-	if (res->sent == CLS_NEG && ty.subj != 0 && ty.strong == 0) {
+	if (res->sent == CLS_NEG && ty.subj != 0) {
 		for (i = 0; i < nm; i++) {
 			const struct cls_lex_entry *e = &lx->e[mt[i].entry];
 
 			if (e->cls >= CLS_LX_SUBJ && e->cls < CLS_LX_N &&
-			    cls_near_neg(&ty, mt[i].tok))
+			    cls_near_neg(lx, mt, nm, &ty, mt[i].tok))
 				res->topics |= 1u << (e->cls - CLS_LX_SUBJ);
 		}
 	}
-	if (res->sent == CLS_POS && res->prob[CLS_POS] >= 0.8f && ty.neg == 0)
-		res->topics = 0;
 
 	for (i = 0; i < t.ntok; i++)
 		if (t.tok[i].flags & CLS_TOK_NUM)
@@ -438,8 +537,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	else if (in->template_n >= 2)
 		res->kind = CLS_SUSPECT_FAKE;
 	else if (res->sent == CLS_NEG && nnum == 0 && ty.fact == 0 &&
-	    ty.strong == 0 && (ty.generic > 0 || (t.ntok <= CLS_SHORT &&
-	    ty.subj == 0)))
+	    ((ty.strong == 0 && ty.generic > 0) ||
+	    cls_judgement_only(lx, mt, nm, &t, &ty)))
 		res->kind = CLS_SUSPECT_FAKE;
 	else
 		res->kind = CLS_GENUINE;
@@ -448,7 +547,7 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	 * complains about the thing bought: the product or the work.
 	 */
 	if (res->sent == CLS_NEG && res->kind == CLS_GENUINE &&
-	    res->topics == 0)
+	    res->topics == 0 && cls_says_something(&t, nm))
 		res->topics = 1u << 1;
 
 	/* Severity. */

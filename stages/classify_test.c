@@ -411,6 +411,55 @@ test_classify_threat_of_court_is_abusive(void **state)
 }
 
 static void
+test_classify_issue6_judgement_words_only_is_suspect_fake(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	/* Nothing but verdicts: no fact a seller could check. */
+	analyze("Terrible, very poor quality.", "en", 0, 0, &r);
+	assert_int_equal(r.sent, CLS_NEG);
+	assert_int_equal(r.kind, CLS_SUSPECT_FAKE);
+	/* A complaint cue that is not a verdict states a fact. */
+	analyze("Bad, doesnt work.", "en", 0, 0, &r);
+	assert_int_equal(r.kind, CLS_GENUINE);
+	assert_true(r.topics & (1u << 1));
+	/* Longer than a verdict: a statement, not a drive-by. */
+	analyze("Terrible, the strap broke after two days of use.", "en", 0,
+	    0, &r);
+	assert_int_equal(r.kind, CLS_GENUINE);
+}
+
+static void
+test_classify_issue6_complaint_in_a_positive_review(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	analyze("Great phone, fast and beautiful, I love it. The only "
+	    "downside is the camera at night.", "en", 5, 0, &r);
+	assert_int_equal(r.sent, CLS_POS);
+	assert_true(r.topics & (1u << 1));
+	analyze("Great phone, fast and beautiful, I love it.", "en", 5, 0, &r);
+	assert_int_equal(r.topics, 0);
+}
+
+static void
+test_classify_issue6_late_work_is_not_bad_work(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	/* "late" says when the work came, not that it was bad ... */
+	analyze("Жұмысты 4 күнге кешіктіріп тапсырды.", "kk", 2, 0, &r);
+	assert_int_equal(r.topics, 1u << 0);
+	/* ... but a bad word about the work beside another cue counts. */
+	analyze("The work was bad and he refused to refund my money.", "en",
+	    1, 0, &r);
+	assert_int_equal(r.topics, 1u << 1 | 1u << 4);
+}
+
+static void
 test_classify_evidence_quotes_the_text(void **state)
 {
 	const char *text = "Работа не сделана, деньги вернуть отказался.";
@@ -483,6 +532,11 @@ main(void)
 		cmocka_unit_test(
 		    test_classify_template_cluster_is_suspect_fake),
 		cmocka_unit_test(test_classify_threat_of_court_is_abusive),
+		cmocka_unit_test(
+		    test_classify_issue6_judgement_words_only_is_suspect_fake),
+		cmocka_unit_test(
+		    test_classify_issue6_complaint_in_a_positive_review),
+		cmocka_unit_test(test_classify_issue6_late_work_is_not_bad_work),
 		cmocka_unit_test(test_classify_evidence_quotes_the_text),
 		cmocka_unit_test(
 		    test_classify_unknown_language_is_guessed_from_script),
