@@ -363,18 +363,18 @@ norm_into(char *dst, size_t cap, struct slice in)
 	return o;
 }
 
-/*
- * norm_cps() for one code point that the tables do not settle: its form
- * and code points at dst + *o and cps + *k.
- */
-static void
-norm_cps_slow(int32_t d, char *dst, size_t *o, uint32_t *cps, size_t *k,
-    bool *sep)
+size_t
+norm_step_slow(const char *in, const char *end, char *dst, size_t *o,
+    uint32_t *cps, size_t *k, bool *sep)
 {
 	const char *s, *q;
 	char slow[NORM_CP_MAX];
-	size_t n, i;
+	size_t n, i, used;
+	int32_t d;
 
+	if ((d = norm_decode((const unsigned char *)in,
+	    (const unsigned char *)end, &used)) == -1)
+		return 1;
 	if (d < NORM_TAB_MAX && norm_tab[d].len != NORM_ENT_SLOW) {
 		s = norm_tab[d].s;
 		n = norm_tab[d].len;
@@ -398,6 +398,16 @@ norm_cps_slow(int32_t d, char *dst, size_t *o, uint32_t *cps, size_t *k,
 		memcpy(dst + *o, s + i, (size_t)(q - (s + i)));
 		*o += (size_t)(q - (s + i));
 	}
+	return used;
+}
+
+const struct norm_step_tab *
+norm_step_tab(void)
+{
+	static const struct norm_step_tab t = { norm_ascii, norm_tab_cp };
+
+	pthread_once(&norm_once, norm_build);
+	return &t;
 }
 
 size_t
@@ -406,11 +416,10 @@ norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
 {
 	const unsigned char *p = (const unsigned char *)in.p;
 	const unsigned char *end = p + in.n;
-	size_t o = 0, k = 0, used;
+	size_t o = 0, k = 0;
 	bool sep = false;
 	uint32_t t, c, u;
 	uint64_t x;
-	int32_t d;
 
 	/*
 	 * The rules of norm_into() without its bound checks: the caller
@@ -449,12 +458,8 @@ norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
 			cps[k++] = (uint32_t)(x >> 40);
 			continue;
 		}
-		if ((d = norm_decode(p, end, &used)) == -1) {
-			p++;
-			continue;
-		}
-		p += used;
-		norm_cps_slow(d, dst, &o, cps, &k, &sep);
+		p += norm_step_slow((const char *)p, (const char *)end, dst, &o,
+		    cps, &k, &sep);
 	}
 	*ncps = k;
 	return o;

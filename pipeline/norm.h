@@ -35,6 +35,7 @@
 #ifndef REVPIPE_NORM_H
 #define REVPIPE_NORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,37 @@ size_t	norm_into(char *dst, size_t cap, struct slice in);
 size_t	norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
 	    size_t *ncps);
 #define NORM_CPS_ROOM(n)	(NORM_MAX_GROWTH * (n) + 16)
+
+/*
+ * For a walk over the form that does more per code point than norm_cps()
+ * (dedupe's signatures), the same steps norm_cps() takes:
+ *
+ *   byte b < 0x80: ascii[b] is the form byte, ' ' a separator, 0 nothing;
+ *   two bytes l, c with l - 0xc0 < 0x20: two[(l - 0xc0) << 8 | c], when
+ *       not 0, is one code point of form: UTF-8 bytes in bits 0-31 (first
+ *       byte lowest; store 4, keep the count), the count in bits 32-39,
+ *       the code point in bits 40-63;
+ *   anything else: norm_step_slow().
+ *
+ * A separator becomes one space before the next kept code point, and only
+ * when something was kept before it.  The tables are built on first use
+ * of norm_step_tab(), which is thread-safe.
+ */
+struct norm_step_tab {
+	const unsigned char	*ascii;		/* 128 entries */
+	const uint64_t		*two;		/* 32 << 8 entries */
+};
+
+const struct norm_step_tab *norm_step_tab(void);
+/*
+ * One input code point at in (< end) the tables do not settle: its form
+ * at dst + *o, its code points at cps + *k (at most NORM_STEP_MAX), with
+ * the pending separator *sep.  Returns the input bytes used (1 for a byte
+ * that is not valid UTF-8, which is dropped).
+ */
+size_t	norm_step_slow(const char *in, const char *end, char *dst, size_t *o,
+	    uint32_t *cps, size_t *k, bool *sep);
+#define NORM_STEP_MAX	49
 
 /*
  * The matching form of `in` in memory from arena `a` (e.g. ctx->scratch),

@@ -63,6 +63,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Inlined: the fields hashed are a few bytes, where the call costs most. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "dedupe.h"
@@ -134,6 +136,14 @@ struct dedupe {
 	/* Options. */
 	const char	*by[DD_MAX_BY];
 	int		 bykind[DD_MAX_BY];	/* DD_BY_* */
+	/*
+	 * Keys looked up per record: text, buyer, then the --by fields;
+	 * fielduniq[] says which of the nuniq distinct names each one is.
+	 */
+	const char	*field[DD_MAX_BY + 2];
+	size_t		 fieldlen[DD_MAX_BY + 2];
+	size_t		 fielduniq[DD_MAX_BY + 2], nuniq;
+	uint64_t	 lenmask;	/* bit n: a name of n < 64 bytes */
 	size_t		 nby;
 	char		*bylist;
 	bool		 by_text;
@@ -277,6 +287,23 @@ dedupe_init(struct stage_ctx *ctx)
 	}
 	if (d->nby == 0)
 		return stage_usage_error(ctx, "--by needs at least one field");
+	for (i = 0; i < (int)d->nby + 2; i++) {
+		const char *name = i == 0 ? "text" : i == 1 ? "buyer" :
+		    d->by[i - 2];
+		size_t k;
+
+		for (k = 0; k < d->nuniq && strcmp(d->field[k], name) != 0;
+		    k++)
+			;
+		if (k == d->nuniq) {
+			d->field[k] = name;
+			d->fieldlen[k] = strlen(name);
+			if (d->fieldlen[k] < 64)
+				d->lenmask |= 1ULL << d->fieldlen[k];
+			d->nuniq++;
+		}
+		d->fielduniq[i] = k;
+	}
 
 	d->msz = sizeof(struct dd_meta) +
 	    (d->near ? DD_KSTORE * sizeof(uint16_t) : 0);
@@ -413,7 +440,7 @@ dedupe_spill(struct stage_ctx *ctx, struct dedupe *d)
 	return 0;
 }
 
-static int
+static inline int
 dedupe_add_key(struct stage_ctx *ctx, struct dedupe *d, uint64_t key,
     int kind, uint32_t seq)
 {
@@ -437,16 +464,14 @@ dedupe_add_key(struct stage_ctx *ctx, struct dedupe *d, uint64_t key,
 	return 0;
 }
 
-/* Hash of a field's value, or of its absence. */
+/* Hash of a field's value (its pair, or NULL when absent). */
 static uint64_t
-dedupe_field(const struct rec *r, const char *name, uint64_t i)
+dedupe_field(const struct rec_kv *kv, uint64_t i)
 {
-	struct slice raw;
-
-	if (rec_get_raw(r, name, &raw) == -1 ||
-	    (raw.n == 1 && (unsigned char)raw.p[0] == 0xc0))	/* nil */
+	if (kv == NULL || (kv->vlen == 1 &&
+	    (unsigned char)kv->val[0] == 0xc0))	/* nil */
 		return dupkey_mix(0x5bd1e995ULL + i);
-	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
+	return XXH3_64bits_withSeed(kv->val, kv->vlen, i + 1);
 }
 
 /*
@@ -463,7 +488,6 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	struct slice form;
 	struct dd_sig sig;
 	struct dd_meta *m;
-	uint32_t *cps;
 	uint64_t h, exact, th, added = 0;
 	uint32_t len;
 	char *mp;
@@ -472,18 +496,10 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 
 	buf_reset(fb);
 	if (d->near) {
-		/*
-		 * The form and its code points in one pass: room for both
-		 * in fb, the code points after the form's worst case.
-		 */
-		size_t room = NORM_CPS_ROOM(text.n), ncps;
-
-		buf_grow(fb, room + 8 + room * sizeof(uint32_t));
-		cps = (uint32_t *)(((uintptr_t)(fb->p + room) + 7) &
-		    ~(uintptr_t)7);
-		form.n = norm_cps(fb->p, text, cps, &ncps);
+		/* The form and the signature in one pass over the text. */
+		buf_grow(fb, NORM_CPS_ROOM(text.n));
+		form.n = dd_sig_text(&sig, text, fb->p);
 		form.p = fb->p;
-		dd_sig_make_cps(&sig, cps, ncps);
 	} else {
 		norm_buf(fb, text);
 		form = (struct slice){ fb->p, fb->len };
@@ -661,13 +677,37 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	    "integer", "float", "string", "binary", "array", "map",
 	    "extension" };
 	struct dedupe *d = ctx->priv;
+	const struct rec_kv *f[DD_MAX_BY + 2], *u[DD_MAX_BY + 2];
 	struct mp_val v;
 	struct slice buyer;
 	struct dd_job j;
+	const char *vp;
 	uint64_t h;
-	size_t i;
+	size_t i, k, left, nf = d->nby + 2;
+	uint32_t x;
 
-	if (rec_get(r, "text", &v) == -1 || v.type == MP_NIL)
+	/*
+	 * One walk over the record's index for text, buyer and the --by
+	 * fields (the first pair with a key counts, as in rec_get()).
+	 */
+	memset(u, 0, d->nuniq * sizeof(u[0]));
+	for (x = 0, left = d->nuniq; x < r->nkeys && left > 0; x++) {
+		const struct rec_kv *kv = &r->kv[x];
+
+		if (kv->key.n < 64 && !(d->lenmask >> kv->key.n & 1))
+			continue;
+		for (k = 0; k < d->nuniq; k++)
+			if (u[k] == NULL && kv->key.n == d->fieldlen[k] &&
+			    memcmp(kv->key.p, d->field[k], kv->key.n) == 0) {
+				u[k] = kv;
+				left--;
+				break;
+			}
+	}
+	for (k = 0; k < nf; k++)
+		f[k] = u[d->fielduniq[k]];
+	if (f[0] == NULL || (vp = f[0]->val, mp_next(&vp, f[0]->val +
+	    f[0]->vlen, &v) != MP_OK) || v.type == MP_NIL)
 		return stage_reject(ctx, r, "missing_field", "no 'text'");
 	if (v.type != MP_STR)
 		return stage_reject(ctx, r, "wrong_type", "'text' is %s %s, not "
@@ -680,15 +720,15 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	for (i = 0; i < d->nby; i++) {
 		if (d->bykind[i] == DD_BY_TEXT)
 			continue;
-		h = dedupe_field(r, d->by[i], i);
+		h = dedupe_field(f[i + 2], i);
 		j.seed = dupkey_mix(j.seed ^ h) + i;
 		if (d->bykind[i] == DD_BY_OTHER)
 			j.group = dupkey_mix(j.group ^ h) + i;
 	}
 	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
-	if (rec_get_raw(r, "buyer", &buyer) == 0 && !(buyer.n == 1 &&
-	    ((unsigned char)buyer.p[0] == 0xc0 ||
-	    (unsigned char)buyer.p[0] == 0xa0)))
+	if (f[1] != NULL && (buyer = (struct slice){ f[1]->val, f[1]->vlen },
+	    !(buyer.n == 1 && ((unsigned char)buyer.p[0] == 0xc0 ||
+	    (unsigned char)buyer.p[0] == 0xa0))))
 		j.buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
 
 	if (d->threaded && v.v.s.n > DD_TRING / 4)

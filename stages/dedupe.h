@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "dupkey.h"
 #include "slice.h"
 
 /* ---- signatures (dedupe_sig.c) ------------------------------------------ */
@@ -45,8 +46,24 @@ struct dd_sig {
 void	dd_sig_make(struct dd_sig *s, struct slice form);
 /* The same from the form's n code points (norm_cps()). */
 void	dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n);
+/*
+ * The same from the text itself, in one pass that also writes its
+ * matching form to `form` (room for NORM_CPS_ROOM(text.n) bytes); returns
+ * the form's length.
+ */
+size_t	dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form);
 /* The LSH key of band `band` (0..DD_BANDS-1) within group `group`. */
-uint64_t dd_sig_band(const struct dd_sig *s, int band, uint64_t group);
+static inline uint64_t
+dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
+{
+	const uint32_t *v = s->v + band * DD_ROWS;
+	uint64_t k = group ^ (uint64_t)(band + 1) * 0x9e3779b97f4a7c15ULL;
+	int r;
+
+	for (r = 0; r < DD_ROWS; r++)
+		k = (k ^ v[r]) * 0xff51afd7ed558ccdULL;
+	return dupkey_mix(k);
+}
 /* The stored form of a signature: the low 16 bits of DD_KSTORE bins. */
 void	dd_sig_pack(const struct dd_sig *s, uint16_t *out);
 /* Estimated Jaccard similarity of two packed signatures, in [0, 1]. */

@@ -59,6 +59,86 @@ dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n)
 	dd_sig_densify(s);
 }
 
+/* Add code point c to the window; from the DD_SHINGLE-th on, hash. */
+#define DD_PUSH(c) do {							\
+	w = w << 16 ^ (c);						\
+	if (++len >= DD_SHINGLE) {					\
+		h = w * 0xd6e8feb86659fd93ULL;				\
+		h ^= h >> 29;						\
+		h *= 0x9e3779b97f4a7c15ULL;				\
+		i = (uint32_t)(h >> (64 - DD_KBITS));			\
+		v = (uint32_t)(h >> (32 - DD_KBITS));			\
+		bins[i] = v < bins[i] ? v : bins[i];			\
+	}								\
+} while (0)
+
+size_t
+dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
+{
+	const struct norm_step_tab *nt = norm_step_tab();
+	const unsigned char *ascii = nt->ascii;
+	const uint64_t *two = nt->two;
+	const unsigned char *p = (const unsigned char *)text.p;
+	const unsigned char *end = p + text.n;
+	uint32_t bins[DD_K], pend[NORM_STEP_MAX], t, c, u, i, v, len = 0;
+	uint64_t w = 0, h, x;
+	size_t o = 0, k, j, o2;
+	bool sep = false, sep2;
+
+	/*
+	 * norm_cps()'s walk (norm.h) with dd_sig_make_cps()'s hashing of
+	 * each code point as it comes: one pass, no code point array.
+	 */
+	for (i = 0; i < DD_K; i++)
+		bins[i] = UINT32_MAX;
+	while (p < end) {
+		t = *p;
+		if (t < 0x80) {
+			c = ascii[t];
+			p++;
+			if (c > ' ') {
+				if (sep) {
+					form[o++] = ' ';
+					DD_PUSH(' ');
+					sep = false;
+				}
+				form[o++] = (char)c;
+				DD_PUSH(c);
+			} else if (c == ' ')
+				sep = o > 0;
+			continue;
+		}
+		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
+		    (x = two[c << 8 | p[1]]) != 0) {
+			p += 2;
+			if (sep) {
+				form[o++] = ' ';
+				DD_PUSH(' ');
+				sep = false;
+			}
+			u = (uint32_t)x;
+			memcpy(form + o, &u, sizeof(u));
+			o += (x >> 32) & 0xff;
+			DD_PUSH((uint32_t)(x >> 40));
+			continue;
+		}
+		/* Copies: o and sep stay in registers in the loops above. */
+		k = 0;
+		o2 = o;
+		sep2 = sep;
+		p += norm_step_slow((const char *)p, (const char *)end, form,
+		    &o2, pend, &k, &sep2);
+		o = o2;
+		sep = sep2;
+		for (j = 0; j < k; j++)
+			DD_PUSH(pend[j]);
+	}
+	memcpy(s->v, bins, sizeof(bins));
+	s->len = len;
+	dd_sig_densify(s);
+	return o;
+}
+
 void
 dd_sig_make(struct dd_sig *s, struct slice form)
 {
@@ -153,24 +233,26 @@ dd_sig_densify(struct dd_sig *s)
 	}
 }
 
-uint64_t
-dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
-{
-	const uint32_t *v = s->v + band * DD_ROWS;
-	uint64_t k = group ^ (uint64_t)(band + 1) * 0x9e3779b97f4a7c15ULL;
-	int r;
-
-	for (r = 0; r < DD_ROWS; r++)
-		k = (k ^ v[r]) * 0xff51afd7ed558ccdULL;
-	return dupkey_mix(k);
-}
-
 void
 dd_sig_pack(const struct dd_sig *s, uint16_t *out)
 {
-	int i;
+	int i = 0;
 
-	for (i = 0; i < DD_KSTORE; i++)
+#ifdef __SSE2__
+	/* Low halves of eight bins at a time: sign-extend, then pack. */
+	for (; i + 8 <= DD_KSTORE; i += 8) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s->v + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s->v + i + 4));
+
+		a = _mm_srai_epi32(_mm_slli_epi32(a, 16), 16);
+		b = _mm_srai_epi32(_mm_slli_epi32(b, 16), 16);
+		_mm_storeu_si128((__m128i *)(void *)(out + i),
+		    _mm_packs_epi32(a, b));
+	}
+#endif
+	for (; i < DD_KSTORE; i++)
 		out[i] = (uint16_t)s->v[i];
 }
 

@@ -251,14 +251,15 @@ test_dedupe_wfile_big_writes_bypass_buffer(void **state)
 }
 
 /*
- * The signature from norm_cps()'s code points equals the one from the
- * form's bytes: every bin, the length and whether there is one, for texts
+ * The signature from norm_cps()'s code points, and from the text in one
+ * pass (dd_sig_text()), equals the one from the form's bytes: every bin, the length and whether there is one, for texts
  * of every length around the shingle size and code points of every size.
  */
 static void
 test_dedupe_sig_from_code_points_same(void **state)
 {
 	static const char *const piece[] = { "a", "b", "c", " ", "e\xcc\x81",
+	    "\xc3\x9f", "\xef\xb7\xba", "\xff", "\xd0", "'", "\xc7\x86",
 	    "\xd0\xb6", "\xd8\xb3", "\xe4\xb8\xad", "\xf0\x9f\x91\x8d",
 	    "\xef\xac\x81", "!", "9" };
 	size_t npiece = sizeof(piece) / sizeof(piece[0]);
@@ -285,6 +286,14 @@ test_dedupe_sig_from_code_points_same(void **state)
 		n = norm_cps(form, (struct slice){ in, len }, cps, &ncps);
 		dd_sig_make(&a, (struct slice){ form, n });
 		dd_sig_make_cps(&b, cps, ncps);
+		assert_int_equal(a.len, b.len);
+		assert_int_equal(a.has, b.has);
+		assert_memory_equal(a.v, b.v, sizeof(a.v));
+		/* In one pass from the text: the same form and signature. */
+		memset(&b, 0, sizeof(b));
+		assert_int_equal(dd_sig_text(&b, (struct slice){ in, len },
+		    (char *)cps), n);
+		assert_memory_equal(cps, form, n);
 		assert_int_equal(a.len, b.len);
 		assert_int_equal(a.has, b.has);
 		assert_memory_equal(a.v, b.v, sizeof(a.v));
