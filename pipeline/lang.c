@@ -70,14 +70,23 @@ struct lang_wslot {
  * A key's kpost is its first posting << 7 | its count (1..LANG_MAX), or,
  * for an n-gram that many profiles of one script have, LANG_DENSE: a row
  * like a word's, rows offset / 4 << 12 | script << 7 | 0, built at load.
- * Adding a row four lanes at a time is cheaper than a dozen postings.
+ * Adding a row eight lanes at a time is cheaper than a few postings.
  */
 #define LANG_DENSE(off, s)	((uint32_t)(off) / 4 << 12 | (uint32_t)(s) << 7)
 #define LANG_DENSE_MAX		(1u << 20)	/* rows offset / 4 */
+/*
+ * The n-gram rows of a word are summed in 16 bits, eight lanes at once:
+ * a row's values are postings (at most LANG_QMASK), so this many fit.
+ */
+#define LANG_DENSE_FLUSH	64
+/* The lane that postings of profiles of other scripts go to, unread. */
+#define LANG_TRASH		LANG_MAX
+_Static_assert(LANG_ORDERS == 6, "lang_detect() adds six unseen sums");
 
-/* Four lanes of a row at once (GCC and Clang vector extensions). */
+/* Lanes of a row at once (GCC and Clang vector extensions). */
 typedef int32_t lang_v4si __attribute__((vector_size(16)));
 typedef uint16_t lang_v4hu __attribute__((vector_size(8)));
+typedef uint16_t lang_v8hu __attribute__((vector_size(16)));
 
 struct lang_prof {
 	char		lang[4];	/* NUL-terminated */
@@ -94,6 +103,8 @@ struct lang_model {
 	uint8_t		 nlanes[LS_COUNT];	/* popcount of by_script */
 	uint8_t		 lane_prof[LS_COUNT][LANG_MAX];	/* lane -> profile */
 	uint8_t		 lane_of[LANG_MAX];	/* profile -> lane */
+	/* Profile -> lane when it writes the script, else LANG_TRASH. */
+	uint8_t		 lane_in[LS_COUNT][LANG_MAX];
 	uint32_t	*keys;		/* nslots, 0 = empty */
 	uint32_t	*kpost;		/* nslots: see LANG_DENSE */
 	uint32_t	 mask;
@@ -253,12 +264,14 @@ classify_slow(uint32_t *cp, enum lang_script *script)
 #define LANG_TAB_END	0x3000
 static uint32_t lang_tab[LANG_TAB_END];
 /*
- * The script of each letter below U+0800 (the one- and two-byte UTF-8
- * characters), LS_COUNT for anything else: the count of a character is
- * one increment, with no test.
+ * What the first two bytes of a character say for counting letters:
+ * indexed by byte0 << 8 | byte1, the bytes to advance (1 for ASCII, 2
+ * for a valid two-byte character) << 5 | the letter's script, or
+ * LS_COUNT for a character that is not a letter (no emoji is below
+ * U+0800).  0: anything else, decoded the slow way.
  */
-#define LANG_STAB_END	0x800
-static uint8_t lang_stab[LANG_STAB_END];
+#define LANG_PAIR(n, s)	((uint8_t)((n) << 5 | (s)))
+static uint8_t lang_pair[1 << 16];
 static volatile int lang_tab_ready;
 
 static void
@@ -273,9 +286,19 @@ lang_tab_init(void)
 		s = LS_NONE;
 		k = classify_slow(&cp, &s);
 		lang_tab[c] = cp << 8 | (uint32_t)s << 3 | (uint32_t)k;
-		if (c < LANG_STAB_END)
-			lang_stab[c] = k == CH_LETTER && s != LS_NONE ?
-			    (uint8_t)s : LS_COUNT;
+	}
+	for (c = 0; c < 1 << 16; c++) {
+		if (c >> 8 < 0x80)
+			cp = c >> 8;
+		else if (c >> 8 >= 0xc2 && c >> 8 <= 0xdf &&
+		    (c & 0xc0) == 0x80)
+			cp = (c >> 8 & 0x1f) << 6 | (c & 0x3f);
+		else
+			continue;
+		k = (int)(lang_tab[cp] & 7);
+		s = lang_tab[cp] >> 3 & 31;
+		lang_pair[c] = LANG_PAIR(cp < 0x80 ? 1 : 2,
+		    k == CH_LETTER && s != LS_NONE ? s : LS_COUNT);
 	}
 	lang_tab_ready = 1;
 }
@@ -352,9 +375,11 @@ unsigned
 lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
+	const unsigned char *last = n > 0 ? end - 1 : end;
 	unsigned cnt[LS_COUNT + 1], letters = 0;
 	enum lang_script s = LS_NONE;
 	uint64_t x;
+	uint8_t v;
 	uint32_t cp;
 	int k;
 
@@ -362,8 +387,10 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 		lang_tab_init();
 	memset(cnt, 0, sizeof(cnt));
 	while (p < end) {
-		if (p[0] < 0x80) {
-			if (end - p >= 8) {
+		/* The pair table reads two bytes: the last one goes slow. */
+		if (p < last && (v = lang_pair[p[0] << 8 | p[1]]) != 0) {
+			/* An ASCII letter: maybe a run of eight ASCII bytes. */
+			if (v == LANG_PAIR(1, LS_LATN) && end - p >= 8) {
 				memcpy(&x, p, 8);
 				if ((x & 0x8080808080808080ULL) == 0) {
 					cnt[LS_LATN] += ascii_letters(x);
@@ -371,21 +398,16 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 					continue;
 				}
 			}
-			cnt[lang_stab[p[0]]]++;
-			p++;
-		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
-		    (p[1] & 0xc0) == 0x80) {
-			/* No emoji below U+0800: the script table says it. */
-			cnt[lang_stab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)]]++;
-			p += 2;
-		} else {
-			cp = next_cp(&p, end);
-			k = classify(&cp, &s);
-			if (k == CH_LETTER)
-				cnt[s != LS_NONE ? s : LS_COUNT]++;
-			else if (k == CH_EMOJI)
-				cnt[LS_NONE]++;
+			cnt[v & 31]++;
+			p += v >> 5;
+			continue;
 		}
+		cp = next_cp(&p, end);
+		k = classify(&cp, &s);
+		if (k == CH_LETTER)
+			cnt[s != LS_NONE ? s : LS_COUNT]++;
+		else if (k == CH_EMOJI)
+			cnt[LS_NONE]++;
 	}
 	counts[LS_NONE] = cnt[LS_NONE];
 	for (k = 1; k < LS_COUNT; k++) {
@@ -649,6 +671,7 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 	int o;
 
 	m->nprof = (int)nprof;
+	memset(m->lane_in, LANG_TRASH, sizeof(m->lane_in));
 	for (i = 0; i < nprof; i++) {
 		h = p + (size_t)i * LANG_PROF_BYTES;
 		pr = &m->prof[i];
@@ -672,6 +695,7 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 				return -1;
 			}
 		m->lane_of[i] = m->nlanes[pr->script];
+		m->lane_in[pr->script][i] = m->nlanes[pr->script];
 		m->lane_prof[pr->script][m->nlanes[pr->script]++] =
 		    (uint8_t)i;
 		m->by_script[pr->script] |= (uint64_t)1 << i;
@@ -687,7 +711,7 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 /*
  * The script of the c postings from `first` when they are worth a dense
  * row: all of one script that several profiles write, more of them than
- * a row costs in four-lane adds.  Else LS_NONE.
+ * a row costs in eight-lane adds.  Else LS_NONE.
  */
 static enum lang_script
 dense_script(const struct lang_model *m, uint32_t first, uint32_t c)
@@ -699,7 +723,7 @@ dense_script(const struct lang_model *m, uint32_t first, uint32_t c)
 	if (c < 3)
 		return LS_NONE;
 	s = m->prof[pp[0] >> LANG_QBITS].script;
-	if (m->nlanes[s] < 2 || c <= LANG_ROW(m->nlanes[s]) / 4 + 1)
+	if (m->nlanes[s] < 2 || c <= LANG_ROW(m->nlanes[s]) / 8 + 1)
 		return LS_NONE;
 	for (i = 1; i < c; i++)
 		if (m->prof[pp[i] >> LANG_QBITS].script != s)
@@ -717,7 +741,7 @@ load_table(struct lang_model *m, const unsigned char *keys,
     uint32_t npost, char *err, size_t errlen)
 {
 	uint32_t nslots, i, j, e, key, prev = 0, first, c;
-	size_t need = 0, off = 0;
+	size_t cap = 0, off = 0;
 	enum lang_script s;
 	uint16_t *row;
 
@@ -745,28 +769,21 @@ load_table(struct lang_model *m, const unsigned char *keys,
 			snprintf(err, errlen, "bad key %u in profile file", i);
 			return -1;
 		}
-		if ((s = dense_script(m, first, c)) != LS_NONE)
-			need += LANG_ROW(m->nlanes[s]);
-		first += c;
-		prev = key;
-	}
-	if (first != npost) {
-		snprintf(err, errlen, "profile file has %u postings, its keys "
-		    "%u", npost, first);
-		return -1;
-	}
-	if ((m->grows = calloc(need + 1, sizeof(*m->grows))) == NULL)
-		goto oom;
-	for (i = 0, first = 0; i < nkeys; i++) {
-		key = rd32(keys + 4 * (size_t)i);
-		c = counts[i];
 		for (j = key & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask)
 			;
 		m->keys[j] = key;
 		m->kpost[j] = first << 7 | c;
 		s = dense_script(m, first, c);
 		if (s != LS_NONE && off / 4 < LANG_DENSE_MAX) {
+			if (off + LANG_ROW(m->nlanes[s]) > cap) {
+				cap = cap == 0 ? 1 << 16 : cap * 2;
+				if ((row = realloc(m->grows, cap *
+				    sizeof(*row))) == NULL)
+					goto oom;
+				m->grows = row;
+			}
 			row = m->grows + off;
+			memset(row, 0, LANG_ROW(m->nlanes[s]) * sizeof(*row));
 			/* A profile twice still fits: 64 x 1023 < 65536. */
 			for (e = first; e < first + c; e++)
 				row[m->lane_of[m->post[e] >> LANG_QBITS]] +=
@@ -775,6 +792,12 @@ load_table(struct lang_model *m, const unsigned char *keys,
 			off += LANG_ROW(m->nlanes[s]);
 		}
 		first += c;
+		prev = key;
+	}
+	if (first != npost) {
+		snprintf(err, errlen, "profile file has %u postings, its keys "
+		    "%u", npost, first);
+		return -1;
 	}
 	return 0;
 oom:
@@ -790,7 +813,6 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 {
 	uint64_t h, prev = 0;
 	uint32_t nslots, i, j, off = 0, s;
-	size_t k;
 
 	if (nwords == 0)
 		return 0;
@@ -804,8 +826,7 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (k = 0; k < nrow; k++)
-		m->rows[k] = (uint16_t)(rows[2 * k] | rows[2 * k + 1] << 8);
+	memcpy(m->rows, rows, nrow * 2);
 	for (i = 0; i < nwords; i++) {
 		h = rd64(hashes + 8 * (size_t)i);
 		s = scripts[i];
@@ -976,24 +997,37 @@ struct lang_scorer {
 	unsigned	 nlanes;
 	unsigned	 nfeat[LANG_ORDERS];
 	unsigned	 letters;
-	int32_t		 acc[LANG_MAX];		/* by profile */
-	int32_t		 lacc[LANG_MAX];	/* by lane, from word rows */
+	int32_t		 lacc[LANG_MAX + 8];	/* by lane; LANG_TRASH */
 	int32_t		 stop_margin;	/* in q units; 0: never stop early */
 };
 
-/* Add row[0..n-1] (n a multiple of 4) to lacc[], four lanes at a time. */
+/* Add the eight u16 lanes h to lacc[0..7]. */
+static inline void
+add8(int32_t *lacc, lang_v8hu h)
+{
+	lang_v4hu lo, hi;
+	lang_v4si a, b;
+
+	memcpy(&lo, &h, sizeof(lo));
+	memcpy(&hi, (char *)&h + sizeof(lo), sizeof(hi));
+	memcpy(&a, lacc, sizeof(a));
+	memcpy(&b, lacc + 4, sizeof(b));
+	a += __builtin_convertvector(lo, lang_v4si);
+	b += __builtin_convertvector(hi, lang_v4si);
+	memcpy(lacc, &a, sizeof(a));
+	memcpy(lacc + 4, &b, sizeof(b));
+}
+
+/* Add row[0..n-1] (n a multiple of 8) to lacc[]. */
 static inline void
 add_row(int32_t *lacc, const uint16_t *row, unsigned n)
 {
-	lang_v4hu h;
-	lang_v4si a;
+	lang_v8hu h;
 	unsigned l;
 
-	for (l = 0; l < n; l += 4) {
+	for (l = 0; l < n; l += 8) {
 		memcpy(&h, row + l, sizeof(h));
-		memcpy(&a, lacc + l, sizeof(a));
-		a += __builtin_convertvector(h, lang_v4si);
-		memcpy(lacc + l, &a, sizeof(a));
+		add8(lacc + l, h);
 	}
 }
 
@@ -1003,11 +1037,14 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 {
 	const struct lang_model *m = sc->m;
 	const uint32_t *keys = m->keys;
+	const uint8_t *lane = m->lane_in[sc->script];
 	uint32_t k[LANG_WORD_KEYS], j, kp, slot[LANG_WORD_KEYS];
 	uint8_t orders[LANG_WORD_KEYS];
-	unsigned i, nk = word_keys(w, len, k, orders);
-	const uint16_t *pp, *pe;
-	int32_t *acc = sc->acc;
+	unsigned i, l, nd = 0, nr = LANG_ROW(sc->nlanes);
+	unsigned nk = word_keys(w, len, k, orders);
+	lang_v8hu a16[LANG_MAX / 8], h;
+	const uint16_t *pp, *pe, *row;
+	int32_t *lacc = sc->lacc;
 	uint16_t e;
 
 	/* All of the word's slots are fetched at once, then read. */
@@ -1015,6 +1052,7 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 		slot[i] = k[i] & m->mask;
 		__builtin_prefetch(&keys[slot[i]]);
 	}
+	memset(a16, 0, nr * sizeof(uint16_t));
 	for (i = 0; i < nk; i++) {
 		sc->nfeat[orders[i]]++;
 		for (j = slot[i]; keys[j] != 0; j = (j + 1) & m->mask) {
@@ -1026,26 +1064,38 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 				 * A dense row of another script is a hash
 				 * collision: its profiles are not scored.
 				 */
-				if ((kp >> 7 & 31) == sc->script)
-					add_row(sc->lacc, m->grows +
-					    (kp >> 12) * 4,
-					    LANG_ROW(sc->nlanes));
+				if ((kp >> 7 & 31) != sc->script)
+					break;
+				row = m->grows + (kp >> 12) * 4;
+				for (l = 0; l < nr; l += 8) {
+					memcpy(&h, row + l, sizeof(h));
+					a16[l / 8] += h;
+				}
+				if (++nd == LANG_DENSE_FLUSH) {
+					for (l = 0; l < nr; l += 8)
+						add8(lacc + l, a16[l / 8]);
+					memset(a16, 0, nr * sizeof(uint16_t));
+					nd = 0;
+				}
 				break;
 			}
 			pp = m->post + (kp >> 7);
 			pe = pp + (kp & 0x7f);
 			/*
-			 * No test of the allowed set: the sums of other
-			 * profiles are never read, and a branch per
-			 * posting cost more than the add.
+			 * No test of the script: postings of other
+			 * profiles go to a lane that is never read, and a
+			 * branch per posting cost more than the add.
 			 */
 			while (pp < pe) {
 				e = *pp++;
-				acc[e >> LANG_QBITS] += e & LANG_QMASK;
+				lacc[lane[e >> LANG_QBITS]] += e & LANG_QMASK;
 			}
 			break;
 		}
 	}
+	if (nd > 0)
+		for (l = 0; l < nr; l += 8)
+			add8(lacc + l, a16[l / 8]);
 }
 
 /* The row of the frequent word w[0..len-1] of `script`, or NULL. */
@@ -1094,7 +1144,7 @@ score_word(void *arg, uint32_t *w, unsigned len)
 	/* Floors are shared by the profiles of one script: acc decides. */
 	best = second = INT32_MIN;
 	for (l = 0; l < sc->nlanes; l++) {
-		a = sc->acc[m->lane_prof[sc->script][l]] + sc->lacc[l];
+		a = sc->lacc[l];
 		if (a > best) {
 			second = best;
 			best = a;
@@ -1121,8 +1171,7 @@ lang_word_sums(const struct lang_model *m, enum lang_script script,
 	memcpy(buf + 1, w, len * sizeof(*w));
 	score_ngrams(&sc, buf, len);
 	for (l = 0; l < sc.nlanes; l++)
-		sums[l] = (uint32_t)(sc.acc[m->lane_prof[script][l]] +
-		    sc.lacc[l]);
+		sums[l] = (uint32_t)sc.lacc[l];
 	return (int)sc.nlanes;
 }
 
@@ -1211,24 +1260,25 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	sc.script = script;
 	sc.nlanes = m->nlanes[script];
 	for (i = 0; i < (int)sc.nlanes; i++)
-		sc.acc[m->lane_prof[script][i]] =
-		    m->prof[m->lane_prof[script][i]].prior_q;
+		sc.lacc[i] = m->prof[m->lane_prof[script][i]].prior_q;
 	sc.stop_margin = m->common_floor ?
 	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
 	scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
-	for (i = 0; i < (int)sc.nlanes; i++)
-		sc.acc[m->lane_prof[script][i]] += sc.lacc[i];
 	bi = si = -1;
 	best = second = -INFINITY;
 	for (o = 0; o < LANG_ORDERS; o++)
 		unseen[o] = sc.nfeat[o] * (double)m->prof[0].floor[o];
 	for (bits = cand; bits != 0; bits &= bits - 1) {
 		i = __builtin_ctzll(bits);
-		score[i] = sc.acc[i] / m->qscale;
+		score[i] = sc.lacc[m->lane_of[i]] / m->qscale;
 		/* The same sums in the same order as with own floors. */
-		for (o = 0; o < LANG_ORDERS; o++)
-			score[i] += m->common_floor ? unseen[o] :
-			    sc.nfeat[o] * (double)m->prof[i].floor[o];
+		if (m->common_floor)
+			score[i] = score[i] + unseen[0] + unseen[1] +
+			    unseen[2] + unseen[3] + unseen[4] + unseen[5];
+		else
+			for (o = 0; o < LANG_ORDERS; o++)
+				score[i] += sc.nfeat[o] *
+				    (double)m->prof[i].floor[o];
 		if (score[i] > best) {
 			second = best;
 			si = bi;

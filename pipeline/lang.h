@@ -126,7 +126,7 @@ enum lang_script lang_script_of(uint32_t cp);
 /* Bytes per profile entry in the profile file (see lang.c). */
 #define LANG_PROF_BYTES	(8 + 4 * LANG_ORDERS + 4)
 /* u16 values in a word row for a script written by n profiles. */
-#define LANG_ROW(n)	(((unsigned)(n) + 3) & ~3u)
+#define LANG_ROW(n)	(((unsigned)(n) + 7) & ~7u)
 
 /*
  * Call fn(arg, key, order) for every feature of the words of `text` that
