@@ -7,16 +7,24 @@
  * reads their outputs, puts records back in input order, and writes
  * reviews.msgpack, replies.csv and the stats input.  Every pipe end this
  * process holds is non-blocking, and it stops reading while an output
- * buffer is over RUN_HIGH_WATER, so memory stays bounded and no stage can
- * wait on another in a cycle.  Buffers drained from the front are
- * compacted once a megabyte has gone (a buffer that never empties would
- * otherwise only grow: found at 1M reviews, 1.5 GB).
+ * queue is over RUN_HIGH_WATER, so memory stays bounded and no stage can
+ * wait on another in a cycle.  What goes out (to workers, to
+ * reviews.msgpack and stats) sits in block queues (struct run_q), which
+ * never move queued bytes; reviews.msgpack and stats read the same queue,
+ * so a final record is copied once.  Input buffers drained from the front
+ * are compacted once the drained part is as long as the rest (a buffer
+ * that never empties would otherwise only grow: found at 1M reviews,
+ * 1.5 GB).
  *
  * Reordering: record s (0-based) goes to worker (s / chunk) % jobs with
- * the key _rp_seq = s appended.  Each worker keeps order, so the merger
- * waits for the owner of the next sequence number: a record with that
- * number is emitted (tag removed), a higher number means the expected one
- * was rejected by a worker stage and is skipped.
+ * the key _rp_seq = s put first.  The stages keep input keys in order, so
+ * the tag is still first in the worker's output and removing it is a new
+ * map header in front of the record's own bytes (run_untag()); records
+ * are framed by fast_skip(), a msgpack skipper for the common shapes that
+ * hands anything unusual to mp_skip() and rec_parse().  Each worker keeps
+ * order, so the merger waits for the owner of the next sequence number: a
+ * record with that number is emitted (tag removed), a higher number means
+ * the expected one was rejected by a worker stage and is skipped.
  *
  * Counts come from the stages' --counts lines (pipeline/stage.c), one per
  * process, summed per stage for the manifest and the accounting check.
@@ -32,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,8 +100,7 @@ struct child {
 
 struct worker {
 	int		 in_fd, out_fd;
-	struct buf	 wbuf;		/* tagged records not yet written */
-	size_t		 wpos;
+	struct run_q	 wq;		/* tagged records not yet written */
 	struct buf	 q;		/* output read, not yet merged */
 	size_t		 qpos;
 	bool		 eof;
@@ -140,9 +148,8 @@ struct run {
 	uint64_t	 assigned, next;
 
 	int		 s_fd;		/* stats input */
-	struct buf	 sbuf;
-	size_t		 spos;
-	struct buf	 reviews, csv;	/* buffered file output */
+	struct run_q	 out;		/* final records: reviews.msgpack, stats */
+	struct buf	 csv;		/* buffered replies.csv */
 	int		 reviews_fd, csv_fd;
 	uint64_t	 nout;
 
@@ -291,6 +298,122 @@ in_list(const char *list, const char *name)
 	return false;
 }
 
+/* ---- fast framing ---------------------------------------------------------- */
+
+static inline uint32_t
+get_be16(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+static inline uint32_t
+get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Skip `todo` msgpack values at *pp without mp_next()'s decoding: the
+ * records run sees are maps of strings, numbers, nil, booleans and short
+ * arrays and maps.  Returns false, leaving *pp alone, for anything else
+ * (ext types, 0xc1, more than RUN_FAST_NEST containers, or input that
+ * ends early); the caller then uses mp_skip() or rec_parse(), which give
+ * the answer, so this never decides a record is bad or short.  A value
+ * with at most RUN_FAST_NEST containers nests at most that deep, within
+ * what mp_skip() and rec_parse() accept, so both would take the same
+ * bytes.
+ */
+#define RUN_FAST_NEST	24
+
+static bool
+fast_skip(const unsigned char **pp, const unsigned char *end, uint64_t todo)
+{
+	const unsigned char *p = *pp;
+	unsigned nest = 0;
+	uint64_t len, more;
+	unsigned c;
+
+	for (; todo > 0; todo--) {
+		if (p == end)
+			return false;
+		c = *p;
+		/* Strings and small integers first: most values are. */
+		if ((c & 0xe0) == 0xa0)
+			len = 1 + (c & 0x1f);
+		else if (c <= 0x7f || c >= 0xe0)
+			len = 1;
+		else if (c == 0xd9) {
+			if (end - p < 2)
+				return false;
+			len = 2 + (uint64_t)p[1];
+		} else if (c <= 0x9f || c >= 0xdc) {
+			/* fixmap 0x8N, fixarray 0x9N, array16/32, map16/32 */
+			if (c <= 0x9f) {
+				more = (c & 0x10) ? (c & 0x0f) : 2 * (c & 0x0f);
+				len = 1;
+			} else if (c == 0xdc || c == 0xde) {
+				if (end - p < 3)
+					return false;
+				more = (uint64_t)get_be16(p + 1) *
+				    (c == 0xde ? 2 : 1);
+				len = 3;
+			} else {
+				if (end - p < 5)
+					return false;
+				more = (uint64_t)get_be32(p + 1) *
+				    (c == 0xdf ? 2 : 1);
+				len = 5;
+			}
+			/* Each value takes a byte at least. */
+			if (++nest > RUN_FAST_NEST ||
+			    todo + more > (uint64_t)(end - p))
+				return false;
+			todo += more;
+		} else {
+			switch (c) {
+			case 0xc0: case 0xc2: case 0xc3:
+				len = 1;
+				break;
+			case 0xcc: case 0xd0:
+				len = 2;
+				break;
+			case 0xcd: case 0xd1:
+				len = 3;
+				break;
+			case 0xca: case 0xce: case 0xd2:
+				len = 5;
+				break;
+			case 0xcb: case 0xcf: case 0xd3:
+				len = 9;
+				break;
+			case 0xc4:
+				if (end - p < 2)
+					return false;
+				len = 2 + (uint64_t)p[1];
+				break;
+			case 0xc5: case 0xda:
+				if (end - p < 3)
+					return false;
+				len = 3 + (uint64_t)get_be16(p + 1);
+				break;
+			case 0xc6: case 0xdb:
+				if (end - p < 5)
+					return false;
+				len = 5 + (uint64_t)get_be32(p + 1);
+				break;
+			default:
+				return false;
+			}
+		}
+		if ((uint64_t)(end - p) < len)
+			return false;
+		p += len;
+	}
+	*pp = p;
+	return true;
+}
+
 /* ---- RFC 4180 ------------------------------------------------------------ */
 
 void
@@ -320,6 +443,57 @@ run_csv_field(struct buf *b, const char *s, size_t n)
 const char run_csv_header[] =
     "id,seller,action,public,private,due_at,followup_at\r\n";
 
+/* Two decimal digits of v (0..99). */
+static char *
+put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+/*
+ * t as "%Y-%m-%dT%H:%M:%SZ" in UTC for years 1970..9999, the same bytes
+ * gmtime_r() and strftime() give, without their locale and time zone
+ * work (most of replies.csv's cost).  Days to a civil date: count in
+ * 400-year eras of 146097 days starting on 1 March, so the leap day is
+ * the last day of a year.  Returns false outside that range.
+ */
+static bool
+csv_time_fast(char s[20], int64_t t)
+{
+	uint64_t days, doe, yoe, doy, mp, y, m, d, sec;
+	char *o = s;
+
+	if (t < 0 || t > 253402300799LL)	/* 9999-12-31T23:59:59Z */
+		return false;
+	days = (uint64_t)t / 86400 + 719468;	/* since 0000-03-01 */
+	sec = (uint64_t)t % 86400;
+	doe = days % 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + days / 146097 * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	if (m <= 2)
+		y++;
+	o = put2(o, (unsigned)(y / 100));
+	o = put2(o, (unsigned)(y % 100));
+	*o++ = '-';
+	o = put2(o, (unsigned)m);
+	*o++ = '-';
+	o = put2(o, (unsigned)d);
+	*o++ = 'T';
+	o = put2(o, (unsigned)(sec / 3600));
+	*o++ = ':';
+	o = put2(o, (unsigned)(sec / 60 % 60));
+	*o++ = ':';
+	o = put2(o, (unsigned)(sec % 60));
+	*o = 'Z';
+	return true;
+}
+
 static void
 csv_time(struct buf *b, const struct mp_val *v)
 {
@@ -334,6 +508,10 @@ csv_time(struct buf *b, const struct mp_val *v)
 	}
 	if (!mp_as_int(v, &t))
 		return;
+	if (csv_time_fast(s, t)) {
+		buf_add(b, s, 20);
+		return;
+	}
 	tt = (time_t)t;
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -341,35 +519,63 @@ csv_time(struct buf *b, const struct mp_val *v)
 	buf_adds(b, s);
 }
 
-void
-run_csv_row(struct buf *b, const struct rec *rec)
+/* The reply keys replies.csv shows, by column; -1 for any other key. */
+static int
+csv_reply_col(struct slice k)
 {
-	static const char *const rk[5] = { "action", "public", "private",
-	    "due_at", "followup_at" };
+	switch (k.n) {
+	case 6:
+		if (memcmp(k.p, "action", 6) == 0)
+			return 0;
+		if (memcmp(k.p, "public", 6) == 0)
+			return 1;
+		if (memcmp(k.p, "due_at", 6) == 0)
+			return 3;
+		return -1;
+	case 7:
+		return memcmp(k.p, "private", 7) == 0 ? 2 : -1;
+	case 11:
+		return memcmp(k.p, "followup_at", 11) == 0 ? 4 : -1;
+	}
+	return -1;
+}
+
+/*
+ * The row from its parts: id and seller (NULL .p: absent or not a
+ * string) and the raw bytes of the first `reply` (NULL .p: absent).
+ */
+static void
+csv_row_parts(struct buf *b, struct slice id, struct slice seller,
+    struct slice raw)
+{
 	struct mp_val f[5], m, k;
-	struct slice s, raw;
 	const char *p, *end;
 	bool have[5] = { false };
+	unsigned c;
 	uint32_t i;
-	size_t j;
+	int j;
 
-	if (rec_get_str(rec, "id", &s) == 0)
-		run_csv_field(b, s.p, s.n);
+	if (id.p != NULL)
+		run_csv_field(b, id.p, id.n);
 	buf_addc(b, ',');
-	if (rec_get_str(rec, "seller", &s) == 0)
-		run_csv_field(b, s.p, s.n);
-	if (rec_get_raw(rec, "reply", &raw) == 0) {
+	if (seller.p != NULL)
+		run_csv_field(b, seller.p, seller.n);
+	if (raw.p != NULL) {
 		p = raw.p;
 		end = raw.p + raw.n;
 		if (mp_next(&p, end, &m) == MP_OK && m.type == MP_MAP) {
 			for (i = 0; i < m.v.n; i++) {
-				if (mp_next(&p, end, &k) != MP_OK)
+				c = p < end ? (unsigned char)*p : 0;
+				if ((c & 0xe0) == 0xa0 &&
+				    (size_t)(end - p) > (c & 0x1fu)) {
+					k.type = MP_STR;
+					k.v.s.p = p + 1;
+					k.v.s.n = c & 0x1f;
+					p += 1 + (c & 0x1f);
+				} else if (mp_next(&p, end, &k) != MP_OK)
 					break;
-				for (j = 0; j < 5; j++)
-					if (k.type == MP_STR &&
-					    slice_eq(k.v.s, rk[j]))
-						break;
-				if (j < 5) {
+				j = k.type == MP_STR ? csv_reply_col(k.v.s) : -1;
+				if (j >= 0) {
 					if (mp_next(&p, end, &f[j]) != MP_OK)
 						break;
 					/* A nested value is skipped whole. */
@@ -377,7 +583,9 @@ run_csv_row(struct buf *b, const struct rec *rec)
 					    f[j].type == MP_MAP)
 						break;
 					have[j] = true;
-				} else if (mp_skip(&p, end) != MP_OK)
+				} else if (!fast_skip((const unsigned char **)&p,
+				    (const unsigned char *)end, 1) &&
+				    mp_skip(&p, end) != MP_OK)
 					break;
 			}
 		}
@@ -391,7 +599,22 @@ run_csv_row(struct buf *b, const struct rec *rec)
 		else if (f[j].type == MP_STR)
 			run_csv_field(b, f[j].v.s.p, f[j].v.s.n);
 	}
-	buf_adds(b, "\r\n");
+	buf_add(b, "\r\n", 2);
+}
+
+void
+run_csv_row(struct buf *b, const struct rec *rec)
+{
+	struct slice id = { NULL, 0 }, seller = { NULL, 0 };
+	struct slice raw = { NULL, 0 };
+
+	if (rec_get_str(rec, "id", &id) == -1)
+		id.p = NULL;
+	if (rec_get_str(rec, "seller", &seller) == -1)
+		seller.p = NULL;
+	if (rec_get_raw(rec, "reply", &raw) == -1)
+		raw.p = NULL;
+	csv_row_parts(b, id, seller, raw);
 }
 
 /* ---- msgpack map surgery ------------------------------------------------- */
@@ -412,36 +635,102 @@ str_header(struct buf *b, size_t n)
 	buf_add(b, h, mp_str_header(h, n));
 }
 
-/* Append the map at p (n bytes, a valid map) with key _rp_seq = seq. */
-static bool
-tag_record(struct buf *b, const char *p, size_t n, uint64_t seq)
+/* The tag as run_tag() writes it: key, then the value as a uint 64. */
+#define RUN_TAG_LEN	(1 + sizeof(RUN_SEQ_KEY) - 1 + 9)
+
+/*
+ * The new map header and the tag for the map at p (n bytes) into out;
+ * returns their length and sets *hl to the length of p's own header, or
+ * returns 0 when p does not start with a map header.
+ */
+static size_t
+tag_prefix(unsigned char out[5 + RUN_TAG_LEN], const char *p, size_t n,
+    uint64_t seq, size_t *hl)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	uint32_t cnt;
-	size_t hl;
-	unsigned char v[9];
+	size_t k;
 	int i;
 
 	if (n >= 1 && (u[0] & 0xf0) == 0x80) {
 		cnt = u[0] & 0x0f;
-		hl = 1;
+		*hl = 1;
 	} else if (n >= 3 && u[0] == 0xde) {
 		cnt = (uint32_t)u[1] << 8 | u[2];
-		hl = 3;
+		*hl = 3;
 	} else if (n >= 5 && u[0] == 0xdf) {
 		cnt = (uint32_t)u[1] << 24 | (uint32_t)u[2] << 16 |
 		    (uint32_t)u[3] << 8 | u[4];
-		hl = 5;
+		*hl = 5;
 	} else
-		return false;
-	map_header(b, cnt + 1);
-	buf_add(b, p + hl, n - hl);
-	str_header(b, sizeof(RUN_SEQ_KEY) - 1);
-	buf_add(b, RUN_SEQ_KEY, sizeof(RUN_SEQ_KEY) - 1);
-	v[0] = 0xcf;
+		return 0;
+	if (cnt == UINT32_MAX)
+		return 0;
+	k = mp_map_header(out, cnt + 1);
+	out[k++] = 0xa0 | (sizeof(RUN_SEQ_KEY) - 1);
+	memcpy(out + k, RUN_SEQ_KEY, sizeof(RUN_SEQ_KEY) - 1);
+	k += sizeof(RUN_SEQ_KEY) - 1;
+	out[k++] = 0xcf;
 	for (i = 0; i < 8; i++)
-		v[1 + i] = (unsigned char)(seq >> (56 - 8 * i));
-	buf_add(b, v, 9);
+		out[k++] = (unsigned char)(seq >> (56 - 8 * i));
+	return k;
+}
+
+bool
+run_tag(struct buf *b, const char *p, size_t n, uint64_t seq)
+{
+	unsigned char pre[5 + RUN_TAG_LEN];
+	size_t k, hl;
+
+	if ((k = tag_prefix(pre, p, n, seq, &hl)) == 0)
+		return false;
+	buf_add(b, pre, k);
+	buf_add(b, p + hl, n - hl);
+	return true;
+}
+
+/* Length of the shortest msgpack header of a string of n bytes. */
+static size_t
+str_header_len(size_t n)
+{
+	return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+bool
+run_untag(const struct rec *rec, unsigned char hdr[5], size_t *hlen,
+    const char **body, size_t *blen, uint64_t *seq)
+{
+	const struct rec_kv *kv = rec->kv;
+	const unsigned char *v;
+	uint64_t x = 0;
+	uint32_t i;
+	int k;
+
+	if (rec->nkeys == 0 || kv[0].key.n != sizeof(RUN_SEQ_KEY) - 1 ||
+	    memcmp(kv[0].key.p, RUN_SEQ_KEY, kv[0].key.n) != 0 ||
+	    kv[0].vlen != 9 || (unsigned char)kv[0].val[0] != 0xcf)
+		return false;
+	/*
+	 * The output must be the bytes strip_key() would write: it writes
+	 * each key with the shortest header and drops every _rp_seq key.
+	 */
+	for (i = 0; i < rec->nkeys; i++) {
+		if ((size_t)(kv[i].key.p - kv[i].pair) !=
+		    str_header_len(kv[i].key.n))
+			return false;
+		if (i > 0 && kv[i].key.n == sizeof(RUN_SEQ_KEY) - 1 &&
+		    memcmp(kv[i].key.p, RUN_SEQ_KEY, kv[i].key.n) == 0)
+			return false;
+	}
+	v = (const unsigned char *)kv[0].val + 1;
+	for (k = 0; k < 8; k++)
+		x = x << 8 | v[k];
+	if (x > INT64_MAX)
+		return false;
+	*seq = x;
+	*hlen = mp_map_header(hdr, rec->nkeys - 1);
+	*body = kv[0].val + kv[0].vlen;
+	*blen = (size_t)(rec->p + rec->n - *body);
 	return true;
 }
 
@@ -462,6 +751,295 @@ strip_key(struct buf *b, const struct rec *rec, const char *drop)
 		buf_add(b, rec->kv[i].key.p, rec->kv[i].key.n);
 		buf_add(b, rec->kv[i].val, rec->kv[i].vlen);
 	}
+}
+
+/* What emitting a record needs from it, found in one pass. */
+struct run_scan {
+	size_t		 n;		/* the record's length */
+	uint32_t	 nkeys;		/* pairs after the tag */
+	uint64_t	 seq;
+	const char	*body;		/* the first pair after the tag */
+	struct slice	 id, seller;	/* .p NULL: absent or not a string */
+	struct slice	 reply;		/* raw value; .p NULL: absent */
+};
+
+/* The payload of the string at v (before end), or false. */
+static bool
+str_at(const unsigned char *v, const unsigned char *end, struct slice *s)
+{
+	size_t hl, n;
+
+	if ((v[0] & 0xe0) == 0xa0) {
+		hl = 1;
+		n = v[0] & 0x1f;
+	} else if (v[0] == 0xd9) {
+		hl = 2;
+		n = v[1];
+	} else if (v[0] == 0xda) {
+		hl = 3;
+		n = get_be16(v + 1);
+	} else if (v[0] == 0xdb) {
+		hl = 5;
+		n = get_be32(v + 1);
+	} else
+		return false;
+	if ((size_t)(end - v) < hl + n)
+		return false;
+	s->p = (const char *)v + hl;
+	s->n = n;
+	return true;
+}
+
+/*
+ * Frame the record at p (avail bytes) and find id, seller and reply as
+ * rec_get_str() and rec_get_raw() would (the first pair with the key).
+ * With `tagged` the first pair must be run's tag and no other key may be
+ * _rp_seq; every key must be a string with the shortest header, so that
+ * the record without the tag is the same bytes strip_key() would write.
+ * Returns false when the record is not in that shape or not all there:
+ * the caller then takes the general path.
+ */
+static bool
+scan_rec(const char *rp, size_t avail, bool tagged, struct run_scan *sc)
+{
+	const unsigned char *p = (const unsigned char *)rp, *end = p + avail;
+	const unsigned char *k, *v;
+	bool have_id = false, have_seller = false, have_reply = false;
+	uint32_t cnt, i, kl, x;
+	int j;
+
+	if (avail == 0)
+		return false;
+	if ((p[0] & 0xf0) == 0x80) {
+		cnt = p[0] & 0x0f;
+		p += 1;
+	} else if (p[0] == 0xde && avail >= 3) {
+		cnt = get_be16(p + 1);
+		p += 3;
+	} else if (p[0] == 0xdf && avail >= 5) {
+		cnt = get_be32(p + 1);
+		p += 5;
+	} else
+		return false;
+	if (cnt > (size_t)(end - p) / 2)
+		return false;
+	sc->id.p = sc->seller.p = sc->reply.p = NULL;
+	sc->id.n = sc->seller.n = sc->reply.n = 0;
+	sc->seq = 0;
+	i = 0;
+	if (tagged) {
+		if (cnt == 0 || end - p < (ptrdiff_t)RUN_TAG_LEN ||
+		    p[0] != (0xa0 | (sizeof(RUN_SEQ_KEY) - 1)) ||
+		    memcmp(p + 1, RUN_SEQ_KEY, sizeof(RUN_SEQ_KEY) - 1) != 0 ||
+		    p[sizeof(RUN_SEQ_KEY)] != 0xcf)
+			return false;
+		for (j = 0; j < 8; j++)
+			sc->seq = sc->seq << 8 | p[sizeof(RUN_SEQ_KEY) + 1 + j];
+		if (sc->seq > INT64_MAX)
+			return false;
+		p += RUN_TAG_LEN;
+		i = 1;
+	}
+	sc->body = (const char *)p;
+	sc->nkeys = cnt - i;
+	for (; i < cnt; i++) {
+		if (p == end)
+			return false;
+		if ((p[0] & 0xe0) == 0xa0) {
+			kl = p[0] & 0x1f;
+			k = p + 1;
+		} else if (p[0] == 0xd9 && end - p >= 2 && p[1] >= 32) {
+			kl = p[1];
+			k = p + 2;
+		} else if (p[0] == 0xda && end - p >= 3 &&
+		    (x = get_be16(p + 1)) >= 256) {
+			kl = x;
+			k = p + 3;
+		} else if (p[0] == 0xdb && end - p >= 5 &&
+		    (x = get_be32(p + 1)) >= 65536) {
+			kl = x;
+			k = p + 5;
+		} else
+			return false;
+		if ((size_t)(end - k) < kl)
+			return false;
+		v = p = k + kl;
+		if (!fast_skip(&p, end, 1))
+			return false;
+		switch (kl) {
+		case 2:
+			if (!have_id && memcmp(k, "id", 2) == 0) {
+				have_id = true;
+				if (!str_at(v, p, &sc->id))
+					sc->id.p = NULL;
+			}
+			break;
+		case 5:
+			if (!have_reply && memcmp(k, "reply", 5) == 0) {
+				have_reply = true;
+				sc->reply.p = (const char *)v;
+				sc->reply.n = (size_t)(p - v);
+			}
+			break;
+		case 6:
+			if (!have_seller && memcmp(k, "seller", 6) == 0) {
+				have_seller = true;
+				if (!str_at(v, p, &sc->seller))
+					sc->seller.p = NULL;
+			}
+			break;
+		case sizeof(RUN_SEQ_KEY) - 1:
+			if (tagged && memcmp(k, RUN_SEQ_KEY, kl) == 0)
+				return false;
+			break;
+		}
+	}
+	sc->n = (size_t)((const char *)p - rp);
+	return true;
+}
+
+/* ---- the byte queue ------------------------------------------------------ */
+
+struct run_qblock {
+	struct run_qblock *next;
+	size_t		 len;
+	char		 data[RUN_Q_BLOCK];
+};
+
+void
+run_q_init(struct run_q *q, int nreaders)
+{
+	int i;
+
+	memset(q, 0, sizeof(*q));
+	for (i = 0; i < RUN_Q_READERS; i++)
+		q->on[i] = i < nreaders;
+}
+
+static void
+run_q_free_list(struct run_qblock *b)
+{
+	struct run_qblock *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+}
+
+void
+run_q_release(struct run_q *q)
+{
+	run_q_free_list(q->head);
+	run_q_free_list(q->spare);
+	q->head = q->tail = q->spare = NULL;
+}
+
+/* Recycle the blocks every reader has passed. */
+static void
+run_q_trim(struct run_q *q)
+{
+	struct run_qblock *b;
+	uint64_t low = q->end;
+	int i;
+
+	for (i = 0; i < RUN_Q_READERS; i++)
+		if (q->on[i] && q->pos[i] < low)
+			low = q->pos[i];
+	while ((b = q->head) != NULL && low >= q->base + b->len &&
+	    (b != q->tail || low == q->end)) {
+		q->base += b->len;
+		q->head = b->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		b->next = q->spare;
+		q->spare = b;
+	}
+}
+
+void
+run_q_add(struct run_q *q, const void *p, size_t n)
+{
+	const char *s = p;
+	struct run_qblock *b;
+	size_t k;
+
+	while (n > 0) {
+		if ((b = q->tail) == NULL || b->len == RUN_Q_BLOCK) {
+			if ((b = q->spare) != NULL)
+				q->spare = b->next;
+			else if ((b = malloc(sizeof(*b))) == NULL) {
+				fprintf(stderr, "revpipe: out of memory (%zu "
+				    "bytes)\n", sizeof(*b));
+				abort();
+			}
+			b->next = NULL;
+			b->len = 0;
+			if (q->tail != NULL)
+				q->tail->next = b;
+			else
+				q->head = b;
+			q->tail = b;
+		}
+		k = RUN_Q_BLOCK - b->len;
+		if (k > n)
+			k = n;
+		memcpy(b->data + b->len, s, k);
+		b->len += k;
+		s += k;
+		n -= k;
+		q->end += k;
+	}
+}
+
+uint64_t
+run_q_pending(const struct run_q *q, int reader)
+{
+	return q->on[reader] ? q->end - q->pos[reader] : 0;
+}
+
+ssize_t
+run_q_write(struct run_q *q, int reader, int fd)
+{
+	struct iovec iov[16];
+	struct run_qblock *b = q->head;
+	uint64_t off = q->pos[reader] - q->base;
+	ssize_t n;
+	int k = 0;
+
+	if (!q->on[reader] || q->pos[reader] == q->end)
+		return 0;
+	/* Every block but the tail is full: walk to the reader's. */
+	while (off >= b->len) {
+		off -= b->len;
+		b = b->next;
+	}
+	for (; b != NULL && k < 16; b = b->next, off = 0) {
+		iov[k].iov_base = b->data + off;
+		iov[k++].iov_len = b->len - off;
+	}
+	if ((n = writev(fd, iov, k)) > 0) {
+		q->pos[reader] += (uint64_t)n;
+		run_q_trim(q);
+	}
+	return n;
+}
+
+void
+run_q_drop(struct run_q *q, int reader)
+{
+	q->on[reader] = false;
+	run_q_trim(q);
+}
+
+/* Write everything `reader` has not taken to the blocking fd. */
+static int
+run_q_flush(struct run_q *q, int reader, int fd)
+{
+	while (run_q_pending(q, reader) > 0)
+		if (run_q_write(q, reader, fd) == -1 && errno != EINTR)
+			return -1;
+	return 0;
 }
 
 /* ---- processes ----------------------------------------------------------- */
@@ -742,24 +1320,26 @@ flush_file(struct run *r, int fd, struct buf *b, const char *name)
 	return 0;
 }
 
+/* Readers of r->out. */
+#define RUN_REVIEWS	0
+#define RUN_STATS	1
+
 /*
- * A final record (untagged): to reviews.msgpack, replies.csv and stats.
- * `parsed`: r->rec already indexes it (or its tagged copy).
+ * A final record (untagged), as a map header and the rest of its bytes,
+ * queued once for reviews.msgpack and stats (its replies.csv row is
+ * already in r->csv).
  */
 static int
-emit(struct run *r, const char *p, size_t n, bool parsed)
+emit(struct run *r, const void *hdr, size_t hlen, const char *body,
+    size_t blen)
 {
-	size_t used;
-
 	r->nout++;
-	buf_add(&r->reviews, p, n);
-	if (r->s_fd != -1)
-		buf_add(&r->sbuf, p, n);
-	if (parsed || rec_parse(&r->rec, p, n, &used) == MP_OK)
-		run_csv_row(&r->csv, &r->rec);
-	if (r->reviews.len >= RUN_READ &&
-	    flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") == -1)
-		return -1;
+	run_q_add(&r->out, hdr, hlen);
+	run_q_add(&r->out, body, blen);
+	if (run_q_pending(&r->out, RUN_REVIEWS) >= RUN_READ &&
+	    run_q_flush(&r->out, RUN_REVIEWS, r->reviews_fd) == -1)
+		return stage_fail_errno(r->ctx, "cannot write "
+		    "'reviews.msgpack'");
 	if (r->csv.len >= RUN_READ &&
 	    flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
 		return -1;
@@ -778,10 +1358,15 @@ frame(const char *p, size_t n)
 	return rc == MP_SHORT ? 0 : -1;
 }
 
+/*
+ * Drop the consumed front of b once it is at least as long as what is
+ * left, so each byte moves at most once on average however far ahead a
+ * worker runs.
+ */
 static void
 compact(struct buf *b, size_t *pos)
 {
-	if (*pos == 0)
+	if (*pos == 0 || *pos < b->len - *pos)
 		return;
 	memmove(b->p, b->p + *pos, b->len - *pos);
 	buf_truncate(b, b->len - *pos);
@@ -810,20 +1395,43 @@ fill(int fd, struct buf *b)
 static int
 split(struct run *r)
 {
+	unsigned char pre[5 + RUN_TAG_LEN];
+	const unsigned char *e;
+	struct run_scan sc;
+	size_t used, k, hl, w;
 	ssize_t len;
-	size_t w;
 
-	while ((len = frame(r->hbuf.p + r->hpos, r->hbuf.len - r->hpos)) > 0) {
+	for (;;) {
 		const char *p = r->hbuf.p + r->hpos;
+		size_t avail = r->hbuf.len - r->hpos;
 
 		if (r->jobs == 0) {
-			if (emit(r, p, (size_t)len, false) == -1)
+			/* One chain: the head's records are final. */
+			if (scan_rec(p, avail, false, &sc)) {
+				len = (ssize_t)sc.n;
+				csv_row_parts(&r->csv, sc.id, sc.seller,
+				    sc.reply);
+			} else if ((len = frame(p, avail)) <= 0)
+				break;
+			else if (rec_parse(&r->rec, p, (size_t)len, &used) ==
+			    MP_OK)
+				run_csv_row(&r->csv, &r->rec);
+			if (emit(r, NULL, 0, p, (size_t)len) == -1)
 				return -1;
 		} else {
+			e = (const unsigned char *)p;
+			if (fast_skip(&e, e + avail, 1))
+				len = (ssize_t)(e - (const unsigned char *)p);
+			else if ((len = frame(p, avail)) <= 0)
+				break;
 			w = (size_t)(r->assigned / r->chunk) % (size_t)r->jobs;
-			if (!tag_record(&r->w[w].wbuf, p, (size_t)len,
-			    r->assigned))
-				buf_add(&r->w[w].wbuf, p, (size_t)len);
+			if ((k = tag_prefix(pre, p, (size_t)len, r->assigned,
+			    &hl)) > 0) {
+				run_q_add(&r->w[w].wq, pre, k);
+				run_q_add(&r->w[w].wq, p + hl,
+				    (size_t)len - hl);
+			} else
+				run_q_add(&r->w[w].wq, p, (size_t)len);
 			r->assigned++;
 		}
 		r->hpos += (size_t)len;
@@ -840,16 +1448,29 @@ static int
 merge(struct run *r)
 {
 	struct worker *w;
-	ssize_t len;
-	size_t used;
+	unsigned char hdr[5];
+	const char *body;
+	size_t used, hlen, blen;
+	struct run_scan sc;
+	uint64_t useq;
 	int64_t seq;
+	bool fast;
 	int rc;
 
 	while (r->next < r->assigned) {
 		w = &r->w[(r->next / r->chunk) % (size_t)r->jobs];
-		/* One pass frames and indexes the record. */
-		rc = w->q.len == w->qpos ? MP_SHORT : rec_parse(&r->rec,
-		    w->q.p + w->qpos, w->q.len - w->qpos, &used);
+		/* One pass frames the record and finds what emit needs. */
+		fast = false;
+		if (w->q.len == w->qpos)
+			rc = MP_SHORT;
+		else if (scan_rec(w->q.p + w->qpos, w->q.len - w->qpos, true,
+		    &sc)) {
+			rc = MP_OK;
+			used = sc.n;
+			fast = true;
+		} else
+			rc = rec_parse(&r->rec, w->q.p + w->qpos,
+			    w->q.len - w->qpos, &used);
 		if (rc == MP_BAD)
 			return stage_fail(r->ctx, "worker wrote a malformed "
 			    "stream");
@@ -859,22 +1480,41 @@ merge(struct run *r)
 			r->next++;	/* rejected by a worker stage */
 			continue;
 		}
-		len = (ssize_t)used;
-		if (rec_get_int(&r->rec, RUN_SEQ_KEY, &seq) == -1 || seq < 0 ||
-		    (uint64_t)seq < r->next)
+		/* The tag is first: drop it without copying the pairs. */
+		body = NULL;
+		if (fast) {
+			seq = (int64_t)sc.seq;
+			hlen = mp_map_header(hdr, sc.nkeys);
+			body = sc.body;
+			blen = used - (size_t)(sc.body - (w->q.p + w->qpos));
+		} else if (run_untag(&r->rec, hdr, &hlen, &body, &blen,
+		    &useq))
+			seq = (int64_t)useq;
+		else if (rec_get_int(&r->rec, RUN_SEQ_KEY, &seq) == -1)
+			seq = -1;
+		if (seq < 0 || (uint64_t)seq < r->next)
 			return stage_fail(r->ctx, "worker output lost its "
 			    "sequence tag (a bug)");
 		if ((uint64_t)seq > r->next) {
 			r->next++;
 			continue;
 		}
-		buf_reset(&r->tmp);
-		strip_key(&r->tmp, &r->rec, RUN_SEQ_KEY);
-		w->qpos += (size_t)len;
+		if (body == NULL) {
+			buf_reset(&r->tmp);
+			strip_key(&r->tmp, &r->rec, RUN_SEQ_KEY);
+			hlen = 0;
+			body = r->tmp.p;
+			blen = r->tmp.len;
+		}
 		r->next++;
 		/* r->rec still indexes the tagged copy: same fields. */
-		if (emit(r, r->tmp.p, r->tmp.len, true) == -1)
+		if (fast)
+			csv_row_parts(&r->csv, sc.id, sc.seller, sc.reply);
+		else
+			run_csv_row(&r->csv, &r->rec);
+		if (emit(r, hdr, hlen, body, blen) == -1)
 			return -1;
+		w->qpos += used;
 	}
 	for (w = r->w; w < r->w + r->jobs; w++)
 		compact(&w->q, &w->qpos);
@@ -945,9 +1585,9 @@ loop(struct run *r)
 			return -1;
 		reap(r, false);
 		/* Stop reading while an output is over the high-water mark. */
-		full = r->sbuf.len - r->spos > RUN_HIGH_WATER;
+		full = run_q_pending(&r->out, RUN_STATS) > RUN_HIGH_WATER;
 		for (i = 0; i < (size_t)r->jobs; i++)
-			if (r->w[i].wbuf.len - r->w[i].wpos > RUN_HIGH_WATER)
+			if (run_q_pending(&r->w[i].wq, 0) > RUN_HIGH_WATER)
 				full = true;
 		n = 0;
 		if (r->h_fd != -1 && !full) {
@@ -957,17 +1597,17 @@ loop(struct run *r)
 		for (i = 0; i < (size_t)r->jobs; i++) {
 			struct worker *w = &r->w[i];
 
-			if (w->in_fd != -1 && w->wbuf.len > w->wpos) {
+			if (w->in_fd != -1 && run_q_pending(&w->wq, 0) > 0) {
 				pf[n] = (struct pollfd){ w->in_fd, POLLOUT, 0 };
 				who[n++] = (int)(1000 + i);
 			}
-			if (w->out_fd != -1 && r->sbuf.len - r->spos <=
-			    RUN_HIGH_WATER) {
+			if (w->out_fd != -1 && run_q_pending(&r->out,
+			    RUN_STATS) <= RUN_HIGH_WATER) {
 				pf[n] = (struct pollfd){ w->out_fd, POLLIN, 0 };
 				who[n++] = (int)(2000 + i);
 			}
 		}
-		if (r->s_fd != -1 && r->sbuf.len > r->spos) {
+		if (r->s_fd != -1 && run_q_pending(&r->out, RUN_STATS) > 0) {
 			pf[n] = (struct pollfd){ r->s_fd, POLLOUT, 0 };
 			who[n++] = -2;
 		}
@@ -975,7 +1615,7 @@ loop(struct run *r)
 		for (i = 0; i < (size_t)r->jobs; i++)
 			if (r->w[i].in_fd != -1 || r->w[i].out_fd != -1)
 				done = false;
-		if (done && r->sbuf.len == r->spos) {
+		if (done && run_q_pending(&r->out, RUN_STATS) == 0) {
 			if (r->s_fd != -1) {
 				close(r->s_fd);
 				r->s_fd = -1;
@@ -1016,19 +1656,11 @@ loop(struct run *r)
 						    r->chain[r->nhead - 1]);
 				}
 			} else if (who[i] == -2) {
-				wr = write(r->s_fd, r->sbuf.p + r->spos,
-				    r->sbuf.len - r->spos);
+				wr = run_q_write(&r->out, RUN_STATS, r->s_fd);
 				if (wr == -1 && errno != EAGAIN &&
 				    errno != EINTR)
 					return stage_fail_errno(r->ctx,
 					    "cannot write to stats");
-				if (wr > 0)
-					r->spos += (size_t)wr;
-				if (r->spos == r->sbuf.len) {
-					buf_reset(&r->sbuf);
-					r->spos = 0;
-				} else if (r->spos >= RUN_READ)
-					compact(&r->sbuf, &r->spos);
 			} else if (who[i] >= 2000) {
 				struct worker *w = &r->w[who[i] - 2000];
 
@@ -1046,31 +1678,22 @@ loop(struct run *r)
 			} else {
 				struct worker *w = &r->w[who[i] - 1000];
 
-				wr = write(w->in_fd, w->wbuf.p + w->wpos,
-				    w->wbuf.len - w->wpos);
+				wr = run_q_write(&w->wq, 0, w->in_fd);
 				if (wr == -1 && errno != EAGAIN &&
 				    errno != EINTR) {
 					/* The worker died; it says why. */
 					close(w->in_fd);
 					w->in_fd = -1;
-					buf_reset(&w->wbuf);
-					w->wpos = 0;
+					run_q_drop(&w->wq, 0);
 					continue;
 				}
-				if (wr > 0)
-					w->wpos += (size_t)wr;
-				if (w->wpos == w->wbuf.len) {
-					buf_reset(&w->wbuf);
-					w->wpos = 0;
-				} else if (w->wpos >= RUN_READ)
-					compact(&w->wbuf, &w->wpos);
 			}
 		}
 		/* After the head ends, close worker inputs once drained. */
 		for (i = 0; i < (size_t)r->jobs && r->h_eof; i++) {
 			struct worker *w = &r->w[i];
 
-			if (w->in_fd != -1 && w->wbuf.len == w->wpos) {
+			if (w->in_fd != -1 && run_q_pending(&w->wq, 0) == 0) {
 				close(w->in_fd);
 				w->in_fd = -1;
 			}
@@ -1191,7 +1814,9 @@ start(struct run *r, char **inputs, size_t ninputs)
 		set_nonblock(w->out_fd);
 	}
 	r->s_fd = -1;
-	if (r->has_stats) {
+	if (!r->has_stats)
+		run_q_drop(&r->out, RUN_STATS);
+	else {
 		if (make_pipe(sp) == -1)
 			return stage_fail_errno(r->ctx, "pipe");
 		tmp_path(r, part, sizeof(part), "stats.run.partial");
@@ -1699,8 +2324,7 @@ run_tool(struct stage_ctx *ctx)
 	r->chunk = (size_t)opt_int(ctx, "chunk");
 	r->t0 = now_s();
 	buf_init(&r->hbuf);
-	buf_init(&r->sbuf);
-	buf_init(&r->reviews);
+	run_q_init(&r->out, 2);
 	buf_init(&r->csv);
 	buf_init(&r->tmp);
 	msg[0] = '\0';
@@ -1726,7 +2350,7 @@ run_tool(struct stage_ctx *ctx)
 			return EXIT_RUNTIME;
 		}
 		for (i = 0; i < (size_t)r->jobs; i++) {
-			buf_init(&r->w[i].wbuf);
+			run_q_init(&r->w[i].wq, 1);
 			buf_init(&r->w[i].q);
 			r->w[i].in_fd = r->w[i].out_fd = -1;
 		}
@@ -1800,8 +2424,11 @@ run_tool(struct stage_ctx *ctx)
 		kill_all(r, SIGTERM);
 		goto fail;
 	}
-	if (flush_file(r, r->reviews_fd, &r->reviews, "reviews.msgpack") ==
-	    -1 || flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+	if (run_q_flush(&r->out, RUN_REVIEWS, r->reviews_fd) == -1) {
+		stage_fail_errno(ctx, "cannot write 'reviews.msgpack'");
+		goto fail;
+	}
+	if (flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
 		goto fail;
 	while (!all_reaped(r) && run_signal == 0)
 		reap(r, true);
@@ -1966,7 +2593,7 @@ out:
 			close(r->w[i].in_fd);
 		if (r->w[i].out_fd != -1)
 			close(r->w[i].out_fd);
-		buf_release(&r->w[i].wbuf);
+		run_q_release(&r->w[i].wq);
 		buf_release(&r->w[i].q);
 	}
 	remove_dir(r->tmpdir);
@@ -1976,8 +2603,7 @@ out:
 	free(torun);
 	rec_release(&r->rec);
 	buf_release(&r->hbuf);
-	buf_release(&r->sbuf);
-	buf_release(&r->reviews);
+	run_q_release(&r->out);
 	buf_release(&r->csv);
 	buf_release(&r->tmp);
 	buf_release(&old.text);

@@ -29,7 +29,10 @@
 #ifndef REVPIPE_RUN_H
 #define REVPIPE_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -53,5 +56,60 @@ extern const char run_csv_header[];
  * CRLF-terminated.  Missing values are empty fields.
  */
 void	run_csv_row(struct buf *b, const struct rec *rec);
+
+/* ---- run's internals, exported for run_test.c ------------------------- */
+
+/*
+ * Append the map at p (n bytes) to b with the key _rp_seq = seq as its
+ * FIRST pair (the stages keep input keys in order and append theirs, so
+ * the tag stays first).  Returns false, appending nothing, when p does
+ * not start with a map header.
+ */
+bool	run_tag(struct buf *b, const char *p, size_t n, uint64_t seq);
+
+/*
+ * The record `rec` (indexed by rec_parse) with the tag removed, as a map
+ * header written to hdr (5 bytes) plus the tail of rec's own bytes, so
+ * no pair is copied: *hlen and *body, *blen are set and the tag's value
+ * is stored in *seq.  Returns false when rec is not in that shape (the
+ * tag not first, a second _rp_seq key, a key header that is not the
+ * shortest form): the caller then rebuilds the record key by key.
+ */
+bool	run_untag(const struct rec *rec, unsigned char hdr[5], size_t *hlen,
+	    const char **body, size_t *blen, uint64_t *seq);
+
+/*
+ * A byte queue in blocks of RUN_Q_BLOCK bytes read by up to two readers
+ * (reviews.msgpack and the stats pipe read the same bytes).  Appending
+ * never moves queued bytes; a block is reused once every reader has
+ * passed it, so a lagging reader costs memory, not copies.
+ */
+#define RUN_Q_BLOCK	(1024u * 1024u)
+#define RUN_Q_READERS	2
+
+struct run_qblock;
+
+struct run_q {
+	struct run_qblock *head, *tail, *spare;
+	uint64_t	 base;		/* stream offset of head's first byte */
+	uint64_t	 end;		/* stream offset after the last byte */
+	uint64_t	 pos[RUN_Q_READERS];
+	bool		 on[RUN_Q_READERS];
+};
+
+/* An empty queue with readers 0 .. nreaders-1. */
+void	run_q_init(struct run_q *q, int nreaders);
+void	run_q_release(struct run_q *q);
+/* Append n bytes (aborts when out of memory, like buf_add). */
+void	run_q_add(struct run_q *q, const void *p, size_t n);
+/* Bytes queued that `reader` has not taken yet (0 for a reader that is off). */
+uint64_t run_q_pending(const struct run_q *q, int reader);
+/*
+ * One writev(2) of what `reader` has not taken to fd: the bytes written,
+ * or -1 with errno (EAGAIN on a full non-blocking pipe).
+ */
+ssize_t	run_q_write(struct run_q *q, int reader, int fd);
+/* Turn `reader` off: it takes nothing more and holds no block. */
+void	run_q_drop(struct run_q *q, int reader);
 
 #endif
