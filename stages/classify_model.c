@@ -112,7 +112,39 @@ cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
 			p += cl;
 		}
 		/*
-		 * The shipped 3-4-grams, unrolled (the same rows as the loop
+		 * One length only (the shipped 5-grams): the same rows as the
+		 * general loop below without its per-length tests.
+		 */
+		if (cfg->minn == cfg->maxn && cfg->minn >= 2) {
+			const uint64_t P = 0x100000001b3ULL;
+			uint32_t m = cfg->minn, q;
+
+			if (m == 5 && cap - at >= ncp) {
+				for (j = 0; j + 5 <= ncp; j++) {
+					uint64_t h = ((((seed ^ cp[j]) * P ^
+					    cp[j + 1]) * P ^ cp[j + 2]) * P ^
+					    cp[j + 3]) * P;
+
+					h = (h ^ cp[j + 4]) * P;
+					out[at++] = (uint32_t)((h *
+					    0x9e3779b97f4a7c15ULL) >> shift);
+				}
+				continue;
+			}
+			for (j = 0; j + m <= ncp; j++) {
+				uint64_t h = seed;
+
+				for (q = 0; q < m; q++)
+					h = (h ^ cp[j + q]) * P;
+				if (at == cap)
+					goto out;
+				out[at++] = (uint32_t)((h *
+				    0x9e3779b97f4a7c15ULL) >> shift);
+			}
+			continue;
+		}
+		/*
+		 * The 3-4-grams, unrolled (the same rows as the loop
 		 * below): the general loop's branches cost more than its
 		 * multiplies.
 		 */

@@ -21,6 +21,6 @@ for l in ar el en fa kk ru tr; do
 	"$top/testdata/corpus/split.sh" "$SPLIT" "$l" >"$tmp/$l.jsonl"
 done
 nice "$REVPIPE" train-classify --models "$top/models" -o "$OUT" \
-    --bits 18 --minn 3 --maxn 4 --epochs 10 --lr 0.1 --seed 42 \
+    --bits 18 --minn 5 --maxn 5 --nb 2 --epochs 10 --lr 0.1 --seed 42 \
     "$tmp/ar.jsonl" "$tmp/el.jsonl" "$tmp/en.jsonl" "$tmp/fa.jsonl" \
     "$tmp/kk.jsonl" "$tmp/ru.jsonl" "$tmp/tr.jsonl"
