@@ -488,7 +488,7 @@ word_keys(uint32_t *w, unsigned len, uint32_t *keys, uint8_t *orders)
  * either side, until `max_letters` letters were used or word() returns
  * nonzero.  Returns the letters used.
  */
-static unsigned
+static inline __attribute__((always_inline)) unsigned
 scan_words(const char *text, size_t n, enum lang_script script,
     unsigned max_letters, int (*word)(void *, uint32_t *, unsigned),
     void *arg)
