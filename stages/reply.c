@@ -100,52 +100,135 @@ trim(struct slice s)
 	return s;
 }
 
+/* The keys reply_read() looks at, in one pass over the record. */
+enum {
+	RK_TEXT, RK_ID, RK_LANG, RK_BUYER, RK_SERVICE, RK_RATING,
+	RK_SEVERITY, RK_CREATED_AT, RK_TOPICS, RK_SENTIMENT, RK_KIND,
+	RK_COUNT
+};
+
+static int
+read_key(struct slice k)
+{
+	switch (k.n) {
+	case 2:
+		return memcmp(k.p, "id", 2) == 0 ? RK_ID : -1;
+	case 4:
+		if (memcmp(k.p, "text", 4) == 0)
+			return RK_TEXT;
+		if (memcmp(k.p, "lang", 4) == 0)
+			return RK_LANG;
+		return memcmp(k.p, "kind", 4) == 0 ? RK_KIND : -1;
+	case 5:
+		return memcmp(k.p, "buyer", 5) == 0 ? RK_BUYER : -1;
+	case 6:
+		if (memcmp(k.p, "rating", 6) == 0)
+			return RK_RATING;
+		return memcmp(k.p, "topics", 6) == 0 ? RK_TOPICS : -1;
+	case 7:
+		return memcmp(k.p, "service", 7) == 0 ? RK_SERVICE : -1;
+	case 8:
+		return memcmp(k.p, "severity", 8) == 0 ? RK_SEVERITY : -1;
+	case 9:
+		return memcmp(k.p, "sentiment", 9) == 0 ? RK_SENTIMENT : -1;
+	case 10:
+		return memcmp(k.p, "created_at", 10) == 0 ? RK_CREATED_AT : -1;
+	}
+	return -1;
+}
+
+/* As rec_get_str() on the value: 0 and *s for a string, else -1. */
+static int
+val_str(const struct rec_kv *kv, struct slice *s)
+{
+	const char *p;
+	struct mp_val v;
+
+	if (kv == NULL)
+		return -1;
+	p = kv->val;
+	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
+		return -1;
+	*s = v.v.s;
+	return 0;
+}
+
+/* As rec_get_int() on the value. */
+static int
+val_int(const struct rec_kv *kv, int64_t *i)
+{
+	const char *p;
+	struct mp_val v;
+
+	if (kv == NULL)
+		return -1;
+	p = kv->val;
+	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || !mp_as_int(&v, i))
+		return -1;
+	return 0;
+}
+
 const char *
 reply_read(const struct rec *r, struct reply_info *in, char *detail,
     size_t dlen)
 {
-	struct slice sent, kind, s;
-	const char *it = NULL;
+	const struct rec_kv *kv[RK_COUNT] = { NULL };
+	const char *it, *end;
+	struct slice sent, kind;
+	struct mp_val v;
 	bool has_sent, has_kind;
-	int64_t v;
+	uint32_t k;
+	int64_t n;
 	int i;
 
+	/* The first pair with each key, as rec_get() finds it. */
+	for (k = 0; k < r->nkeys; k++)
+		if ((i = read_key(r->kv[k].key)) >= 0 && kv[i] == NULL)
+			kv[i] = &r->kv[k];
 	memset(in, 0, sizeof(*in));
-	if (rec_get_str(r, "text", &in->text) == -1) {
+	if (val_str(kv[RK_TEXT], &in->text) == -1) {
 		snprintf(detail, dlen, "no string 'text'");
 		return "missing_field";
 	}
-	if (rec_get_str(r, "id", &in->id) == -1)
+	if (val_str(kv[RK_ID], &in->id) == -1)
 		in->id = SLICE_LIT("");
-	in->has_lang = rec_get_str(r, "lang", &in->lang) == 0;
-	if (rec_get_str(r, "buyer", &in->buyer) == -1)
+	in->has_lang = val_str(kv[RK_LANG], &in->lang) == 0;
+	if (val_str(kv[RK_BUYER], &in->buyer) == -1)
 		in->buyer = SLICE_LIT("");
-	if (rec_get_str(r, "service", &in->service) == -1)
+	if (val_str(kv[RK_SERVICE], &in->service) == -1)
 		in->service = SLICE_LIT("");
 	in->buyer = trim(in->buyer);
 	in->service = trim(in->service);
-	if (rec_get_int(r, "rating", &v) == 0 && v >= 1 && v <= 5)
-		in->rating = v;
-	if (rec_get_int(r, "severity", &v) == 0)
-		in->severity = v;
-	if (rec_get_int(r, "created_at", &v) == 0) {
-		in->created_at = v;
+	if (val_int(kv[RK_RATING], &n) == 0 && n >= 1 && n <= 5)
+		in->rating = n;
+	if (val_int(kv[RK_SEVERITY], &n) == 0)
+		in->severity = n;
+	if (val_int(kv[RK_CREATED_AT], &n) == 0) {
+		in->created_at = n;
 		in->has_created = true;
 	}
-	while (rec_array_str(r, "topics", &it, &s) == 1) {
-		enum reply_topic t = reply_topic_from(s);
+	/* topics: strings up to the first element that is not one. */
+	if (kv[RK_TOPICS] != NULL) {
+		it = kv[RK_TOPICS]->val;
+		end = it + kv[RK_TOPICS]->vlen;
+		if (mp_next(&it, end, &v) != MP_OK || v.type != MP_ARRAY)
+			it = end;
+		while (it < end && mp_next(&it, end, &v) == MP_OK &&
+		    v.type == MP_STR) {
+			enum reply_topic t = reply_topic_from(v.v.s);
 
-		if (t == RT_NONE)
-			continue;
-		for (i = 0; i < in->ntopics; i++)
-			if (in->topics[i] == t)
-				break;
-		if (i == in->ntopics && in->ntopics < RT_COUNT)
-			in->topics[in->ntopics++] = t;
+			if (t == RT_NONE)
+				continue;
+			for (i = 0; i < in->ntopics; i++)
+				if (in->topics[i] == t)
+					break;
+			if (i == in->ntopics && in->ntopics < RT_COUNT)
+				in->topics[in->ntopics++] = t;
+		}
 	}
 
-	has_sent = rec_get_str(r, "sentiment", &sent) == 0;
-	has_kind = rec_get_str(r, "kind", &kind) == 0;
+	has_sent = val_str(kv[RK_SENTIMENT], &sent) == 0;
+	has_kind = val_str(kv[RK_KIND], &kind) == 0;
 	if (!has_sent) {
 		/* Without classify, the stars are the only sentiment. */
 		if (in->rating == 0) {
@@ -236,6 +319,26 @@ put_num(struct compose *c, struct buf *out, const char *digits, size_t nd)
 	}
 }
 
+/* n in decimal ASCII into num (24 bytes at least); returns its length. */
+static int
+fmt_long(char num[24], long n)
+{
+	unsigned long u = n < 0 ? 0UL - (unsigned long)n : (unsigned long)n;
+	char tmp[24];
+	int k = 0, len = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (n < 0)
+		num[len++] = '-';
+	while (k > 0)
+		num[len++] = tmp[--k];
+	num[len] = '\0';
+	return len;
+}
+
 /* Append "N unit" from the forms of unit slot `id` ("% day|% days"). */
 static void
 put_count(struct compose *c, struct buf *out, enum reply_slot id, long n)
@@ -246,7 +349,7 @@ put_count(struct compose *c, struct buf *out, enum reply_slot id, long n)
 	char num[24];
 	int form, k;
 
-	k = snprintf(num, sizeof(num), "%ld", n);
+	k = fmt_long(num, n);
 	if (s == NULL) {
 		buf_add(out, num, k);
 		return;
@@ -318,14 +421,19 @@ static const enum reply_slot unit_forms[] = {
 static void
 put_clean(struct buf *out, struct slice s)
 {
-	size_t i;
+	size_t i, from = 0;
 
 	for (i = 0; i < s.n; i++) {
 		char ch = s.p[i];
 
-		buf_addc(out, ch == '{' ? '(' : ch == '}' ? ')' :
-		    ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : ch);
+		if (ch != '{' && ch != '}' && ch != '\n' && ch != '\r' &&
+		    ch != '\t')
+			continue;
+		buf_add(out, s.p + from, i - from);
+		buf_addc(out, ch == '{' ? '(' : ch == '}' ? ')' : ' ');
+		from = i + 1;
 	}
+	buf_add(out, s.p + from, s.n - from);
 }
 
 /* Expand the placeholders of variant text `t` into `out`. */
@@ -680,60 +788,123 @@ template_id(char *id, size_t n, const char *lang,
 	return len;
 }
 
+/* A msgpack string at o (the header msgpack-c writes, then s); the end. */
+static inline char *
+put_str(char *o, const char *s, size_t n)
+{
+	unsigned char *u = (unsigned char *)o;
+
+	if (n < 32)
+		*u++ = 0xa0 | n;
+	else if (n < 256) {
+		*u++ = 0xd9;
+		*u++ = n;
+	} else if (n < 65536) {
+		*u++ = 0xda;
+		*u++ = n >> 8;
+		*u++ = n;
+	} else {
+		*u++ = 0xdb;
+		*u++ = n >> 24;
+		*u++ = n >> 16;
+		*u++ = n >> 8;
+		*u++ = n;
+	}
+	memcpy(u, s, n);
+	return (char *)u + n;
+}
+
+#define PUT_LIT(o, s)	put_str((o), (s), sizeof(s) - 1)
+
+/* An integer as msgpack-c packs it, at b's end; returns the new end. */
+static char *
+put_int(struct buf *b, char *o, int64_t v)
+{
+	msgpack_packer pk;
+
+	b->len = (size_t)(o - b->p);
+	mp_packer_buf(&pk, b);
+	msgpack_pack_int64(&pk, v);
+	return b->p + b->len;
+}
+
+/*
+ * The reply map is written straight into st->tmp, sized first (msgpack-c's
+ * packer costs a callback per piece), and added to the record in one
+ * piece; integers still go through msgpack-c so they keep its encoding.
+ */
 static int
 reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
     const char *action, const struct reply_info *in, bool followup,
     struct slice fallback, bool has_fallback)
 {
 	struct reply_state *st = c->st;
+	struct buf *b = &st->tmp;
 	struct rec_out *o;
-	msgpack_packer *pk;
-	char id[96];
+	unsigned char h[5];
+	char id[96], *w;
+	size_t len;
 	int64_t sla;
 	int i, n;
 
-	o = rec_out_begin(ctx, r);
-	pk = rec_out_key(o, "reply");
+	/* Strings take 5 bytes of header at most; keys and numbers < 256. */
+	buf_reset(b);
+	buf_grow(b, st->pub.len + st->prv.len + st->fup.len + st->fres.len +
+	    fallback.n + (sizeof(id) + 5) * (size_t)c->nused + 512);
+	w = b->p;
 	n = 9 + (in->rcase == RC_FAKE) + has_fallback;
-	msgpack_pack_map(pk, n);
-	mp_pack_cstr(pk, "action");
-	mp_pack_cstr(pk, action);
-	mp_pack_cstr(pk, "public");
-	mp_pack_strn(pk, st->pub.p, st->pub.len);
-	mp_pack_cstr(pk, "private");
-	mp_pack_strn(pk, st->prv.p, st->prv.len);
-	mp_pack_cstr(pk, "followup");
-	mp_pack_strn(pk, st->fup.p, st->fup.len);
-	mp_pack_cstr(pk, "followup_resolved");
-	mp_pack_strn(pk, st->fres.p, st->fres.len);
-	mp_pack_cstr(pk, "lang");
-	mp_pack_cstr(pk, c->b->lang);
+	len = mp_map_header(h, (uint32_t)n);
+	memcpy(w, h, len);
+	w += len;
+	w = PUT_LIT(w, "action");
+	w = put_str(w, action, strlen(action));
+	w = PUT_LIT(w, "public");
+	w = put_str(w, st->pub.p, st->pub.len);
+	w = PUT_LIT(w, "private");
+	w = put_str(w, st->prv.p, st->prv.len);
+	w = PUT_LIT(w, "followup");
+	w = put_str(w, st->fup.p, st->fup.len);
+	w = PUT_LIT(w, "followup_resolved");
+	w = put_str(w, st->fres.p, st->fres.len);
+	w = PUT_LIT(w, "lang");
+	w = put_str(w, c->b->lang, strlen(c->b->lang));
 	/* The gravest reviews (classify severity 3) get half the time. */
 	sla = in->severity >= 3 ? (st->sla_hours + 1) / 2 : st->sla_hours;
-	mp_pack_cstr(pk, "due_at");
+	w = PUT_LIT(w, "due_at");
 	if (in->has_created && strcmp(action, "no_reply") != 0)
-		msgpack_pack_int64(pk, in->created_at + sla * 3600);
+		w = put_int(b, w, in->created_at + sla * 3600);
 	else
-		msgpack_pack_nil(pk);
-	mp_pack_cstr(pk, "followup_at");
+		*w++ = (char)0xc0;
+	w = PUT_LIT(w, "followup_at");
 	if (in->has_created && followup)
-		msgpack_pack_int64(pk, in->created_at + sla * 3600 +
+		w = put_int(b, w, in->created_at + sla * 3600 +
 		    st->followup_days * 86400);
 	else
-		msgpack_pack_nil(pk);
-	mp_pack_cstr(pk, "template");
-	msgpack_pack_array(pk, c->nused);
+		*w++ = (char)0xc0;
+	w = PUT_LIT(w, "template");
+	/* nused <= REPLY_MAXTMPL: a fixarray or an array 16. */
+	if (c->nused < 16)
+		*w++ = (char)(0x90 | c->nused);
+	else {
+		*w++ = (char)0xdc;
+		*w++ = 0;
+		*w++ = (char)c->nused;
+	}
 	for (i = 0; i < c->nused; i++)
-		mp_pack_strn(pk, id, template_id(id, sizeof(id), c->b->lang,
+		w = put_str(w, id, template_id(id, sizeof(id), c->b->lang,
 		    c->used[i].s, c->used[i].v + 1));
 	if (in->rcase == RC_FAKE) {
-		mp_pack_cstr(pk, "moderation");
-		msgpack_pack_true(pk);
+		w = PUT_LIT(w, "moderation");
+		*w++ = (char)0xc3;
 	}
 	if (has_fallback) {
-		mp_pack_cstr(pk, "fallback");
-		mp_pack_strn(pk, fallback.p, fallback.n);
+		w = PUT_LIT(w, "fallback");
+		w = put_str(w, fallback.p, fallback.n);
 	}
+	b->len = (size_t)(w - b->p);
+	b->p[b->len] = '\0';
+	o = rec_out_begin(ctx, r);
+	rec_out_raw(o, "reply", b->p, b->len);
 	return rec_out_end(o);
 }
 
