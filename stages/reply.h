@@ -82,7 +82,11 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(CHECK_STOCK, "check.stock") X(CHECK_RATING, "check.rating") \
 	X(CHECK_RATING_CHANGE, "check.rating_change") \
 	X(CHECK_GIFT, "check.gift") \
-	X(CHECK_REFUND_OFFER, "check.refund_offer")
+	X(CHECK_REFUND_OFFER, "check.refund_offer") \
+	X(DETECT_UNASKED, "detect.unasked") \
+	X(DETECT_CANCEL, "detect.cancel") \
+	X(DETECT_NUMBER, "detect.number") \
+	X(DETECT_BEFORE, "detect.before")
 
 enum reply_slot {
 #define REPLY_S(id, name) RS_##id,
@@ -137,7 +141,13 @@ struct reply_dstem {
 
 enum {
 	REPLY_D_LATE, REPLY_D_CANCEL_UNASKED, REPLY_D_EARLY_DELIVERY,
-	REPLY_D_NO_ANSWER, REPLY_D_EXTRA_ASK, REPLY_D_COUNT
+	REPLY_D_NO_ANSWER, REPLY_D_EXTRA_ASK,
+	/*
+	 * Parts of a situation said in any order: a one-sided act ("without
+	 * asking", "on his own") and a cancellation make cancel_unasked.
+	 */
+	REPLY_D_UNASKED, REPLY_D_CANCEL,
+	REPLY_D_COUNT
 };
 
 /* Buckets of the matcher, by the stem's first two bytes. */

@@ -225,7 +225,7 @@ reply_detect_index(struct reply_bank *b)
 	static const enum reply_slot slots[REPLY_D_COUNT] = {
 		RS_DETECT_LATE, RS_DETECT_CANCEL_UNASKED,
 		RS_DETECT_EARLY_DELIVERY, RS_DETECT_NO_ANSWER,
-		RS_DETECT_EXTRA_ASK
+		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL
 	};
 	const struct reply_slotv *s;
 	uint32_t i, k, pair, n = 0, *fill;
@@ -302,21 +302,104 @@ late_near(const struct late_at *la, const char *num, const char *q)
 	return false;
 }
 
+static const enum reply_slot unit_slot[] = {
+	RS_COUNT, RS_DETECT_DAY, RS_DETECT_HOUR, RS_DETECT_WEEK,
+	RS_DETECT_MONTH
+};
+
+/*
+ * Does the word after the unit word at q say "before" ("two days before
+ * the deadline" is no delay)?
+ */
+static bool
+before_after(const struct reply_bank *b, const char *q, const char *end)
+{
+	while (q < end && *q != ' ' && *q != ',' && *q != '.')
+		q++;
+	while (q < end && *q == ' ')
+		q++;
+	return stem_at(b, reply_slot(b, RS_DETECT_BEFORE), q, end);
+}
+
+/* Does a unit stem start at q for a duration of v at [num, q)? */
+static bool
+unit_at(const struct reply_bank *b, const struct late_at *la, const char *num,
+    const char *q, const char *end, long v, struct reply_facts *f)
+{
+	int u;
+
+	for (u = RU_DAY; u <= RU_MONTH; u++) {
+		if (stem_at(b, reply_slot(b, unit_slot[u]), q, end) &&
+		    dur_ok(u, v) && late_near(la, num, q) &&
+		    !before_after(b, q, end)) {
+			f->unit = u;
+			f->dur = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A byte that may stand before a word: start, space or ASCII mark. */
+static bool
+word_break(unsigned char c)
+{
+	return c < 0x80 && !(c >= '0' && c <= '9') &&
+	    !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
+}
+
+/*
+ * A duration in words ("two weeks", "три дня", "δύο εβδομάδες"): the
+ * detect.number lines are "word => N".  A word that itself starts with a
+ * unit stem is the unit too: the Arabic dual أسبوعين is "two weeks".
+ */
+static void
+number_words(const struct reply_bank *b, struct slice t,
+    const struct late_at *la, struct reply_facts *f)
+{
+	const struct reply_slotv *s = reply_slot(b, RS_DETECT_NUMBER);
+	const char *p, *q, *arrow, *end = t.p + t.n;
+	uint32_t i;
+	size_t wn;
+	long v;
+
+	if (s == NULL)
+		return;
+	for (p = t.p; p < end && f->unit == RU_NONE; p++) {
+		if (p > t.p && !word_break(p[-1]))
+			continue;
+		for (i = 0; i < s->n && f->unit == RU_NONE; i++) {
+			const struct reply_var *w = &b->vars[s->first + i];
+
+			arrow = memmem(w->p, w->n, " => ", 4);
+			if (arrow == NULL || (wn = arrow - w->p) == 0 ||
+			    (size_t)(end - p) < wn || memcmp(p, w->p, wn) != 0)
+				continue;
+			for (v = 0, q = arrow + 4; q < w->p + w->n &&
+			    is_digit(*q); q++)
+				v = v * 10 + (*q - '0');
+			q = p + wn;
+			if (q < end && (*q == ' ' || *q == '-')) {
+				while (q < end && (*q == ' ' || *q == '-'))
+					q++;
+				if (unit_at(b, la, p, q, end, v, f))
+					break;
+			}
+			unit_at(b, la, p, p, end, v, f);
+		}
+	}
+}
+
 void
 reply_facts_scan(const struct reply_bank *b, struct slice t,
     struct reply_facts *f)
 {
-	static const enum reply_slot unit_slot[] = {
-		RS_COUNT, RS_DETECT_DAY, RS_DETECT_HOUR, RS_DETECT_WEEK,
-		RS_DETECT_MONTH
-	};
 	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
 	struct late_at la;
 	bool hit[REPLY_D_COUNT] = { false };
 	uint32_t j, k;
 	size_t i;
 	long v;
-	int u;
 
 	memset(f, 0, sizeof(*f));
 	la.n = 0;
@@ -351,8 +434,12 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 		}
 	}
 	f->late = hit[REPLY_D_LATE];
-	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED];
-	f->early_delivery = hit[REPLY_D_EARLY_DELIVERY];
+	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED] ||
+	    (hit[REPLY_D_UNASKED] && hit[REPLY_D_CANCEL]);
+	/* "Closed the order before I approved" is no early delivery when
+	 * the order was cancelled. */
+	f->early_delivery = hit[REPLY_D_EARLY_DELIVERY] &&
+	    !hit[REPLY_D_CANCEL] && !f->cancel_unasked;
 	f->no_answer = hit[REPLY_D_NO_ANSWER];
 	f->extra_ask = hit[REPLY_D_EXTRA_ASK];
 
@@ -376,17 +463,8 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 		q = p;
 		while (q < end && (*q == ' ' || *q == '-'))
 			q++;
-		if (f->unit == RU_NONE && f->late) {
-			for (u = RU_DAY; u <= RU_MONTH; u++) {
-				if (stem_at(b, reply_slot(b, unit_slot[u]), q,
-				    end) && dur_ok(u, v) &&
-				    late_near(&la, num, q)) {
-					f->unit = u;
-					f->dur = v;
-					break;
-				}
-			}
-		}
+		if (f->unit == RU_NONE && f->late)
+			unit_at(b, &la, num, q, end, v, f);
 		if (f->money == NULL) {
 			for (i = 0; i < b->nmoney; i++) {
 				const struct reply_money *m = &b->money[i];
@@ -406,4 +484,6 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			}
 		}
 	}
+	if (f->unit == RU_NONE && f->late)
+		number_words(b, t, &la, f);
 }

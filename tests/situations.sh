@@ -27,10 +27,14 @@ min_topic=${3-$total} min_fact=${4-$total} min_lang=${5-$total}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/revpipe-situations.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT INT TERM
 
-if ! "$R" decode "$cases" 2>"$scratch/err" | "$R" langid |
-    "$R" classify | "$R" reply | "$R" cat >"$scratch/out.jsonl"; then
-	echo "situations: the pipeline failed:" >&2
-	cat "$scratch/err" >&2
+# No pipefail in POSIX sh: each stage's stderr is kept, and a short
+# output is the failure.
+"$R" decode "$cases" 2>"$scratch/err.decode" | "$R" langid 2>"$scratch/err.langid" |
+    "$R" classify 2>"$scratch/err.classify" | "$R" reply 2>"$scratch/err.reply" |
+    "$R" cat >"$scratch/out.jsonl" 2>"$scratch/err.cat"
+if [ "$(grep -c . "$scratch/out.jsonl")" -ne "$total" ]; then
+	echo "situations: the pipeline wrote $(grep -c . "$scratch/out.jsonl") of $total records:" >&2
+	cat "$scratch"/err.* >&2
 	exit 2
 fi
 
