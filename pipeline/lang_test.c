@@ -143,6 +143,44 @@ test_lang_model_checks_its_table(void **state)
 	free(b);
 }
 
+/* Any one corrupt byte is refused or gives a model that still works. */
+static void
+test_lang_model_survives_a_corrupt_byte(void **state)
+{
+	static const char *const texts[] = { "Great product, fast shipping",
+	    "Доставка быстрая, спасибо", "المنتج ممتاز والتوصيل سريع" };
+	const struct model_file *f = profiles();
+	struct lang_result res;
+	struct lang_model *m;
+	unsigned char *b;
+	unsigned seed = 4242;
+	size_t pos, i;
+	char err[128];
+	int round;
+
+	assert_non_null(b = malloc(f->len));
+	for (round = 0; round < 24; round++) {
+		memcpy(b, f->data, f->len);
+		seed = seed * 1103515245 + 12345;
+		/* Half in the header and profiles, half anywhere. */
+		pos = round % 2 == 0 ? seed % (LANG_HDR_BYTES + 64 *
+		    LANG_PROF_BYTES) : (size_t)seed % f->len;
+		if (pos >= f->len)
+			pos = f->len - 1;
+		b[pos] ^= (unsigned char)(1 + (seed >> 16) % 255);
+		if ((m = lang_model_new(b, f->len, err, sizeof(err))) == NULL) {
+			assert_true(err[0] != '\0');
+			continue;
+		}
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+			lang_detect(m, texts[i], strlen(texts[i]), NULL, &res);
+			assert_true(res.conf >= 0 && res.conf <= 1);
+		}
+		lang_model_free(m);
+	}
+	free(b);
+}
+
 /*
  * The word rows hold exactly what the n-grams of their words sum to: a
  * model without them gives the same answers, margins and feature counts.
@@ -433,6 +471,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lang_model_rejects_bad_bytes),
 		cmocka_unit_test(test_lang_model_checks_its_table),
+		cmocka_unit_test(test_lang_model_survives_a_corrupt_byte),
 		cmocka_unit_test(test_lang_word_rows_match_the_ngrams),
 		cmocka_unit_test(test_lang_word_sums_of_a_frequent_word),
 		cmocka_unit_test(test_lang_model_has_the_languages),
