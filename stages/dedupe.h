@@ -72,8 +72,29 @@ double	dd_sig_sim(const uint16_t *a, const uint16_t *b);
 /* ---- storage (dedupe_store.c) -------------------------------------------- */
 
 /*
+ * Memory carved from 2 MiB blocks on huge pages, freed all at once: many
+ * small growing arrays (the partitions) then fault a page per 2 MiB, not
+ * per 4 KiB.
+ */
+struct dd_slab {
+	char		**blk;
+	size_t		 nblk, capblk;
+	char		*cur;
+	size_t		 left;
+};
+
+#define DD_SLAB_INIT	{ NULL, 0, 0, NULL, 0 }
+
+/* n bytes (at most 2 MiB), 64-byte aligned; aborts when out of memory. */
+void	*dd_slab_alloc(struct dd_slab *s, size_t n);
+/* Bytes allocated in blocks. */
+size_t	dd_slab_bytes(const struct dd_slab *s);
+void	dd_slab_release(struct dd_slab *s);
+
+/*
  * A growable array of fixed-size items in chunks: growing never copies,
- * so the memory it takes is its size, not twice that.
+ * so the memory it takes is its size, not twice that.  Chunks come from
+ * `slab` when it is set (dd_vec_release() then frees only the index).
  */
 struct dd_vec {
 	char		**chunk;
@@ -83,6 +104,7 @@ struct dd_vec {
 	unsigned	 shift;		/* log2(per) */
 	size_t		 n;		/* items */
 	size_t		 chunkbytes;
+	struct dd_slab	*slab;
 };
 
 void	dd_vec_init(struct dd_vec *v, size_t isz);

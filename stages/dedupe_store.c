@@ -25,6 +25,51 @@ dd_oom(void)
 	abort();
 }
 
+void *
+dd_slab_alloc(struct dd_slab *s, size_t n)
+{
+	void *p;
+
+	n = (n + 63) & ~(size_t)63;
+	if (n > s->left) {
+		if (s->nblk == s->capblk) {
+			size_t cap = s->capblk ? s->capblk * 2 : 16;
+			char **nb = realloc(s->blk, cap * sizeof(*nb));
+
+			if (nb == NULL)
+				dd_oom();
+			s->blk = nb;
+			s->capblk = cap;
+		}
+		if ((s->cur = aligned_alloc(DD_HUGE, DD_HUGE)) == NULL)
+			dd_oom();
+		(void)madvise(s->cur, DD_HUGE, MADV_HUGEPAGE);
+		s->blk[s->nblk++] = s->cur;
+		s->left = DD_HUGE;
+	}
+	p = s->cur;
+	s->cur += n;
+	s->left -= n;
+	return p;
+}
+
+size_t
+dd_slab_bytes(const struct dd_slab *s)
+{
+	return s->nblk * DD_HUGE;
+}
+
+void
+dd_slab_release(struct dd_slab *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nblk; i++)
+		free(s->blk[i]);
+	free(s->blk);
+	memset(s, 0, sizeof(*s));
+}
+
 void
 dd_vec_init_chunk(struct dd_vec *v, size_t isz, size_t chunk)
 {
@@ -58,7 +103,10 @@ dd_vec_push_chunk(struct dd_vec *v)
 			v->chunk = nc;
 			v->capchunk = cap;
 		}
-		if (v->chunkbytes >= DD_HUGE) {
+		if (v->slab != NULL)
+			v->chunk[v->nchunk] = dd_slab_alloc(v->slab,
+			    v->per * v->isz);
+		else if (v->chunkbytes >= DD_HUGE) {
 			v->chunk[v->nchunk] = aligned_alloc(DD_HUGE,
 			    (v->per * v->isz + DD_HUGE - 1) & ~(DD_HUGE - 1));
 			if (v->chunk[v->nchunk] == NULL)
@@ -119,12 +167,14 @@ dd_vec_read(struct dd_vec *v, int fd, size_t n)
 void
 dd_vec_release(struct dd_vec *v)
 {
+	struct dd_slab *slab = v->slab;
 	size_t c;
 
-	for (c = 0; c < v->nchunk; c++)
+	for (c = 0; c < v->nchunk && slab == NULL; c++)
 		free(v->chunk[c]);
 	free(v->chunk);
 	dd_vec_init_chunk(v, v->isz, v->chunkbytes);
+	v->slab = slab;
 }
 
 int

@@ -154,6 +154,50 @@ test_dedupe_vec_items_across_chunks(void **state)
 	assert_int_equal(v.isz, 12);
 }
 
+/*
+ * Vectors sharing a slab, pushed in turn as the partitions are: every
+ * item stays where it was put, chunks are aligned and do not overlap,
+ * and releasing a vector leaves the slab (and the others) alone.
+ */
+static void
+test_dedupe_vec_slab_shared_by_many(void **state)
+{
+	struct dd_slab slab = DD_SLAB_INIT;
+	struct dd_vec v[16];
+	size_t i, k, n = 20000;
+	uint32_t x;
+
+	for (k = 0; k < 16; k++) {
+		dd_vec_init_chunk(&v[k], 12, 4096);
+		v[k].slab = &slab;
+	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 16; k++) {
+			x = (uint32_t)(i * 16 + k) * 2654435761u;
+			memcpy(dd_vec_push(&v[k]), &x, 4);
+		}
+	/* 16 x 20000 x 12 bytes in 4 KiB chunks: several 2 MiB blocks. */
+	assert_true(slab.nblk > 1);
+	assert_true(dd_slab_bytes(&slab) >= 16 * n * 12);
+	for (k = 0; k < 16; k++)
+		for (i = 0; i < v[k].nchunk; i++)
+			assert_int_equal((uintptr_t)v[k].chunk[i] % 64, 0);
+	dd_vec_release(&v[3]);
+	assert_int_equal(v[3].n, 0);
+	assert_ptr_equal(v[3].slab, &slab);
+	for (k = 0; k < 16; k++) {
+		if (k == 3)
+			continue;
+		for (i = 0; i < n; i++) {
+			memcpy(&x, dd_vec_at(&v[k], i), 4);
+			assert_int_equal(x, (uint32_t)(i * 16 + k) * 2654435761u);
+		}
+		dd_vec_release(&v[k]);
+	}
+	dd_slab_release(&slab);
+	assert_int_equal(slab.nblk, 0);
+}
+
 static void
 test_dedupe_vec_write_read_roundtrip(void **state)
 {
@@ -316,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_dedupe_sig_is_deterministic),
 		cmocka_unit_test(test_dedupe_sig_from_code_points_same),
 		cmocka_unit_test(test_dedupe_vec_items_across_chunks),
+		cmocka_unit_test(test_dedupe_vec_slab_shared_by_many),
 		cmocka_unit_test(test_dedupe_vec_write_read_roundtrip),
 		cmocka_unit_test(test_dedupe_vec_zero_size_item_does_not_hang),
 		cmocka_unit_test(test_dedupe_tmpfile_has_no_name),
