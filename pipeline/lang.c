@@ -16,8 +16,9 @@
  *	nwords x u16 row[LANG_ROW(lanes of the word's script)]
  *
  * The file holds no empty slots: the lookup table (open addressing, at
- * most half full, the key's low bits as the first slot: keys are hashes
- * already) is built when the model is loaded, which keeps the file small.
+ * most half full, the key's high bits as the first slot: keys are hashes
+ * already) is built when the model is loaded, which keeps the file small;
+ * the keys come sorted, so the table fills from one end to the other.
  *
  * A word row is the sum of the postings of all the features of one
  * frequent word, for each profile writing its script ("lanes", in
@@ -37,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/mman.h>
 
 #include <utf8proc.h>
 
@@ -108,10 +111,12 @@ struct lang_model {
 	uint32_t	*keys;		/* nslots, 0 = empty */
 	uint32_t	*kpost;		/* nslots: see LANG_DENSE */
 	uint32_t	 mask;
+	unsigned	 shift;		/* 32 - log2(slots) */
 	uint16_t	*post;
 	uint16_t	*grows;		/* rows of the n-grams kept dense */
 	struct lang_wslot *words;	/* wmask + 1 slots, or NULL */
 	uint32_t	 wmask;
+	unsigned	 wshift;	/* 64 - log2(word slots) */
 	uint32_t	 nwords;
 	uint16_t	*rows;
 	double		 qscale;
@@ -660,6 +665,27 @@ lang_word_hash(const uint32_t *w, unsigned len)
 	return h == 0 ? 1 : h;
 }
 
+/*
+ * A zeroed table of n bytes.  Big ones ask for transparent huge pages:
+ * the model's tables would otherwise cost thousands of page faults at
+ * every start.  free() releases it.
+ */
+static void *
+table_alloc(size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	const size_t huge = (size_t)2 << 20;
+	void *p;
+
+	if (n >= huge && posix_memalign(&p, huge, n) == 0) {
+		(void)madvise(p, n, MADV_HUGEPAGE);
+		memset(p, 0, n);
+		return p;
+	}
+#endif
+	return calloc(1, n);
+}
+
 /* Read the profile headers at p (nprof of them) into m. */
 static int
 load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
@@ -748,8 +774,9 @@ load_table(struct lang_model *m, const unsigned char *keys,
 	for (nslots = 1024; nslots < 2 * nkeys; nslots *= 2)
 		;
 	m->mask = nslots - 1;
-	m->keys = calloc(nslots, sizeof(*m->keys));
-	m->kpost = malloc(nslots * sizeof(*m->kpost));
+	m->shift = (unsigned)(32 - __builtin_ctz(nslots));
+	m->keys = table_alloc((size_t)nslots * sizeof(*m->keys));
+	m->kpost = table_alloc((size_t)nslots * sizeof(*m->kpost));
 	m->post = malloc((npost + 1) * sizeof(*m->post));
 	if (m->keys == NULL || m->kpost == NULL || m->post == NULL)
 		goto oom;
@@ -769,7 +796,8 @@ load_table(struct lang_model *m, const unsigned char *keys,
 			snprintf(err, errlen, "bad key %u in profile file", i);
 			return -1;
 		}
-		for (j = key & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask)
+		for (j = key >> m->shift; m->keys[j] != 0;
+		    j = (j + 1) & m->mask)
 			;
 		m->keys[j] = key;
 		m->kpost[j] = first << 7 | c;
@@ -819,8 +847,9 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 	for (nslots = 1024; nslots < 2 * nwords; nslots *= 2)
 		;
 	m->wmask = nslots - 1;
+	m->wshift = (unsigned)(64 - __builtin_ctz(nslots));
 	m->nwords = nwords;
-	m->words = calloc(nslots, sizeof(*m->words));
+	m->words = table_alloc((size_t)nslots * sizeof(*m->words));
 	m->rows = malloc((nrow + 1) * sizeof(*m->rows));
 	if (m->words == NULL || m->rows == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -834,7 +863,7 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 			snprintf(err, errlen, "bad word %u in profile file", i);
 			return -1;
 		}
-		for (j = (uint32_t)h & m->wmask; m->words[j].hash != 0;
+		for (j = (uint32_t)(h >> m->wshift); m->words[j].hash != 0;
 		    j = (j + 1) & m->wmask)
 			;
 		m->words[j].hash = h;
@@ -1049,7 +1078,7 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 
 	/* All of the word's slots are fetched at once, then read. */
 	for (i = 0; i < nk; i++) {
-		slot[i] = k[i] & m->mask;
+		slot[i] = k[i] >> m->shift;
 		__builtin_prefetch(&keys[slot[i]]);
 	}
 	memset(a16, 0, nr * sizeof(uint16_t));
@@ -1106,7 +1135,7 @@ word_row(const struct lang_model *m, enum lang_script script,
 	uint64_t h = lang_word_hash(w, len);
 	uint32_t j;
 
-	for (j = (uint32_t)h & m->wmask; m->words[j].hash != 0;
+	for (j = (uint32_t)(h >> m->wshift); m->words[j].hash != 0;
 	    j = (j + 1) & m->wmask)
 		if (m->words[j].hash == h)
 			return m->words[j].script == script ?
