@@ -327,6 +327,37 @@ str_size(const char *p, const char *end)
 	return n <= avail ? n : 0;
 }
 
+/*
+ * Bytes of the value at p when it is a scalar or a short array of
+ * strings that fits before end (nearly all of a reply), else 0: then
+ * mp_skip() frames it.
+ */
+static size_t
+val_size(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t avail = (size_t)(end - p), n, k, e;
+	static const unsigned char fixed[32] = {
+		/* 0xc0 .. 0xdf: size of the fixed-size kinds, 0 others. */
+		1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
+		2, 3, 5, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	};
+
+	if (avail == 0)
+		return 0;
+	if (u[0] <= 0x7f || u[0] >= 0xe0)
+		return 1;
+	if (u[0] >= 0xc0 && fixed[u[0] - 0xc0] != 0)
+		n = fixed[u[0] - 0xc0];
+	else if ((u[0] & 0xf0) == 0x90) {
+		for (n = 1, k = 0; k < (size_t)(u[0] & 0x0f); k++, n += e)
+			if ((e = str_size(p + n, end)) == 0)
+				return 0;
+	} else
+		n = str_size(p, end);
+	return n <= avail ? n : 0;
+}
+
 static void
 get_reply(const char *val, size_t vlen, struct stats_rec *sr)
 {
@@ -359,7 +390,7 @@ get_reply(const char *val, size_t vlen, struct stats_rec *sr)
 				sr->has_action = true;
 			} else if (k.p[0] == 'd' && mp_as_int(&v, &sr->due))
 				sr->has_due = true;
-		} else if ((n = str_size(p, end)) != 0)
+		} else if ((n = val_size(p, end)) != 0)
 			p += n;
 		else if (mp_skip(&p, end) != MP_OK)
 			return;

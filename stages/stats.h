@@ -59,6 +59,17 @@ struct stab_ent {
 	size_t		 klen;
 };
 
+/*
+ * Where a table's entries (counters, then key) live: carved from blocks
+ * and freed with them, copied to new blocks when sampling drops keys.
+ */
+struct stab_pool {
+	char		**blk;
+	size_t		 nblk, capblk;
+	char		*cur;
+	size_t		 left;
+};
+
 /* The entries of a table sorted by key, kept until the table changes. */
 struct stab_order {
 	struct stab_ent	**v;		/* NULL: not sorted since a change */
@@ -74,6 +85,7 @@ struct stab {
 	size_t		 nslot;
 	size_t		 n;
 	struct stab_order *order;	/* for stab_sorted() */
+	struct stab_pool pool;
 	/* The last key added, when the table keeps one (stab_add()). */
 	bool		 keeplast;
 	const char	*lkey;		/* NULL: none */

@@ -39,6 +39,34 @@ rank_cmp(const void *a, const void *b)
 	return rank_keycmp(x, y);
 }
 
+/*
+ * The first k of v[0..n) in cmp's order (a total order), to the front of
+ * v; returns how many.  Only the top few of a big table are asked for:
+ * keeping k by insertion costs about one comparison per entry.
+ */
+static size_t
+top_select(struct stab_ent **v, size_t n, size_t k,
+    int (*cmp)(const void *, const void *))
+{
+	struct stab_ent *e;
+	size_t m = 0, i, j;
+
+	if (k >= n / 4) {
+		qsort(v, n, sizeof(*v), cmp);
+		return n < k ? n : k;
+	}
+	for (i = 0; i < n; i++) {
+		e = v[i];
+		if (m == k && cmp(&e, &v[m - 1]) >= 0)
+			continue;
+		j = m < k ? m++ : m - 1;
+		for (; j > 0 && cmp(&e, &v[j - 1]) < 0; j--)
+			v[j] = v[j - 1];
+		v[j] = e;
+	}
+	return m;
+}
+
 struct stab_ent **
 stats_top(const struct stab *t, size_t idx, size_t k, size_t *n)
 {
@@ -46,9 +74,7 @@ stats_top(const struct stab *t, size_t idx, size_t k, size_t *n)
 
 	rank_idx = idx;
 	rank_nval = t->nval;
-	qsort(v, *n, sizeof(*v), rank_cmp);
-	if (*n > k)
-		*n = k;
+	*n = top_select(v, *n, k, rank_cmp);
 	return v;
 }
 
@@ -75,9 +101,7 @@ stats_worst(const struct stab *t, size_t k, size_t *n)
 	struct stab_ent **v = stab_sorted(t, n);
 
 	rank_nval = t->nval;
-	qsort(v, *n, sizeof(*v), worst_cmp);
-	if (*n > k)
-		*n = k;
+	*n = top_select(v, *n, k, worst_cmp);
 	return v;
 }
 
@@ -134,13 +158,48 @@ jkey(struct buf *b, const char *p, size_t n)
 	buf_adds(b, "\": ");
 }
 
+/* Append v in decimal: what "%llu" prints, without a printf per number. */
+static void
+jnum(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, d + i, sizeof(d) - i);
+}
+
+/* Append s, a NUL-terminated string, then v in decimal. */
+static void
+jsnum(struct buf *b, const char *s, uint64_t v)
+{
+	buf_adds(b, s);
+	jnum(b, v);
+}
+
+/* Append a double with `prec` decimals, as "%.*f" prints it. */
+static void
+jfix(struct buf *b, int prec, double v)
+{
+	char d[64];
+	int n = snprintf(d, sizeof(d), "%.*f", prec, v);
+
+	if (n > 0 && (size_t)n < sizeof(d))
+		buf_add(b, d, (size_t)n);
+	else
+		buf_addf(b, "%.*f", prec, v);
+}
+
 static void
 jrate(struct buf *b, uint64_t num, uint64_t den)
 {
 	if (den == 0)
 		buf_adds(b, "null");
 	else
-		buf_addf(b, "%.4f", (double)num / (double)den);
+		jfix(b, 4, (double)num / (double)den);
 }
 
 /* A group object without its closing line (jseller adds keys). */
@@ -155,56 +214,80 @@ jgroup_open(struct buf *b, const uint64_t *g, const char *ind)
 		rated += g[SG_R0 + i];
 		rsum += i * g[SG_R0 + i];
 	}
-	buf_addf(b, "{\n%s  \"count\": %llu,\n", ind,
-	    (unsigned long long)g[SG_N]);
-	buf_addf(b, "%s  \"sentiment\": {\"pos\": %llu, \"neg\": %llu, "
-	    "\"neu\": %llu, \"unknown\": %llu},\n", ind,
-	    (unsigned long long)g[SG_POS], (unsigned long long)g[SG_NEG],
-	    (unsigned long long)g[SG_NEU],
-	    (unsigned long long)g[SG_SENT_OTHER]);
-	buf_addf(b, "%s  \"neg_rate\": ", ind);
+	buf_adds(b, "{\n");
+	buf_adds(b, ind);
+	jsnum(b, "  \"count\": ", g[SG_N]);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	jsnum(b, "  \"sentiment\": {\"pos\": ", g[SG_POS]);
+	jsnum(b, ", \"neg\": ", g[SG_NEG]);
+	jsnum(b, ", \"neu\": ", g[SG_NEU]);
+	jsnum(b, ", \"unknown\": ", g[SG_SENT_OTHER]);
+	buf_adds(b, "},\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"neg_rate\": ");
 	jrate(b, g[SG_NEG], g[SG_N]);
-	buf_addf(b, ",\n%s  \"pos_rate\": ", ind);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"pos_rate\": ");
 	jrate(b, g[SG_POS], g[SG_N]);
-	buf_addf(b, ",\n%s  \"rating\": {", ind);
-	for (i = 1; i <= 5; i++)
-		buf_addf(b, "\"%zu\": %llu, ", i,
-		    (unsigned long long)g[SG_R0 + i]);
-	buf_addf(b, "\"none\": %llu},\n%s  \"rating_avg\": ",
-	    (unsigned long long)g[SG_R0], ind);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"rating\": {");
+	for (i = 1; i <= 5; i++) {
+		buf_addc(b, '"');
+		jnum(b, i);
+		jsnum(b, "\": ", g[SG_R0 + i]);
+		buf_adds(b, ", ");
+	}
+	jsnum(b, "\"none\": ", g[SG_R0]);
+	buf_adds(b, "},\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"rating_avg\": ");
 	if (rated == 0)
 		buf_adds(b, "null");
 	else
-		buf_addf(b, "%.3f", (double)rsum / (double)rated);
-	buf_addf(b, ",\n%s  \"sent_score_avg\": ", ind);
+		jfix(b, 3, (double)rsum / (double)rated);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"sent_score_avg\": ");
 	if (g[SG_SCORE_N] == 0)
 		buf_adds(b, "null");
 	else
-		buf_addf(b, "%.3f", (double)(int64_t)g[SG_SCORE_SUM] / 1e6 /
+		jfix(b, 3, (double)(int64_t)g[SG_SCORE_SUM] / 1e6 /
 		    (double)g[SG_SCORE_N]);
-	buf_addf(b, ",\n%s  \"replies_due\": %llu,\n", ind,
-	    (unsigned long long)g[SG_DUE]);
-	buf_addf(b, "%s  \"complaints\": %llu,\n%s  \"complaint_rate\": ",
-	    ind, (unsigned long long)g[SG_COMPLAINT], ind);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	jsnum(b, "  \"replies_due\": ", g[SG_DUE]);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	jsnum(b, "  \"complaints\": ", g[SG_COMPLAINT]);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"complaint_rate\": ");
 	jrate(b, g[SG_COMPLAINT], g[SG_N]);
-	buf_addf(b, ",\n%s  \"topics\": {", ind);
+	buf_adds(b, ",\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"topics\": {");
 	first = 1;
 	for (i = 0; i <= STATS_NTOPICS; i++) {
 		if (g[SG_TOPIC + i] == 0)
 			continue;
-		buf_addf(b, "%s\"%s\": %llu", first ? "" : ", ",
-		    i < STATS_NTOPICS ? stats_topic_names[i] : "other",
-		    (unsigned long long)g[SG_TOPIC + i]);
+		buf_adds(b, first ? "\"" : ", \"");
+		buf_adds(b, i < STATS_NTOPICS ? stats_topic_names[i] : "other");
+		jsnum(b, "\": ", g[SG_TOPIC + i]);
 		first = 0;
 	}
-	buf_addf(b, "},\n%s  \"kinds\": {", ind);
+	buf_adds(b, "},\n");
+	buf_adds(b, ind);
+	buf_adds(b, "  \"kinds\": {");
 	first = 1;
 	for (i = 0; i <= STATS_NKINDS; i++) {
 		if (g[SG_KIND + i] == 0)
 			continue;
-		buf_addf(b, "%s\"%s\": %llu", first ? "" : ", ",
-		    i < STATS_NKINDS ? stats_kind_names[i] : "other",
-		    (unsigned long long)g[SG_KIND + i]);
+		buf_adds(b, first ? "\"" : ", \"");
+		buf_adds(b, i < STATS_NKINDS ? stats_kind_names[i] : "other");
+		jsnum(b, "\": ", g[SG_KIND + i]);
 		first = 0;
 	}
 	buf_addc(b, '}');
@@ -214,7 +297,9 @@ static void
 jgroup(struct buf *b, const uint64_t *g, const char *ind)
 {
 	jgroup_open(b, g, ind);
-	buf_addf(b, "\n%s}", ind);
+	buf_addc(b, '\n');
+	buf_adds(b, ind);
+	buf_addc(b, '}');
 }
 
 static const uint64_t *
@@ -288,8 +373,9 @@ jseller(struct buf *b, const struct stab_ent *e, struct stab_ent **sev,
 		t = order[i];
 		if (e->val[SG_TOPIC + t] == 0)
 			break;
-		buf_addf(b, "%s\"%s\"", n == 0 ? "" : ", ",
-		    t < STATS_NTOPICS ? stats_topic_names[t] : "other");
+		buf_adds(b, n == 0 ? "\"" : ", \"");
+		buf_adds(b, t < STATS_NTOPICS ? stats_topic_names[t] : "other");
+		buf_addc(b, '"');
 		n++;
 	}
 	buf_adds(b, "],\n        \"top_evidence\": [");
@@ -298,7 +384,8 @@ jseller(struct buf *b, const struct stab_ent *e, struct stab_ent **sev,
 		k = stab_key(ev[i], 1);
 		buf_adds(b, i == 0 ? "[\"" : ", [\"");
 		stats_json_str(b, k + name.n + 1, ev[i]->klen - name.n - 1);
-		buf_addf(b, "\", %llu]", (unsigned long long)ev[i]->val[0]);
+		jsnum(b, "\", ", ev[i]->val[0]);
+		buf_addc(b, ']');
 	}
 	buf_adds(b, "]\n      }");
 }

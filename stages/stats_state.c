@@ -82,13 +82,62 @@ stab_init(struct stab *t, const char *name, size_t nval, size_t cap)
 	t->order = xcalloc(1, sizeof(*t->order));
 }
 
+#define STAB_BLOCK	(64 << 10)
+
+/* n zeroed bytes (a multiple of 8) for an entry of the table. */
+static uint64_t *
+stab_pool_alloc(struct stab_pool *m, size_t n)
+{
+	char *b;
+
+	if (n > m->left) {
+		if (m->nblk == m->capblk) {
+			size_t cap = m->capblk ? m->capblk * 2 : 8;
+			char **nb = realloc(m->blk, cap * sizeof(*nb));
+
+			if (nb == NULL) {
+				fprintf(stderr, "revpipe stats: out of memory\n");
+				abort();
+			}
+			m->blk = nb;
+			m->capblk = cap;
+		}
+		/* A big entry gets a block of its own; the current stays. */
+		if (n > STAB_BLOCK / 4) {
+			m->blk[m->nblk++] = b = xcalloc(1, n);
+			return (uint64_t *)(void *)b;
+		}
+		m->blk[m->nblk++] = m->cur = xcalloc(1, STAB_BLOCK);
+		m->left = STAB_BLOCK;
+	}
+	b = m->cur;
+	m->cur += n;
+	m->left -= n;
+	return (uint64_t *)(void *)b;
+}
+
 static void
-stab_release(struct stab *t)
+stab_pool_release(struct stab_pool *m)
 {
 	size_t i;
 
-	for (i = 0; i < t->nslot; i++)
-		free(t->slot[i].val);
+	for (i = 0; i < m->nblk; i++)
+		free(m->blk[i]);
+	free(m->blk);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Bytes of an entry with klen key bytes: counters, key, NUL, padding. */
+static size_t
+stab_entsize(const struct stab *t, size_t klen)
+{
+	return (t->nval * sizeof(uint64_t) + klen + 1 + 7) & ~(size_t)7;
+}
+
+static void
+stab_release(struct stab *t)
+{
+	stab_pool_release(&t->pool);
 	free(t->slot);
 	t->slot = NULL;
 	t->n = t->nslot = 0;
@@ -115,23 +164,35 @@ static void
 stab_rebuild(struct stab *t, size_t nslot)
 {
 	struct stab_ent *slot = xcalloc(nslot, sizeof(*slot));
-	size_t i;
+	struct stab_pool old = t->pool;
+	struct stab_ent e;
+	size_t i, n = t->n;
+	size_t sz;
 
 	stab_changed(t);
 	t->n = 0;
 	for (i = 0; i < t->nslot; i++) {
-		if (t->slot[i].val == NULL)
+		if (t->slot[i].val == NULL || t->slot[i].hash > t->thr)
 			continue;
-		if (t->slot[i].hash > t->thr) {
-			free(t->slot[i].val);
-			continue;
-		}
 		stab_put(slot, nslot, &t->slot[i]);
 		t->n++;
 	}
 	free(t->slot);
 	t->slot = slot;
 	t->nslot = nslot;
+	if (t->n == n)
+		return;
+	/* Keys were dropped: move the kept entries to fresh blocks. */
+	memset(&t->pool, 0, sizeof(t->pool));
+	for (i = 0; i < t->nslot; i++) {
+		if (t->slot[i].val == NULL)
+			continue;
+		e = t->slot[i];
+		sz = stab_entsize(t, e.klen);
+		t->slot[i].val = stab_pool_alloc(&t->pool, sz);
+		memcpy(t->slot[i].val, e.val, sz);
+	}
+	stab_pool_release(&old);
 }
 
 static struct stab_ent *
@@ -185,7 +246,7 @@ stab_add(struct stab *t, const char *key, size_t klen)
 	stab_changed(t);
 	ne.hash = h;
 	ne.klen = klen;
-	ne.val = xcalloc(1, t->nval * sizeof(uint64_t) + klen + 1);
+	ne.val = stab_pool_alloc(&t->pool, stab_entsize(t, klen));
 	memcpy((char *)(ne.val + t->nval), key, klen);
 	stab_put(t->slot, t->nslot, &ne);
 	t->n++;
