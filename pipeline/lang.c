@@ -405,6 +405,12 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 			}
 			cnt[v & 31]++;
 			p += v >> 5;
+			/* Two-byte letters come in runs: take the next too. */
+			if (p < last && (v = lang_pair[p[0] << 8 | p[1]]) != 0 &&
+			    v != LANG_PAIR(1, LS_LATN)) {
+				cnt[v & 31]++;
+				p += v >> 5;
+			}
 			continue;
 		}
 		cp = next_cp(&p, end);
@@ -666,12 +672,12 @@ lang_word_hash(const uint32_t *w, unsigned len)
 }
 
 /*
- * A zeroed table of n bytes.  Big ones ask for transparent huge pages:
- * the model's tables would otherwise cost thousands of page faults at
- * every start.  free() releases it.
+ * A table of n bytes, zeroed if `zero`.  Big ones ask for transparent
+ * huge pages: the model's tables would otherwise cost thousands of page
+ * faults at every start.  free() releases it.
  */
 static void *
-table_alloc(size_t n)
+table_alloc(size_t n, bool zero)
 {
 #ifdef MADV_HUGEPAGE
 	const size_t huge = (size_t)2 << 20;
@@ -679,11 +685,12 @@ table_alloc(size_t n)
 
 	if (n >= huge && posix_memalign(&p, huge, n) == 0) {
 		(void)madvise(p, n, MADV_HUGEPAGE);
-		memset(p, 0, n);
+		if (zero)
+			memset(p, 0, n);
 		return p;
 	}
 #endif
-	return calloc(1, n);
+	return zero ? calloc(1, n) : malloc(n);
 }
 
 /* Read the profile headers at p (nprof of them) into m. */
@@ -775,8 +782,9 @@ load_table(struct lang_model *m, const unsigned char *keys,
 		;
 	m->mask = nslots - 1;
 	m->shift = (unsigned)(32 - __builtin_ctz(nslots));
-	m->keys = table_alloc((size_t)nslots * sizeof(*m->keys));
-	m->kpost = table_alloc((size_t)nslots * sizeof(*m->kpost));
+	m->keys = table_alloc((size_t)nslots * sizeof(*m->keys), true);
+	/* Read only where a key is: never zeroed. */
+	m->kpost = table_alloc((size_t)nslots * sizeof(*m->kpost), false);
 	m->post = malloc((npost + 1) * sizeof(*m->post));
 	if (m->keys == NULL || m->kpost == NULL || m->post == NULL)
 		goto oom;
@@ -849,7 +857,7 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 	m->wmask = nslots - 1;
 	m->wshift = (unsigned)(64 - __builtin_ctz(nslots));
 	m->nwords = nwords;
-	m->words = table_alloc((size_t)nslots * sizeof(*m->words));
+	m->words = table_alloc((size_t)nslots * sizeof(*m->words), true);
 	m->rows = malloc((nrow + 1) * sizeof(*m->rows));
 	if (m->words == NULL || m->rows == NULL) {
 		snprintf(err, errlen, "out of memory");
