@@ -176,17 +176,29 @@ cls_evidence(struct cls_result *res, struct slice s)
 
 	if (s.n == 0)
 		return;
+	size_t j;
+	bool placed = false;
+
 	for (i = 0; i < res->nevidence; i++) {
 		struct slice e = res->evidence[i];
 
 		if (slice_same(e, s) || (s.p >= e.p && s.p + s.n <= e.p + e.n))
 			return;
-		if (e.p >= s.p && e.p + e.n <= s.p + s.n) {
-			res->evidence[i] = s;
-			return;
-		}
 	}
-	if (res->nevidence < CLS_MAX_EVIDENCE)
+	/* The first part it contains gives up its place, the others go. */
+	for (i = j = 0; i < res->nevidence; i++) {
+		struct slice e = res->evidence[i];
+
+		if (e.p >= s.p && e.p + e.n <= s.p + s.n) {
+			if (placed)
+				continue;
+			e = s;
+			placed = true;
+		}
+		res->evidence[j++] = e;
+	}
+	res->nevidence = j;
+	if (!placed && res->nevidence < CLS_MAX_EVIDENCE)
 		res->evidence[res->nevidence++] = s;
 }
 
@@ -378,22 +390,27 @@ cls_judgement_only(const struct cls_lex *lx, const struct cls_match *mt,
 	return true;
 }
 
-/*
- * Whether a negative review says anything about what is wrong: a short
- * one with no lexicon word and no negator ("None", "Average", "сабақ
- * үшін керек") names no complaint, so gets no default topic.
- */
 static bool
-cls_says_something(const struct cls_text *t, size_t nm)
+cls_has_negator(const struct cls_text *t)
 {
 	size_t i;
 
-	if (t->ntok > CLS_SHORT_JUDGE || nm > 0)
-		return true;
 	for (i = 0; i < t->ntok; i++)
 		if (t->tok[i].flags & CLS_TOK_NEGATOR)
 			return true;
 	return false;
+}
+
+/*
+ * Whether a negative review says anything about what is wrong: a short
+ * one with no negative word and no negator ("None", "Average", "сабақ
+ * үшін керек", "Brawl Stars маған ұнайды") names no complaint, so gets
+ * no default topic.
+ */
+static bool
+cls_says_something(const struct cls_text *t, const struct cls_tally *ty)
+{
+	return t->ntok > CLS_SHORT_JUDGE || ty->neg > 0 || cls_has_negator(t);
 }
 
 static int
@@ -463,9 +480,12 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	 * A complaint cue with more negative than positive words is a
 	 * complaint unless the model is sure otherwise: the corpus the
 	 * model learnt from has few freelance complaints ("late by 3 days").
+	 * With as many (often none), it still outweighs an unsure positive,
+	 * not a neutral.
 	 */
-	if (res->text_sent != CLS_NEG && ty.strong != 0 && ty.neg > ty.pos &&
-	    res->prob[CLS_POS] < CLS_OVERRIDE) {
+	if (res->text_sent != CLS_NEG && ty.strong != 0 &&
+	    (ty.neg > ty.pos || (ty.neg == ty.pos &&
+	    res->text_sent == CLS_POS)) && res->prob[CLS_POS] < CLS_OVERRIDE) {
 		res->text_sent = CLS_NEG;
 		override = true;
 		if (text_score > -CLS_SENT_EDGE - 0.1f)
@@ -547,7 +567,7 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	 * complains about the thing bought: the product or the work.
 	 */
 	if (res->sent == CLS_NEG && res->kind == CLS_GENUINE &&
-	    res->topics == 0 && cls_says_something(&t, nm))
+	    res->topics == 0 && cls_says_something(&t, &ty))
 		res->topics = 1u << 1;
 
 	/* Severity. */

@@ -310,6 +310,14 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 		out[*n].tok = (uint16_t)(i < 0xffff ? i : 0xffff);
 		out[*n].nw = en->nw;
 		out[*n].neg = (t->tok[i].flags & CLS_TOK_NEG) != 0;
+		/*
+		 * A term that holds its own negator ("әлі жоқ", "не ответил")
+		 * is already negative: the negator's scope is not a second
+		 * negation ("не получил ни одного ответа" is no answer).
+		 */
+		for (j = 0; j < en->nw && out[*n].neg; j++)
+			if (t->tok[i + j].flags & CLS_TOK_NEGATOR)
+				out[*n].neg = false;
 		(*n)++;
 	}
 }
