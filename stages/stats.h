@@ -76,6 +76,8 @@ struct stab_order {
 	size_t		 n;
 };
 
+#define STAB_NLAST	4
+
 struct stab {
 	const char	*name;
 	size_t		 nval;
@@ -86,11 +88,15 @@ struct stab {
 	size_t		 n;
 	struct stab_order *order;	/* for stab_sorted() */
 	struct stab_pool pool;
-	/* The last key added, when the table keeps one (stab_add()). */
+	/*
+	 * Tables of few keys (platform, language, sentiment, day...) keep
+	 * the last STAB_NLAST keys found, for stab_add() to try first.
+	 */
 	bool		 keeplast;
-	const char	*lkey;		/* NULL: none */
-	size_t		 lklen;
-	uint64_t	*lval;
+	size_t		 nlast, lnext;
+	const char	*lkey[STAB_NLAST];
+	size_t		 lklen[STAB_NLAST];
+	uint64_t	*lval[STAB_NLAST];
 };
 
 static inline const char *
@@ -103,6 +109,8 @@ stab_key(const struct stab_ent *e, size_t nval)
 uint64_t *stab_add(struct stab *t, const char *key, size_t klen);
 /* Entries sorted by key (bytewise), in a malloc'd array; *n its size. */
 struct stab_ent **stab_sorted(const struct stab *t, size_t *n);
+/* The same in no particular order. */
+struct stab_ent **stab_entries(const struct stab *t, size_t *n);
 /* Fraction of the hash space kept: 1.0 when nothing was dropped. */
 double	stab_fraction(const struct stab *t);
 

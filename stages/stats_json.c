@@ -70,7 +70,8 @@ top_select(struct stab_ent **v, size_t n, size_t k,
 struct stab_ent **
 stats_top(const struct stab *t, size_t idx, size_t k, size_t *n)
 {
-	struct stab_ent **v = stab_sorted(t, n);
+	/* rank_cmp() is a total order: no need to start from key order. */
+	struct stab_ent **v = stab_entries(t, n);
 
 	rank_idx = idx;
 	rank_nval = t->nval;
@@ -98,7 +99,7 @@ worst_cmp(const void *a, const void *b)
 struct stab_ent **
 stats_worst(const struct stab *t, size_t k, size_t *n)
 {
-	struct stab_ent **v = stab_sorted(t, n);
+	struct stab_ent **v = stab_entries(t, n);
 
 	rank_nval = t->nval;
 	*n = top_select(v, *n, k, worst_cmp);

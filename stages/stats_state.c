@@ -195,6 +195,34 @@ stab_rebuild(struct stab *t, size_t nslot)
 	stab_pool_release(&old);
 }
 
+/* memcmp(a, b, n) == 0 for the short keys of most tables, without a call. */
+static inline bool
+stab_keyeq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		a += 4;
+		b += 4;
+		n -= 4;
+	}
+	for (; n > 0; n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
 static struct stab_ent *
 stab_find(const struct stab *t, uint64_t h, const char *key, size_t klen)
 {
@@ -206,7 +234,7 @@ stab_find(const struct stab *t, uint64_t h, const char *key, size_t klen)
 		if (e->val == NULL)
 			return NULL;
 		if (e->hash == h && e->klen == klen &&
-		    memcmp(stab_key(e, t->nval), key, klen) == 0)
+		    stab_keyeq(stab_key(e, t->nval), key, klen))
 			return e;
 	}
 }
@@ -225,19 +253,24 @@ stab_add(struct stab *t, const char *key, size_t klen)
 {
 	uint64_t h;
 	struct stab_ent *e, ne;
+	size_t i;
 
-	/* Platform, day: the same key as the record before, mostly. */
-	if (t->lkey != NULL && klen == t->lklen &&
-	    (klen == 0 || memcmp(key, t->lkey, klen) == 0))
-		return t->lval;
+	/* Platform, day, sentiment: a key among the last few, mostly. */
+	for (i = 0; i < t->nlast; i++)
+		if (klen == t->lklen[i] && stab_keyeq(key, t->lkey[i], klen))
+			return t->lval[i];
 	h = XXH3_64bits(key, klen);
 	if (h > t->thr)
 		return NULL;
 	if ((e = stab_find(t, h, key, klen)) != NULL) {
 		if (t->keeplast) {
-			t->lkey = stab_key(e, t->nval);
-			t->lklen = klen;
-			t->lval = e->val;
+			i = t->lnext;
+			t->lnext = (i + 1) % STAB_NLAST;
+			if (t->nlast < STAB_NLAST)
+				t->nlast++;
+			t->lkey[i] = stab_key(e, t->nval);
+			t->lklen[i] = klen;
+			t->lval[i] = e->val;
 		}
 		return e->val;
 	}
@@ -258,9 +291,12 @@ stab_add(struct stab *t, const char *key, size_t klen)
 	return e == NULL ? NULL : e->val;
 }
 
-/* An entry and the first 8 bytes of its key, big-endian, zero-padded. */
+/*
+ * An entry and the first 16 bytes of its key, big-endian, zero-padded
+ * (seller_evidence keys share their first 8 bytes with the seller's).
+ */
 struct stab_pre {
-	uint64_t	 pre;
+	uint64_t	 pre, pre2;
 	struct stab_ent	*e;
 };
 
@@ -278,9 +314,11 @@ stab_precmp(const struct stab_pre *a, const struct stab_pre *b, size_t nval)
 
 	if (a->pre != b->pre)
 		return a->pre < b->pre ? -1 : 1;
+	if (a->pre2 != b->pre2)
+		return a->pre2 < b->pre2 ? -1 : 1;
 	n = a->e->klen < b->e->klen ? a->e->klen : b->e->klen;
-	if (n > 8 && (c = memcmp(stab_key(a->e, nval) + 8,
-	    stab_key(b->e, nval) + 8, n - 8)) != 0)
+	if (n > 16 && (c = memcmp(stab_key(a->e, nval) + 16,
+	    stab_key(b->e, nval) + 16, n - 16)) != 0)
 		return c;
 	return a->e->klen < b->e->klen ? -1 : a->e->klen > b->e->klen;
 }
@@ -344,9 +382,12 @@ stab_sorted(const struct stab *t, size_t *n)
 				continue;
 			key = (const unsigned char *)stab_key(&t->slot[i],
 			    t->nval);
-			pv[k].pre = 0;
+			pv[k].pre = pv[k].pre2 = 0;
 			for (j = 0; j < 8; j++)
 				pv[k].pre = pv[k].pre << 8 |
+				    (j < t->slot[i].klen ? key[j] : 0);
+			for (j = 8; j < 16; j++)
+				pv[k].pre2 = pv[k].pre2 << 8 |
 				    (j < t->slot[i].klen ? key[j] : 0);
 			pv[k++].e = &t->slot[i];
 		}
@@ -362,11 +403,24 @@ stab_sorted(const struct stab *t, size_t *n)
 	return v;
 }
 
+struct stab_ent **
+stab_entries(const struct stab *t, size_t *n)
+{
+	struct stab_ent **v = xcalloc(t->n + 1, sizeof(*v));
+	size_t i, k = 0;
+
+	for (i = 0; i < t->nslot; i++)
+		if (t->slot[i].val != NULL)
+			v[k++] = &t->slot[i];
+	*n = k;
+	return v;
+}
+
 /* Forget the sorted order: the table's keys or slots changed. */
 static void
 stab_changed(struct stab *t)
 {
-	t->lkey = NULL;
+	t->nlast = t->lnext = 0;
 	if (t->order->v != NULL) {
 		free(t->order->v);
 		t->order->v = NULL;
@@ -428,8 +482,8 @@ stats_init(struct stats *s, size_t max_sellers, int64_t now)
 			cap = max_sellers * 4;
 		stab_init(&s->tab[i], stats_tabs[i].name, stats_tabs[i].nval,
 		    cap);
-		s->tab[i].keeplast = i == ST_ALL || i == ST_PLATFORM ||
-		    i == ST_DAY || i == ST_DUEDAY;
+		s->tab[i].keeplast = i != ST_SELLER && i != ST_EVIDENCE &&
+		    i != ST_SELLER_EVIDENCE;
 	}
 	s->now = now;
 	s->max_created = STATS_NOW_UNSET;
@@ -705,11 +759,13 @@ stats_add(struct stats *s, const struct stats_rec *r)
 			if (!r->has_seller)
 				continue;
 			buf_reset(kb);
-			buf_add(kb, r->seller.p, r->seller.n);
-			buf_addc(kb, '\0');
-			buf_add(kb, r->evidence[i].p, r->evidence[i].n);
+			buf_grow(kb, r->seller.n + 1 + r->evidence[i].n);
+			memcpy(kb->p, r->seller.p, r->seller.n);
+			kb->p[r->seller.n] = '\0';
+			memcpy(kb->p + r->seller.n + 1, r->evidence[i].p,
+			    r->evidence[i].n);
 			if ((v = stab_add(&s->tab[ST_SELLER_EVIDENCE], kb->p,
-			    kb->len)) != NULL)
+			    r->seller.n + 1 + r->evidence[i].n)) != NULL)
 				v[0]++;
 		}
 	}
