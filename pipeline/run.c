@@ -11,7 +11,10 @@
  * wait on another in a cycle.  What goes out (to workers, to
  * reviews.msgpack and stats) sits in block queues (struct run_q), which
  * never move queued bytes; reviews.msgpack and stats read the same queue,
- * so a final record is copied once.  Input buffers drained from the front
+ * so a final record is copied once.  With one chain (--jobs 1) the
+ * records read are final: stats gets them by tee(2) before they are read
+ * and reviews.msgpack straight from the read buffer (head_in()).  Input
+ * buffers drained from the front
  * are compacted once the drained part is as long as the rest (a buffer
  * that never empties would otherwise only grow: found at 1M reviews,
  * 1.5 GB).
@@ -148,7 +151,10 @@ struct run {
 	uint64_t	 assigned, next;
 
 	int		 s_fd;		/* stats input */
-	struct run_q	 out;		/* final records: reviews.msgpack, stats */
+	bool		 tee;		/* one chain: stats gets tee(2) */
+	bool		 tee_wait;	/* tee(2) waits for room in stats */
+	size_t		 teed;		/* tee'd bytes still to read */
+	struct run_q	 out;		/* final records: reviews, stats */
 	struct buf	 csv;		/* buffered replies.csv */
 	int		 reviews_fd, csv_fd;
 	uint64_t	 nout;
@@ -298,7 +304,7 @@ in_list(const char *list, const char *name)
 	return false;
 }
 
-/* ---- fast framing ---------------------------------------------------------- */
+/* ---- fast framing -------------------------------------------------------- */
 
 static inline uint32_t
 get_be16(const unsigned char *p)
@@ -574,7 +580,8 @@ csv_row_parts(struct buf *b, struct slice id, struct slice seller,
 					p += 1 + (c & 0x1f);
 				} else if (mp_next(&p, end, &k) != MP_OK)
 					break;
-				j = k.type == MP_STR ? csv_reply_col(k.v.s) : -1;
+				j = k.type == MP_STR ?
+				    csv_reply_col(k.v.s) : -1;
 				if (j >= 0) {
 					if (mp_next(&p, end, &f[j]) != MP_OK)
 						break;
@@ -583,7 +590,8 @@ csv_row_parts(struct buf *b, struct slice id, struct slice seller,
 					    f[j].type == MP_MAP)
 						break;
 					have[j] = true;
-				} else if (!fast_skip((const unsigned char **)&p,
+				} else if (!fast_skip(
+				    (const unsigned char **)&p,
 				    (const unsigned char *)end, 1) &&
 				    mp_skip(&p, end) != MP_OK)
 					break;
@@ -1373,14 +1381,17 @@ compact(struct buf *b, size_t *pos)
 	*pos = 0;
 }
 
-/* Read what is there from fd into b; 1 more may come, 0 EOF, -1 error. */
+/*
+ * Read what is there from fd into b, max bytes at most; 1 more may come,
+ * 0 EOF, -1 error.
+ */
 static int
-fill(int fd, struct buf *b)
+fill(int fd, struct buf *b, size_t max)
 {
 	ssize_t n;
 
-	buf_grow(b, RUN_READ);
-	n = read(fd, b->p + b->len, RUN_READ);
+	buf_grow(b, max);
+	n = read(fd, b->p + b->len, max);
 	if (n > 0) {
 		b->len += (size_t)n;
 		b->p[b->len] = '\0';
@@ -1398,7 +1409,7 @@ split(struct run *r)
 	unsigned char pre[5 + RUN_TAG_LEN];
 	const unsigned char *e;
 	struct run_scan sc;
-	size_t used, k, hl, w;
+	size_t used, k, hl, w, from = r->hpos;
 	ssize_t len;
 
 	for (;;) {
@@ -1416,8 +1427,7 @@ split(struct run *r)
 			else if (rec_parse(&r->rec, p, (size_t)len, &used) ==
 			    MP_OK)
 				run_csv_row(&r->csv, &r->rec);
-			if (emit(r, NULL, 0, p, (size_t)len) == -1)
-				return -1;
+			r->nout++;
 		} else {
 			e = (const unsigned char *)p;
 			if (fast_skip(&e, e + avail, 1))
@@ -1439,7 +1449,87 @@ split(struct run *r)
 	if (len == -1)
 		return stage_fail(r->ctx, "'%s' wrote a malformed stream",
 		    r->chain[r->nhead - 1]);
+	if (r->jobs == 0 && r->hpos > from) {
+		/*
+		 * The records are final as they came: reviews.msgpack gets
+		 * them straight from the read buffer, stats through tee(2)
+		 * or else the queue.
+		 */
+		if (fdio_write_all(r->reviews_fd, r->hbuf.p + from,
+		    r->hpos - from) == -1)
+			return stage_fail_errno(r->ctx, "cannot write "
+			    "'reviews.msgpack'");
+		if (!r->tee)
+			run_q_add(&r->out, r->hbuf.p + from, r->hpos - from);
+		if (r->csv.len >= RUN_READ &&
+		    flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+			return -1;
+	}
 	compact(&r->hbuf, &r->hpos);
+	return 0;
+}
+
+/*
+ * The head's output is readable (or, `stats_ready`, stats' pipe has
+ * room): with tee(2), first copy what the pipe holds to stats without
+ * consuming it, then read exactly that much, so stats gets the same bytes
+ * without their passing through this process.
+ */
+static int
+head_in(struct run *r, bool stats_ready)
+{
+	size_t want = RUN_READ;
+	ssize_t t, n;
+
+	if (r->tee && r->teed == 0) {
+		t = tee(r->h_fd, r->s_fd, RUN_READ, SPLICE_F_NONBLOCK);
+		if (t == -1 && errno == EINVAL && r->out.end == 0 &&
+		    r->nout == 0 && r->hbuf.len == 0) {
+			/* No tee(2) for these pipes: use the queue. */
+			r->tee = false;
+			r->out.on[RUN_STATS] = true;
+		} else if (t == -1) {
+			if (errno == EINTR)
+				return 0;
+			if (errno != EAGAIN)
+				return stage_fail_errno(r->ctx, "cannot write "
+				    "to stats");
+			/* Woken by data, the wait is for room; and back. */
+			r->tee_wait = !stats_ready;
+			return 0;
+		} else {
+			r->tee_wait = false;
+			r->teed = (size_t)t;
+		}
+	}
+	for (;;) {
+		if (r->tee && r->teed > 0)
+			want = r->teed;
+		buf_grow(&r->hbuf, want);
+		n = read(r->h_fd, r->hbuf.p + r->hbuf.len, want);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return stage_fail_errno(r->ctx, "cannot read from '%s'",
+			    r->chain[r->nhead - 1]);
+		}
+		if (n == 0)
+			break;
+		r->hbuf.len += (size_t)n;
+		r->hbuf.p[r->hbuf.len] = '\0';
+		if (r->tee)
+			r->teed -= (size_t)n < r->teed ? (size_t)n : r->teed;
+		if (split(r) == -1)
+			return -1;
+		if (!r->tee || r->teed == 0)
+			return 0;
+	}
+	close(r->h_fd);
+	r->h_fd = -1;
+	r->h_eof = true;
+	if (r->hbuf.len != r->hpos)
+		return stage_fail(r->ctx, "'%s' stopped inside a record",
+		    r->chain[r->nhead - 1]);
 	return 0;
 }
 
@@ -1591,7 +1681,10 @@ loop(struct run *r)
 				full = true;
 		n = 0;
 		if (r->h_fd != -1 && !full) {
-			pf[n] = (struct pollfd){ r->h_fd, POLLIN, 0 };
+			if (r->tee && r->tee_wait)
+				pf[n] = (struct pollfd){ r->s_fd, POLLOUT, 0 };
+			else
+				pf[n] = (struct pollfd){ r->h_fd, POLLIN, 0 };
 			who[n++] = -1;
 		}
 		for (i = 0; i < (size_t)r->jobs; i++) {
@@ -1638,23 +1731,8 @@ loop(struct run *r)
 			if (pf[i].revents == 0)
 				continue;
 			if (who[i] == -1) {
-				rc = fill(r->h_fd, &r->hbuf);
-				if (rc == -1)
-					return stage_fail_errno(r->ctx,
-					    "cannot read from '%s'",
-					    r->chain[r->nhead - 1]);
-				if (split(r) == -1)
+				if (head_in(r, r->tee && r->tee_wait) == -1)
 					return -1;
-				if (rc == 0) {
-					close(r->h_fd);
-					r->h_fd = -1;
-					r->h_eof = true;
-					if (r->hbuf.len != r->hpos)
-						return stage_fail(r->ctx,
-						    "'%s' stopped inside a "
-						    "record",
-						    r->chain[r->nhead - 1]);
-				}
 			} else if (who[i] == -2) {
 				wr = run_q_write(&r->out, RUN_STATS, r->s_fd);
 				if (wr == -1 && errno != EAGAIN &&
@@ -1664,7 +1742,7 @@ loop(struct run *r)
 			} else if (who[i] >= 2000) {
 				struct worker *w = &r->w[who[i] - 2000];
 
-				rc = fill(w->out_fd, &w->q);
+				rc = fill(w->out_fd, &w->q, RUN_READ);
 				if (rc == -1)
 					return stage_fail_errno(r->ctx,
 					    "cannot read from a worker");
@@ -1821,6 +1899,9 @@ start(struct run *r, char **inputs, size_t ninputs)
 		set_nonblock(w->out_fd);
 	}
 	r->s_fd = -1;
+	/* One chain: reviews.msgpack is written from the read buffer. */
+	if (r->jobs == 0)
+		run_q_drop(&r->out, RUN_REVIEWS);
 	if (!r->has_stats)
 		run_q_drop(&r->out, RUN_STATS);
 	else {
@@ -1841,6 +1922,10 @@ start(struct run *r, char **inputs, size_t ninputs)
 		close(sp[0]);
 		r->s_fd = sp[1];
 		set_nonblock(r->s_fd);
+		if (r->jobs == 0) {
+			r->tee = true;
+			run_q_drop(&r->out, RUN_STATS);
+		}
 	}
 	return 0;
 }
