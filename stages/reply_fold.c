@@ -212,11 +212,29 @@ dur_ok(enum reply_unit u, long v)
 	}
 }
 
+/*
+ * A stem's bucket: by its first four bytes, or two when shorter.  Many
+ * stems share two bytes ("before i ...", "не ...", one Cyrillic letter),
+ * few share four, so a text position checks short chains.
+ */
 static inline uint32_t
-dx_key(const char *p)
+dx_key2(const char *p)
 {
 	return ((unsigned char)p[0] * 61u + (unsigned char)p[1]) %
 	    REPLY_DX_BUCKETS;
+}
+
+static inline uint32_t
+dx_key4(const char *p)
+{
+	return (((unsigned char)p[0] * 61u + (unsigned char)p[1]) * 61u +
+	    (unsigned char)p[2]) * 61u + (unsigned char)p[3];
+}
+
+static inline uint32_t
+dx_key(const char *p, size_t n)
+{
+	return n >= 4 ? dx_key4(p) % REPLY_DX_BUCKETS : dx_key2(p);
 }
 
 int
@@ -249,8 +267,8 @@ reply_detect_index(struct reply_bank *b)
 			continue;
 		for (i = 0; i < s->n; i++)
 			if (b->vars[s->first + i].n >= 2)
-				b->dx_start[dx_key(b->vars[s->first + i].p) +
-				    1]++;
+				b->dx_start[dx_key(b->vars[s->first + i].p,
+				    b->vars[s->first + i].n) + 1]++;
 	}
 	for (k = 0; k < REPLY_DX_BUCKETS; k++)
 		b->dx_start[k + 1] += b->dx_start[k];
@@ -262,7 +280,7 @@ reply_detect_index(struct reply_bank *b)
 
 			if (v->n < 2)
 				continue;
-			k = dx_key(v->p);
+			k = dx_key(v->p, v->n);
 			b->dx[b->dx_start[k] + fill[k]].p = v->p;
 			b->dx[b->dx_start[k] + fill[k]].n = v->n;
 			b->dx[b->dx_start[k] + fill[k]].what = d;
@@ -366,11 +384,15 @@ number_words(const struct reply_bank *b, struct slice t,
 	if (s == NULL)
 		return;
 	for (p = t.p; p < end && f->unit == RU_NONE; p++) {
-		if (p > t.p && !word_break(p[-1]))
+		/* A duration counts near a lateness word only. */
+		if ((p > t.p && !word_break(p[-1])) ||
+		    !late_near(la, p, p))
 			continue;
 		for (i = 0; i < s->n && f->unit == RU_NONE; i++) {
 			const struct reply_var *w = &b->vars[s->first + i];
 
+			if (w->n < 5 || w->p[0] != *p)
+				continue;
 			arrow = memmem(w->p, w->n, " => ", 4);
 			if (arrow == NULL || (wn = arrow - w->p) == 0 ||
 			    (size_t)(end - p) < wn || memcmp(p, w->p, wn) != 0)
@@ -390,6 +412,37 @@ number_words(const struct reply_bank *b, struct slice t,
 	}
 }
 
+/* Match the stems of bucket k at p: a hit per slot, lateness positions. */
+static inline void
+dx_scan(const struct reply_bank *b, uint32_t k, const char *p,
+    const char *end, bool *hit, struct late_at *la)
+{
+	uint32_t j;
+
+	for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
+		const struct reply_dstem *d = &b->dx[j];
+		uint32_t head;
+
+		if ((size_t)(end - p) < d->n)
+			continue;
+		/*
+		 * In Cyrillic or Greek two bytes are one letter:
+		 * four more settle most near misses without a call.
+		 */
+		if (d->n >= 4) {
+			memcpy(&head, p, 4);
+			if (head != d->head || memcmp(p + 4, d->p + 4,
+			    d->n - 4) != 0)
+				continue;
+		} else if (p[0] != d->p[0] || p[1] != d->p[1] ||
+		    memcmp(p + 2, d->p + 2, d->n - 2) != 0)
+			continue;
+		hit[d->what] = true;
+		if (d->what == REPLY_D_LATE && la->n < LATE_MAX)
+			la->at[la->n++] = p;
+	}
+}
+
 void
 reply_facts_scan(const struct reply_bank *b, struct slice t,
     struct reply_facts *f)
@@ -397,41 +450,24 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
 	struct late_at la;
 	bool hit[REPLY_D_COUNT] = { false };
-	uint32_t j, k;
+	uint32_t k, k2;
 	size_t i;
 	long v;
 
 	memset(f, 0, sizeof(*f));
 	la.n = 0;
-	/* One pass for every detect stem, bucketed by its first two bytes. */
+	/* One pass for every detect stem, bucketed by its first bytes. */
 	for (p = t.p; p + 1 < end; p++) {
 		/* Most byte pairs start no stem: one bit says so. */
 		k = (unsigned char)p[0] << 8 | (unsigned char)p[1];
 		if ((b->dx_pair[k >> 6] >> (k & 63) & 1) == 0)
 			continue;
-		k = dx_key(p);
-		for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
-			const struct reply_dstem *d = &b->dx[j];
-			uint32_t head;
-
-			if ((size_t)(end - p) < d->n)
-				continue;
-			/*
-			 * In Cyrillic or Greek two bytes are one letter:
-			 * four more settle most near misses without a call.
-			 */
-			if (d->n >= 4) {
-				memcpy(&head, p, 4);
-				if (head != d->head || memcmp(p + 4, d->p + 4,
-				    d->n - 4) != 0)
-					continue;
-			} else if (p[0] != d->p[0] || p[1] != d->p[1] ||
-			    memcmp(p + 2, d->p + 2, d->n - 2) != 0)
-				continue;
-			hit[d->what] = true;
-			if (d->what == REPLY_D_LATE && la.n < LATE_MAX)
-				la.at[la.n++] = p;
-		}
+		/* The four-byte bucket, then the two-byte one (short stems). */
+		k2 = dx_key2(p);
+		k = end - p >= 4 ? dx_key4(p) % REPLY_DX_BUCKETS : k2;
+		dx_scan(b, k, p, end, hit, &la);
+		if (k != k2)
+			dx_scan(b, k2, p, end, hit, &la);
 	}
 	f->late = hit[REPLY_D_LATE];
 	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED] ||
