@@ -436,6 +436,37 @@ put_clean(struct buf *out, struct slice s)
 	buf_add(out, s.p + from, s.n - from);
 }
 
+enum {
+	PH_OTHER, PH_BUYER, PH_SERVICE, PH_Q, PH_SIG, PH_AMOUNT, PH_DUR,
+	PH_FDAYS, PH_STARS
+};
+
+/* Which placeholder `name` (between the braces) is. */
+static int
+placeholder(struct slice name)
+{
+	switch (name.n) {
+	case 1:
+		return name.p[0] == 'q' ? PH_Q : PH_OTHER;
+	case 3:
+		if (memcmp(name.p, "sig", 3) == 0)
+			return PH_SIG;
+		return memcmp(name.p, "dur", 3) == 0 ? PH_DUR : PH_OTHER;
+	case 5:
+		if (memcmp(name.p, "buyer", 5) == 0)
+			return PH_BUYER;
+		if (memcmp(name.p, "fdays", 5) == 0)
+			return PH_FDAYS;
+		return memcmp(name.p, "stars", 5) == 0 ? PH_STARS : PH_OTHER;
+	case 6:
+		return memcmp(name.p, "amount", 6) == 0 ? PH_AMOUNT : PH_OTHER;
+	case 7:
+		return memcmp(name.p, "service", 7) == 0 ? PH_SERVICE :
+		    PH_OTHER;
+	}
+	return PH_OTHER;
+}
+
 /* Expand the placeholders of variant text `t` into `out`. */
 static void
 render(struct compose *c, struct buf *out, struct slice t)
@@ -458,25 +489,42 @@ render(struct compose *c, struct buf *out, struct slice t)
 		}
 		name.p = p + 1;
 		name.n = close - p - 1;
-		if (slice_eq(name, "buyer"))
+		switch (placeholder(name)) {
+		case PH_BUYER:
 			put_clean(out, c->in->buyer);
-		else if (slice_eq(name, "service"))
+			break;
+		case PH_SERVICE:
 			put_clean(out, c->in->service);
-		else if (slice_eq(name, "q"))
+			break;
+		case PH_Q:
 			put_quote(c, out, c->quote);
-		else if (slice_eq(name, "sig") && c->st->signature != NULL)
+			break;
+		case PH_SIG:
+			if (c->st->signature == NULL)
+				goto keep;
 			buf_adds(out, c->st->signature);
-		else if (slice_eq(name, "amount") && c->facts.money != NULL)
+			break;
+		case PH_AMOUNT:
+			if (c->facts.money == NULL)
+				goto keep;
 			put_money(c, out);
-		else if (slice_eq(name, "dur") && c->facts.unit != RU_NONE)
+			break;
+		case PH_DUR:
+			if (c->facts.unit == RU_NONE)
+				goto keep;
 			put_count(c, out, unit_forms[c->facts.unit],
 			    c->facts.dur);
-		else if (slice_eq(name, "fdays"))
+			break;
+		case PH_FDAYS:
 			put_count(c, out, RS_UNIT_FDAY, c->st->followup_days);
-		else if (slice_eq(name, "stars"))
+			break;
+		case PH_STARS:
 			put_count(c, out, RS_UNIT_STAR, c->in->rating);
-		else
+			break;
+		default:
+keep:
 			buf_add(out, p, close + 1 - p);	/* the checker sees it */
+		}
 		p = close + 1;
 	}
 }

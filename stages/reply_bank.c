@@ -281,6 +281,8 @@ reply_pick(const struct reply_slotv *s, const struct reply_bank *b,
 	if (fit == 0)
 		return -1;
 	k = reply_mix(h ^ reply_mix(salt)) % fit;
+	if (fit == s->n)
+		return (int)k;	/* every variant fits: the k-th */
 	for (i = 0; i < s->n; i++) {
 		uint8_t vt = b->vars[s->first + i].tone;
 
