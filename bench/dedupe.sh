@@ -51,7 +51,7 @@ done
 for mode in exact near; do
 	kb=$(cat "$mp" | /usr/bin/time -f %M "$REVPIPE" dedupe -f --mode $mode \
 	    --memory 8G 2>&1 >/dev/null | tail -n 1)
-	echo "bench dedupe: $mode mode in memory from a pipe (records spooled in memory): peak RSS $((kb / 1024)) MB"
+	echo "bench dedupe: $mode mode in memory from a pipe (records spooled to a temporary file): peak RSS $((kb / 1024)) MB"
 	kb=$(rss "$REVPIPE" dedupe -f --mode $mode --memory 8G)
 	echo "bench dedupe: $mode mode in memory: peak RSS $((kb / 1024)) MB, $(awk "BEGIN{printf \"%.0f\", $kb * 1000000 / $BENCH_N / 1024}") MB per million records (records are read again from the input file)"
 	s=$(date +%s%N)

@@ -465,6 +465,57 @@ norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
 	return o;
 }
 
+size_t
+norm_form(char *restrict dst, struct slice in)
+{
+	const unsigned char *p = (const unsigned char *)in.p;
+	const unsigned char *end = p + in.n;
+	uint32_t t, c, u, pend[NORM_STEP_MAX];
+	size_t o = 0, k, o2;
+	bool sep = false, sep2;
+	uint64_t x;
+
+	/* norm_cps() without the code points. */
+	pthread_once(&norm_once, norm_build);
+	while (p < end) {
+		t = *p;
+		if (t < 0x80) {
+			c = norm_ascii[t];
+			p++;
+			if (c > ' ') {
+				if (sep) {
+					dst[o++] = ' ';
+					sep = false;
+				}
+				dst[o++] = (char)c;
+			} else if (c == ' ')
+				sep = o > 0;
+			continue;
+		}
+		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
+		    (x = norm_tab_cp[c << 8 | p[1]]) != 0) {
+			p += 2;
+			if (sep) {
+				dst[o++] = ' ';
+				sep = false;
+			}
+			u = (uint32_t)x;
+			memcpy(dst + o, &u, sizeof(u));
+			o += (x >> 32) & 0xff;
+			continue;
+		}
+		/* Copies: o and sep stay in registers in the loops above. */
+		k = 0;
+		o2 = o;
+		sep2 = sep;
+		p += norm_step_slow((const char *)p, (const char *)end, dst, &o2,
+		    pend, &k, &sep2);
+		o = o2;
+		sep = sep2;
+	}
+	return o;
+}
+
 struct slice
 norm_arena(struct arena *a, struct slice in)
 {

@@ -67,6 +67,12 @@ size_t	norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
 #define NORM_CPS_ROOM(n)	(NORM_MAX_GROWTH * (n) + 16)
 
 /*
+ * The same form without the code points: dst must have room for
+ * NORM_CPS_ROOM(in.n) bytes.  Returns its length.
+ */
+size_t	norm_form(char *restrict dst, struct slice in);
+
+/*
  * For a walk over the form that does more per code point than norm_cps()
  * (dedupe's signatures), the same steps norm_cps() takes:
  *

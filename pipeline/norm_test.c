@@ -15,7 +15,8 @@
 
 /*
  * norm_cps() on `in` must give the form norm_into() gives (`form`, n
- * bytes) and the code points of that form, and stay inside its room.
+ * bytes) and the code points of that form, norm_form() the same form,
+ * and both stay inside their room.
  */
 static void
 check_cps(struct slice in, const char *form, size_t n)
@@ -35,6 +36,11 @@ check_cps(struct slice in, const char *form, size_t n)
 	for (i = 0; i < ncps; i++)
 		assert_int_equal(cps[i], (uint32_t)norm_next_cp(&p, form + n));
 	assert_ptr_equal(p, form + n);
+	/* And without the code points. */
+	memset(out, 0x55, room + 1);
+	assert_int_equal(norm_form(out, in), n);
+	assert_memory_equal(out, form, n);
+	assert_int_equal((unsigned char)out[room], 0x55);
 	free(out);
 	free(cps);
 }

@@ -472,8 +472,9 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 		form.n = dd_sig_text(&sig, text, fb->p);
 		form.p = fb->p;
 	} else {
-		norm_buf(fb, text);
-		form = (struct slice){ fb->p, fb->len };
+		buf_grow(fb, NORM_CPS_ROOM(text.n));
+		form.n = norm_form(fb->p, text);
+		form.p = fb->p;
 	}
 	/* One pass over the form serves the exact and the text key. */
 	th = XXH3_64bits(form.p, form.n);
