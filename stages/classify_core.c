@@ -37,6 +37,7 @@
 #define CLS_SUBJ_NEAR	4
 #define CLS_SHORT_JUDGE	6
 #define CLS_CONTENT_CP	4
+#define CLS_NEG_BACK	4	/* how far back a prefix negator reaches */
 #define CLS_STAR_WEIGHT	0.6f
 #define CLS_SENT_EDGE	0.2f
 #define CLS_OVERRIDE	0.65f
@@ -242,6 +243,40 @@ struct cls_tally {
 	int		 nnegat;
 };
 
+/*
+ * A prefix negator binds to the first judgement word after it: in "не
+ * очень приятные баги" (not very nice bugs) it negates "nice", not the
+ * bugs, so a complaint cue behind that word stands.
+ */
+static void
+cls_unbind_cues(const struct cls_lex *lx, struct cls_match *mt, size_t nm,
+    const struct cls_text *t)
+{
+	size_t i, j, p;
+
+	for (i = 0; i < nm; i++) {
+		int c = lx->e[mt[i].entry].cls;
+
+		if (!mt[i].neg || c < CLS_LX_TOPIC || c >= CLS_LX_SUBJ)
+			continue;
+		for (p = mt[i].tok; p > 0 && p + CLS_NEG_BACK > mt[i].tok; p--)
+			if ((t->tok[p].flags & CLS_TOK_BREAK) ||
+			    (t->tok[p - 1].flags & CLS_TOK_NEGATOR))
+				break;
+		if (p == 0 || !(t->tok[p - 1].flags & CLS_TOK_NEGATOR))
+			continue;
+		for (j = 0; j < nm; j++) {
+			int d = lx->e[mt[j].entry].cls;
+
+			if ((d == CLS_LX_POS || d == CLS_LX_NEG) &&
+			    mt[j].tok >= p && mt[j].tok < mt[i].tok) {
+				mt[i].neg = false;
+				break;
+			}
+		}
+	}
+}
+
 static void
 cls_tally(const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
     struct cls_tally *ty)
@@ -302,7 +337,8 @@ cls_tally(const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
  * Topics that name what happened (late, no answer, cancelled, no refund,
  * more than agreed) rather than how good something was.
  */
-#define CLS_EVENT_TOPICS	(1u << 0 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 6)
+#define CLS_EVENT_TOPICS \
+	(1u << 0 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 6)
 
 /*
  * Whether a negative word is near token tok.  A negative word inside a
@@ -448,6 +484,8 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	lx = cls_lex_for(m, res->lang);
 	if (lx != NULL)
 		mt = cls_lex_match(lx, &t, a, &nm);
+	if (lx != NULL)
+		cls_unbind_cues(lx, mt, nm, &t);
 	cls_tally(lx, mt, nm, &ty);
 
 	if (m->have_model) {

@@ -460,6 +460,20 @@ test_classify_issue6_late_work_is_not_bad_work(void **state)
 }
 
 static void
+test_classify_issue6_negator_binds_to_a_judgement(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	/* "not very nice bugs": the bugs are there. */
+	analyze("Есть не очень приятные баги.", "ru", 0, 0, &r);
+	assert_true(r.topics & (1u << 1));
+	/* "no bugs": they are not. */
+	analyze("Отличная игра, нет багов.", "ru", 5, 0, &r);
+	assert_int_equal(r.topics, 0);
+}
+
+static void
 test_classify_evidence_quotes_the_text(void **state)
 {
 	const char *text = "Работа не сделана, деньги вернуть отказался.";
@@ -536,7 +550,10 @@ main(void)
 		    test_classify_issue6_judgement_words_only_is_suspect_fake),
 		cmocka_unit_test(
 		    test_classify_issue6_complaint_in_a_positive_review),
-		cmocka_unit_test(test_classify_issue6_late_work_is_not_bad_work),
+		cmocka_unit_test(
+		    test_classify_issue6_late_work_is_not_bad_work),
+		cmocka_unit_test(
+		    test_classify_issue6_negator_binds_to_a_judgement),
 		cmocka_unit_test(test_classify_evidence_quotes_the_text),
 		cmocka_unit_test(
 		    test_classify_unknown_language_is_guessed_from_script),
