@@ -761,6 +761,14 @@ strip_key(struct buf *b, const struct rec *rec, const char *drop)
 	}
 }
 
+size_t
+run_fast_frame(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	return fast_skip(&u, u + n, 1) ? (size_t)((const char *)u - p) : 0;
+}
+
 /* What emitting a record needs from it, found in one pass. */
 struct run_scan {
 	size_t		 n;		/* the record's length */

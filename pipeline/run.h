@@ -79,6 +79,13 @@ bool	run_untag(const struct rec *rec, unsigned char hdr[5], size_t *hlen,
 	    const char **body, size_t *blen, uint64_t *seq);
 
 /*
+ * Length of the msgpack value at p (n bytes) by run's fast skipper, or 0
+ * when it leaves the value to mp_skip() (an unusual shape, or not all
+ * there).  When it is not 0 it is what mp_skip() would say.
+ */
+size_t	run_fast_frame(const char *p, size_t n);
+
+/*
  * A byte queue in blocks of RUN_Q_BLOCK bytes read by up to two readers
  * (reviews.msgpack and the stats pipe read the same bytes).  Appending
  * never moves queued bytes; a block is reused once every reader has
