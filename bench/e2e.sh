@@ -12,7 +12,8 @@
 #                                                  (near and exact dedupe,
 #                                                  then exact only)
 #   revpipe run (the default chain, --jobs nproc)  decode .. stats + report
-#   taskset -c 0 revpipe run (same)                pinned to one core
+#   revpipe run (default --jobs: half the cores)   the same, as users run it
+#   taskset -c 0 revpipe run (--jobs nproc)        pinned to one core
 # Prints "bench e2e: ..." lines (MB/s of uncompressed JSON, records/s,
 # peak RSS summed over the chain's processes, ratios) and keeps them in
 # bench/results/e2e-<UTC time>.txt with the core count.
@@ -90,6 +91,8 @@ printf '[dedupe]\nmode = exact\n' >"$work/exact.conf"
 timed ddx "$REVPIPE" run -q -c "$work/exact.conf" --chain decode,dedupe,stats \
     --force -o "$work/ddx" "$src"
 timed chain "$REVPIPE" run -q --force --jobs "$cores" -o "$work/chain" "$src"
+# The default --jobs (half the cores: on 2 cores one chain, no dealing).
+timed chaind "$REVPIPE" run -q --force -o "$work/chaind" "$src"
 timed chain1 taskset -c 0 "$REVPIPE" run -q --force --jobs "$cores" -o "$work/chain1" "$src"
 
 say "gzip -dc >/dev/null: $(mbs gzip) MB/s, $(rps gzip) records/s, peak RSS $(rss gzip)"
@@ -98,9 +101,12 @@ say "revpipe decode|dedupe|stats: $(mbs dds) MB/s, $(rps dds) records/s, peak RS
 say "revpipe decode|dedupe --mode exact|stats: $(mbs ddx) MB/s, $(rps ddx) records/s, peak RSS $(rss ddx); $(ratio ddx jq)x the jq pipeline"
 say "revpipe run, whole chain, --jobs $cores: $(mbs chain) MB/s, $(rps chain) records/s, peak RSS $(rss chain) (goal < 1024 MB)"
 say "whole chain vs gzip -dc: $(ratio chain gzip)x (goal >= 0.55)"
+if [ -f "$work/chaind/manifest.json" ]; then
+	say "whole chain, default --jobs (half of $cores cores): $(mbs chaind) MB/s, $(rps chaind) records/s, peak RSS $(rss chaind); vs gzip -dc $(ratio chaind gzip)x"
+fi
 say "whole chain on $cores cores vs pinned to one (taskset -c 0): $(ratio chain chain1)x (goal >= 1.5)"
 if [ -f "$work/chain/manifest.json" ]; then
 	say "whole chain accounting: $(jq -c '.accounting | {read, written, duplicates, rejects, ok}' "$work/chain/manifest.json")"
-	say "whole chain CPU seconds by stage: $(jq -r '[.stages[] | "\(.stage) \(.cpu_user_s + .cpu_sys_s | . * 10 | round / 10)"] | join(", ")' "$work/chain/manifest.json")"
+	say "whole chain CPU seconds by stage: $(jq -r '[.stages[] | "\(.stage) \(.cpu_user_s + .cpu_sys_s | . * 10 | round / 10)"] + ["run \(.timings.run_cpu_user_s + .timings.run_cpu_sys_s | . * 10 | round / 10)"] | join(", ")' "$work/chain/manifest.json")"
 fi
 echo "bench e2e: results in ${res#$top/}"
