@@ -1844,9 +1844,9 @@ parse_chain(struct run *r)
 /*
  * Half the cores: the head of the chain, run itself and stats keep the
  * other half busy, so more workers only add the cost of dealing and
- * merging.  On 2 cores one plain chain (no dealing) took 4.5-5.4 s of
- * user CPU and 14.5-17.0 s wall for 200k reviews against 5.2-5.8 s and
- * 18.7-21.9 s with two workers (alternate runs, loaded machine).
+ * merging.  On 2 cores one plain chain (no dealing) used less CPU than
+ * two workers and was as fast or faster in 6 of 7 alternate pairs of
+ * runs of 200k reviews (docs/run.md).
  */
 static int
 jobs_default(void)
