@@ -769,6 +769,34 @@ run_fast_frame(const char *p, size_t n)
 	return fast_skip(&u, u + n, 1) ? (size_t)((const char *)u - p) : 0;
 }
 
+/*
+ * Bytes of the scalar at p when its first bytes tell (strings up to 64 KiB,
+ * numbers, nil, booleans) and it fits before end, else 0: most values of a
+ * record, framed without a call.
+ */
+static inline size_t
+scalar_size(const unsigned char *p, const unsigned char *end)
+{
+	static const unsigned char num[10] = { 5, 9, 2, 3, 5, 9, 2, 3, 5, 9 };
+	size_t avail = (size_t)(end - p), n;
+	unsigned c = p[0];
+
+	if ((c & 0xe0) == 0xa0)
+		n = 1 + (c & 0x1f);
+	else if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+	    c == 0xc3)
+		n = 1;
+	else if (c == 0xd9 && avail >= 2)
+		n = 2 + (size_t)p[1];
+	else if (c == 0xda && avail >= 3)
+		n = 3 + (size_t)get_be16(p + 1);
+	else if (c >= 0xca && c <= 0xd3)
+		n = num[c - 0xca];
+	else
+		return 0;
+	return n <= avail ? n : 0;
+}
+
 /* What emitting a record needs from it, found in one pass. */
 struct run_scan {
 	size_t		 n;		/* the record's length */
@@ -822,6 +850,7 @@ scan_rec(const char *rp, size_t avail, bool tagged, struct run_scan *sc)
 	const unsigned char *k, *v;
 	bool have_id = false, have_seller = false, have_reply = false;
 	uint32_t cnt, i, kl, x;
+	size_t sz;
 	int j;
 
 	if (avail == 0)
@@ -880,7 +909,9 @@ scan_rec(const char *rp, size_t avail, bool tagged, struct run_scan *sc)
 		if ((size_t)(end - k) < kl)
 			return false;
 		v = p = k + kl;
-		if (!fast_skip(&p, end, 1))
+		if (p < end && (sz = scalar_size(p, end)) != 0)
+			p += sz;
+		else if (!fast_skip(&p, end, 1))
 			return false;
 		switch (kl) {
 		case 2:
