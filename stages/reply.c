@@ -625,10 +625,26 @@ wordy(struct slice s)
 static struct slice
 pick_quote(const struct rec *r, const struct reply_info *in)
 {
-	const char *it = NULL, *p;
+	const char *it = NULL, *end = NULL, *p;
 	struct slice e, q = { NULL, 0 };
+	struct mp_val v;
+	uint32_t k;
 
-	while (rec_array_str(r, "evidence", &it, &e) == 1) {
+	/* One lookup, then the array's strings (rec_array_str() finds the
+	 * key again for every element). */
+	for (k = 0; k < r->nkeys; k++)
+		if (r->kv[k].key.n == 8 &&
+		    memcmp(r->kv[k].key.p, "evidence", 8) == 0) {
+			it = r->kv[k].val;
+			end = it + r->kv[k].vlen;
+			if (mp_next(&it, end, &v) != MP_OK ||
+			    v.type != MP_ARRAY)
+				it = end;
+			break;
+		}
+	while (it < end && mp_next(&it, end, &v) == MP_OK &&
+	    v.type == MP_STR) {
+		e = v.v.s;
 		if (e.n >= 3 && e.n <= 60 && memchr(e.p, '\n', e.n) == NULL &&
 		    memchr(e.p, '{', e.n) == NULL &&
 		    memchr(e.p, '}', e.n) == NULL &&
