@@ -59,7 +59,7 @@ MODEL_FILES = $(shell find models schemas -type f ! -name 'README*' \
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o) $(O)/models.gen.o $(O)/models_data.gen.o
 TESTS	= $(TEST_SRC:%.c=$(O)/%)
 
-.PHONY: all deps report-deps bench-deps install-pkgs report-check check unit golden lint asan-check fuzz fuzz-smoke bench \
+.PHONY: all deps report-deps bench-deps install-pkgs report-check check unit golden situations lint asan-check fuzz fuzz-smoke bench \
 	demo models install clean golden-update
 
 all: revpipe
@@ -171,11 +171,19 @@ unit: $(TESTS)
 golden: revpipe
 	@tests/golden.sh ./revpipe
 
+# The five freelance situations: every dev case must pass; the held-out
+# set (never tuned on) must not fall below what it measured when it was
+# first run after the lexicon work (topic 77, fact 70 of 100).
+situations: revpipe
+	@tests/situations.sh ./revpipe testdata/situations/cases.jsonl
+	@tests/situations.sh ./revpipe testdata/situations/holdout.jsonl 75 65
+
 check: deps
 	$(MAKE) lint
 	$(MAKE) revpipe
 	$(MAKE) unit
 	$(MAKE) golden
+	$(MAKE) situations
 	$(MAKE) asan-check
 	@echo "make check: all passed"
 
