@@ -12,7 +12,7 @@
 #                                                  (near and exact dedupe,
 #                                                  then exact only)
 #   revpipe run (the default chain, --jobs nproc)  decode .. stats + report
-#   revpipe run (default --jobs: half the cores)   the same, as users run it
+#   revpipe run --jobs 1 (one chain, no dealing)   the same without workers
 #   taskset -c 0 revpipe run (--jobs nproc)        pinned to one core
 # Prints "bench e2e: ..." lines (MB/s of uncompressed JSON, records/s,
 # peak RSS summed over the chain's processes, ratios) and keeps them in
@@ -91,8 +91,8 @@ printf '[dedupe]\nmode = exact\n' >"$work/exact.conf"
 timed ddx "$REVPIPE" run -q -c "$work/exact.conf" --chain decode,dedupe,stats \
     --force -o "$work/ddx" "$src"
 timed chain "$REVPIPE" run -q --force --jobs "$cores" -o "$work/chain" "$src"
-# The default --jobs (half the cores: on 2 cores one chain, no dealing).
-timed chaind "$REVPIPE" run -q --force -o "$work/chaind" "$src"
+# One chain (--jobs 1: no dealing), which may beat workers on few cores.
+timed chaind "$REVPIPE" run -q --force --jobs 1 -o "$work/chaind" "$src"
 timed chain1 taskset -c 0 "$REVPIPE" run -q --force --jobs "$cores" -o "$work/chain1" "$src"
 
 say "gzip -dc >/dev/null: $(mbs gzip) MB/s, $(rps gzip) records/s, peak RSS $(rss gzip)"
@@ -102,7 +102,7 @@ say "revpipe decode|dedupe --mode exact|stats: $(mbs ddx) MB/s, $(rps ddx) recor
 say "revpipe run, whole chain, --jobs $cores: $(mbs chain) MB/s, $(rps chain) records/s, peak RSS $(rss chain) (goal < 1024 MB)"
 say "whole chain vs gzip -dc: $(ratio chain gzip)x (goal >= 0.55)"
 if [ -f "$work/chaind/manifest.json" ]; then
-	say "whole chain, default --jobs (half of $cores cores): $(mbs chaind) MB/s, $(rps chaind) records/s, peak RSS $(rss chaind); vs gzip -dc $(ratio chaind gzip)x"
+	say "whole chain, --jobs 1 (one chain): $(mbs chaind) MB/s, $(rps chaind) records/s, peak RSS $(rss chaind); vs gzip -dc $(ratio chaind gzip)x"
 fi
 say "whole chain on $cores cores vs pinned to one (taskset -c 0): $(ratio chain chain1)x (goal >= 1.5)"
 if [ -f "$work/chain/manifest.json" ]; then
