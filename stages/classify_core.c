@@ -459,6 +459,42 @@ cls_popcount(unsigned v)
 	return n;
 }
 
+/*
+ * Evidence of the polarity words that agree with the sentiment (with the
+ * negator that turns them), and with facts, the fact words, in text order.
+ */
+static void
+cls_evidence_words(struct cls_result *res, const struct cls_input *in,
+    const struct cls_lex *lx, const struct cls_match *mt, size_t nm,
+    const struct cls_text *t, bool facts)
+{
+	size_t i;
+
+	for (i = 0; i < nm; i++) {
+		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
+		size_t first = mt[i].tok, last = mt[i].tok + mt[i].nw - 1;
+
+		if (e->cls == CLS_LX_FACT ? !facts :
+		    e->cls != CLS_LX_POS && e->cls != CLS_LX_NEG)
+			continue;
+		if (e->cls != CLS_LX_FACT &&
+		    ((e->cls == CLS_LX_POS) != mt[i].neg) !=
+		    (res->sent != CLS_NEG))
+			continue;	/* only words that agree */
+		/* Show the negator with what it negates. */
+		while (mt[i].neg && first > 0 &&
+		    !(t->tok[first].flags & CLS_TOK_BREAK) &&
+		    (t->tok[first - 1].flags &
+		    (CLS_TOK_NEG | CLS_TOK_NEGATOR)))
+			first--;
+		while (mt[i].neg && last + 1 < t->ntok &&
+		    !(t->tok[last + 1].flags & CLS_TOK_BREAK) &&
+		    (t->tok[last + 1].flags & CLS_TOK_NEGATOR))
+			last++;
+		cls_evidence(res, cls_span(in, t, first, last));
+	}
+}
+
 void
 cls_analyze(const struct cls_models *m, const struct cls_input *in,
     struct arena *a, struct cls_result *res)
@@ -624,9 +660,14 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		res->severity = res->topics != 0 || mismatch ? 1 : 0;
 
 	/*
-	 * Evidence: the buyer's own words first (complaint cues, then
-	 * subjects, abuse, facts, polarity), then the features.
+	 * Evidence: the buyer's own words first, then the features.  For a
+	 * complaint: topic cues, abuse, a number, then facts and the
+	 * polarity words that agree.  For praise the agreeing polarity words
+	 * come first (reply quotes the first phrase it finds, so it must not
+	 * thank for "3 days" or "late"), facts and numbers are left out.
 	 */
+	if (res->sent != CLS_NEG)
+		cls_evidence_words(res, in, lx, mt, nm, &t, false);
 	for (i = 0; i < nm; i++) {
 		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
 
@@ -644,35 +685,15 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 			cls_evidence(res, cls_span(in, &t, mt[i].tok,
 			    mt[i].tok + mt[i].nw - 1));
 	}
-	for (i = 0; i < t.ntok && nnum > 0; i++) {
-		if (!(t.tok[i].flags & CLS_TOK_NUM))
-			continue;
-		cls_evidence(res, cls_span(in, &t, i, i + 1 < t.ntok &&
-		    !(t.tok[i + 1].flags & CLS_TOK_BREAK) ? i + 1 : i));
-		break;
-	}
-	for (i = 0; i < nm; i++) {
-		const struct cls_lex_entry *e = &lx->e[mt[i].entry];
-		size_t first = mt[i].tok, last = mt[i].tok + mt[i].nw - 1;
-
-		if (e->cls != CLS_LX_POS && e->cls != CLS_LX_NEG &&
-		    e->cls != CLS_LX_FACT)
-			continue;
-		if (e->cls != CLS_LX_FACT &&
-		    ((e->cls == CLS_LX_POS) != mt[i].neg) !=
-		    (res->sent != CLS_NEG))
-			continue;	/* only words that agree */
-		/* Show the negator with what it negates. */
-		while (mt[i].neg && first > 0 &&
-		    !(t.tok[first].flags & CLS_TOK_BREAK) &&
-		    (t.tok[first - 1].flags &
-		    (CLS_TOK_NEG | CLS_TOK_NEGATOR)))
-			first--;
-		while (mt[i].neg && last + 1 < t.ntok &&
-		    !(t.tok[last + 1].flags & CLS_TOK_BREAK) &&
-		    (t.tok[last + 1].flags & CLS_TOK_NEGATOR))
-			last++;
-		cls_evidence(res, cls_span(in, &t, first, last));
+	if (res->sent == CLS_NEG) {
+		for (i = 0; i < t.ntok && nnum > 0; i++) {
+			if (!(t.tok[i].flags & CLS_TOK_NUM))
+				continue;
+			cls_evidence(res, cls_span(in, &t, i, i + 1 < t.ntok &&
+			    !(t.tok[i + 1].flags & CLS_TOK_BREAK) ? i + 1 : i));
+			break;
+		}
+		cls_evidence_words(res, in, lx, mt, nm, &t, true);
 	}
 	if (in->rating >= 1 && in->rating <= 5)
 		cls_evidencef(res, a, "stars=%d", in->rating);

@@ -491,6 +491,31 @@ test_classify_evidence_quotes_the_text(void **state)
 }
 
 static void
+test_classify_praise_evidence_starts_with_praise(void **state)
+{
+	struct cls_result r;
+
+	(void)state;
+	/* reply thanks for the first phrase: not "3 days", not "күн". */
+	analyze("Took 3 days but great work, very happy.", "en", 5, 0, &r);
+	assert_int_equal(r.sent, CLS_POS);
+	assert_true(r.nevidence > 0);
+	assert_true(r.evidence[0].n == 5 &&
+	    memcmp(r.evidence[0].p, "great", 5) == 0);
+	analyze("Алғаныма 3-4 күн болды. Өте жақсы.", "kk", 5, 0, &r);
+	assert_int_not_equal(r.sent, CLS_NEG);
+	assert_true(r.nevidence > 0);
+	assert_true(r.evidence[0].n == strlen("Өте жақсы") &&
+	    memcmp(r.evidence[0].p, "Өте жақсы", r.evidence[0].n) == 0);
+	/* A complaint still leads with what is wrong, then the facts. */
+	analyze("Delivered 5 days late, very bad.", "en", 1, 0, &r);
+	assert_int_equal(r.sent, CLS_NEG);
+	assert_true(r.nevidence >= 2);
+	assert_true(memmem(r.evidence[0].p, r.evidence[0].n, "late", 4) !=
+	    NULL);
+}
+
+static void
 test_classify_unknown_language_is_guessed_from_script(void **state)
 {
 	struct cls_result r;
@@ -555,6 +580,7 @@ main(void)
 		cmocka_unit_test(
 		    test_classify_issue6_negator_binds_to_a_judgement),
 		cmocka_unit_test(test_classify_evidence_quotes_the_text),
+		cmocka_unit_test(test_classify_praise_evidence_starts_with_praise),
 		cmocka_unit_test(
 		    test_classify_unknown_language_is_guessed_from_script),
 		cmocka_unit_test(test_classify_empty_text_is_neutral_ground),
