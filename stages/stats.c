@@ -305,6 +305,32 @@ val_strs(const char *p, size_t n, struct slice *v, size_t max)
 }
 
 /*
+ * Keep the buyer's words of an evidence list: classify appends its
+ * features as "name=value" ("stars=1", "model=neg 0.93"; see
+ * docs/classify.md), which say nothing in a table of what buyers
+ * complain about.
+ */
+static size_t
+buyer_words(struct slice *v, size_t n)
+{
+	static const char *const features[] = {
+		"stars=", "template=", "model=", "rule=", "lang="
+	};
+	size_t i, f, k;
+
+	for (i = k = 0; i < n; i++) {
+		for (f = 0; f < sizeof(features) / sizeof(features[0]); f++)
+			if (v[i].n > strlen(features[f]) &&
+			    memcmp(v[i].p, features[f], strlen(features[f])) ==
+			    0)
+				break;
+		if (f == sizeof(features) / sizeof(features[0]))
+			v[k++] = v[i];
+	}
+	return k;
+}
+
+/*
  * Bytes of the string at p (header and payload) when it is one whose
  * header tells (fixstr, str8, str16) and it fits before end, else 0.
  */
@@ -484,8 +510,9 @@ stats_process(struct stage_ctx *ctx, const struct rec *r)
 		    s->topics, 64);
 	sr.evidence = s->evidence;
 	if (kv[SK_EVIDENCE] != NULL)
-		sr.nevidence = val_strs(kv[SK_EVIDENCE]->val,
-		    kv[SK_EVIDENCE]->vlen, s->evidence, 64);
+		sr.nevidence = buyer_words(s->evidence, val_strs(
+		    kv[SK_EVIDENCE]->val, kv[SK_EVIDENCE]->vlen, s->evidence,
+		    64));
 	if (kv[SK_REPLY] != NULL)
 		get_reply(kv[SK_REPLY]->val, kv[SK_REPLY]->vlen, &sr);
 	stats_add(&s->st, &sr);
