@@ -329,31 +329,61 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 {
 	const struct cls_tok *k = &t->tok[i];
 	const unsigned char *w = (const unsigned char *)t->buf + k->off;
-	uint64_t h = 0xcbf29ce484222325ULL, hk;
-	size_t b, len;
+	uint64_t h = 0xcbf29ce484222325ULL, hk, lens;
+	size_t b, len, e;
 
-	for (b = skip; b < k->len; b++) {
-		h ^= w[b];
-		h *= 0x100000001b3ULL;
+	if (k->len <= skip)
+		return;
+	len = k->len - skip;
+	if (len < 63) {
 		/*
-		 * At a code point boundary, try the prefix, but only at the
-		 * lengths some prefix entry has: most tokens probe twice.
+		 * Visit only the lengths some prefix entry has (most tokens
+		 * probe twice): hash up to each, try it at a code point
+		 * boundary, then hash the rest without tests.
 		 */
-		len = b + 1 - skip;
-		if (len > 63)
-			len = 63;
-		if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
-		    (lx->prefix_lens & ((uint64_t)1 << len))) {
-			hk = h ^ CLS_PREFIX_TAG;
-			if (hk == 0)
-				hk = 1;
-			if (cls_maybe(lx, hk))
-				cls_try(lx, hk, t, i, skip, out, n, cap);
+		lens = lx->prefix_lens & (((uint64_t)2 << len) - 1);
+		b = skip;
+		while (lens != 0) {
+			e = skip + (size_t)__builtin_ctzll(lens);
+			lens &= lens - 1;
+			for (; b < e; b++) {
+				h ^= w[b];
+				h *= 0x100000001b3ULL;
+			}
+			if (e == k->len || (w[e] & 0xc0) != 0x80) {
+				hk = h ^ CLS_PREFIX_TAG;
+				if (hk == 0)
+					hk = 1;
+				if (cls_maybe(lx, hk))
+					cls_try(lx, hk, t, i, skip, out, n, cap);
+			}
+		}
+		for (; b < k->len; b++) {
+			h ^= w[b];
+			h *= 0x100000001b3ULL;
+		}
+	} else {
+		for (b = skip; b < k->len; b++) {
+			h ^= w[b];
+			h *= 0x100000001b3ULL;
+			/* Lengths of 63 bytes and more share bit 63. */
+			len = b + 1 - skip;
+			if (len > 63)
+				len = 63;
+			if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
+			    (lx->prefix_lens & ((uint64_t)1 << len))) {
+				hk = h ^ CLS_PREFIX_TAG;
+				if (hk == 0)
+					hk = 1;
+				if (cls_maybe(lx, hk))
+					cls_try(lx, hk, t, i, skip, out, n,
+					    cap);
+			}
 		}
 	}
 	if (h == 0)
 		h = 1;
-	if (k->len > skip && cls_maybe(lx, h))
+	if (cls_maybe(lx, h))
 		cls_try(lx, h, t, i, skip, out, n, cap);
 }
 
