@@ -194,6 +194,7 @@ struct cls_lex_entry {
 	uint8_t		 cls;	/* enum cls_lx */
 	uint8_t		 nw;
 	int32_t		 next;	/* next entry with the same first key, -1 */
+	int32_t		 next1;	/* the same, one-word entries only */
 	struct cls_lex_word w[CLS_LEX_MAXW];
 	const char	*text;	/* as written (folded), for evidence */
 };
@@ -203,6 +204,8 @@ struct cls_lex {
 	size_t		 n, cap;
 	uint64_t	*key;	/* open addressing, 0 = empty */
 	int32_t		*head;
+	int32_t		*head1;	/* first one-word entry of the chain */
+	uint64_t	(*second)[4];	/* cls_lex_second() bits of the chain */
 	size_t		 mask;
 	uint64_t	 prefix_lens;	/* bit n: a prefix word of n bytes */
 	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys: skip probes */

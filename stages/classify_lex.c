@@ -146,6 +146,18 @@ cls_lex_add(struct cls_lex *lx, int cls, const char *term, size_t tn,
 	return 0;
 }
 
+/*
+ * A second word's first two bytes (its first byte alone when it has one)
+ * hashed to 0..255: each chain keeps the set of its terms' second words,
+ * so a chain of terms that share a first word ("не ...", "the ...") is
+ * walked only when the next token may continue one of them.
+ */
+static inline unsigned
+cls_lex_second(unsigned b0, unsigned b1)
+{
+	return (b0 * 31 + b1) & 255;
+}
+
 static int
 cls_lex_index(struct cls_lex *lx)
 {
@@ -155,7 +167,10 @@ cls_lex_index(struct cls_lex *lx)
 		size *= 2;
 	lx->key = calloc(size, sizeof(*lx->key));
 	lx->head = malloc(size * sizeof(*lx->head));
-	if (lx->key == NULL || lx->head == NULL)
+	lx->head1 = malloc(size * sizeof(*lx->head1));
+	lx->second = calloc(size, sizeof(*lx->second));
+	if (lx->key == NULL || lx->head == NULL || lx->head1 == NULL ||
+	    lx->second == NULL)
 		return -1;
 	lx->mask = size - 1;
 	/* Insert in reverse so each chain lists entries in file order. */
@@ -169,9 +184,22 @@ cls_lex_index(struct cls_lex *lx)
 		if (lx->key[at] == 0) {
 			lx->key[at] = k;
 			lx->head[at] = -1;
+			lx->head1[at] = -1;
 		}
 		e->next = lx->head[at];
 		lx->head[at] = (int32_t)i;
+		if (e->nw == 1) {
+			e->next1 = lx->head1[at];
+			lx->head1[at] = (int32_t)i;
+		} else {
+			const unsigned char *p =
+			    (const unsigned char *)e->w[1].p;
+			unsigned b = cls_lex_second(p[0],
+			    e->w[1].n > 1 ? p[1] : 0);
+
+			e->next1 = -1;
+			lx->second[at][b / 64] |= (uint64_t)1 << (b % 64);
+		}
 		lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] |=
 		    (uint64_t)1 << ((k >> 40) % 64);
 		if (e->w[0].prefix)
@@ -249,6 +277,8 @@ cls_lex_release(struct cls_lex *lx)
 	free(lx->e);
 	free(lx->key);
 	free(lx->head);
+	free(lx->head1);
+	free(lx->second);
 	free(lx->pool);
 	memset(lx, 0, sizeof(*lx));
 }
@@ -279,7 +309,7 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
     size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
 	size_t at = k & lx->mask;
-	bool first_ok;
+	bool first_ok, one = false;
 	int32_t e;
 
 	while (lx->key[at] != 0 && lx->key[at] != k)
@@ -293,7 +323,30 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 	 */
 	e = lx->head[at];
 	first_ok = cls_word_ok(&lx->e[e].w[0], t, &t->tok[i], skip);
-	for (; e >= 0; e = lx->e[e].next) {
+	/*
+	 * Walk the one-word entries alone when the next token starts like
+	 * no second word of the chain (the entries skipped could not match).
+	 */
+	if (i + 1 >= t->ntok) {
+		e = lx->head1[at];
+		one = true;
+	} else {
+		const struct cls_tok *nk = &t->tok[i + 1];
+		const unsigned char *p =
+		    (const unsigned char *)t->buf + nk->off;
+		unsigned b = cls_lex_second(p[0], 0);
+		bool hit = (lx->second[at][b / 64] >> (b % 64)) & 1;
+
+		if (!hit && nk->len > 1) {
+			b = cls_lex_second(p[0], p[1]);
+			hit = (lx->second[at][b / 64] >> (b % 64)) & 1;
+		}
+		if (!hit) {
+			e = lx->head1[at];
+			one = true;
+		}
+	}
+	for (; e >= 0; e = one ? lx->e[e].next1 : lx->e[e].next) {
 		const struct cls_lex_entry *en = &lx->e[e];
 		unsigned j;
 

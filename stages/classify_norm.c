@@ -389,6 +389,67 @@ cls_cptab_init(void)
 	}
 }
 
+/*
+ * The rest of a word whose code points are below U+0800, plain letters
+ * or digits (no apostrophe, mark or dropped character): the same as
+ * cls_norm()'s loop does with them, with the counters in locals and the
+ * token written once at the end.  Stops at anything else, which the loop
+ * then handles, and well before a token gets too long for its length.
+ */
+static inline void
+cls_norm_word(const utf8proc_uint8_t *p, size_t n, size_t *ip,
+    struct cls_text *t, struct cls_tok *cur, unsigned *word_letters,
+    bool *word_upper)
+{
+	size_t i = *ip, len = t->len, off = cur->off;
+	char *buf = t->buf;
+	unsigned nl = 0, nup = 0;
+	uint16_t lead = 0;
+	bool upper = *word_upper;
+
+	while (i < n && len - off < 0xff00) {
+		const struct cls_cpinfo *ci;
+		unsigned c = p[i], k;
+
+		if (c < 0x80) {
+			k = 1;
+		} else if (c >= 0xc2 && c <= 0xdf && n - i >= 2 &&
+		    (p[i + 1] & 0xc0) == 0x80) {
+			c = (c & 0x1f) << 6 | (p[i + 1] & 0x3f);
+			k = 2;
+		} else
+			break;
+		ci = &cls_cptab[c];
+		if ((ci->kind & (CLS_K_WORD | CLS_K_APOS | CLS_K_MARK)) !=
+		    CLS_K_WORD || ci->n == 0)
+			break;
+		if (ci->kind & CLS_K_LETTER) {
+			nl++;
+			if (ci->kind & CLS_K_UPPER)
+				nup++;
+			else
+				upper = false;
+			if (ci->script >= 0)
+				t->script[ci->script]++;
+		}
+		memcpy(buf + len, ci->u, 4);
+		len += ci->n;
+		lead |= ci->lead;
+		i += k;
+	}
+	if (i == *ip)
+		return;
+	t->nletters += nl;
+	t->nupper += nup;
+	*word_letters += nl;
+	*word_upper = upper;
+	t->len = len;
+	cur->len = (uint16_t)(len - off);
+	cur->flags |= lead;
+	cur->slen = (uint32_t)(i - cur->soff);
+	*ip = i;
+}
+
 void
 cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 {
@@ -482,6 +543,8 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 				    cls_lead_flags(t->buf[w0]);
 			}
 			cur->slen = (uint32_t)(i - cur->soff);
+			cls_norm_word(p, n, &i, t, cur, &word_letters,
+			    &word_upper);
 			continue;
 		}
 		/* Not part of a word: ends one. */
