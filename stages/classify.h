@@ -183,6 +183,7 @@ extern const char *const cls_topic_names[CLS_NTOPIC];
 
 #define CLS_LEX_MAXW	6
 #define CLS_LEX_BLOOM	65536	/* bits */
+#define CLS_LEX_P2	1024	/* prefix lengths by first two bytes */
 
 struct cls_lex_word {
 	const char	*p;	/* folded, in the lexicon's pool */
@@ -208,6 +209,9 @@ struct cls_lex {
 	uint64_t	(*second)[4];	/* cls_lex_second() bits of the chain */
 	size_t		 mask;
 	uint64_t	 prefix_lens;	/* bit n: a prefix word of n bytes */
+	/* The same per first two bytes (cls_lex_first2()), and of 1 byte. */
+	uint64_t	 prefix_by2[CLS_LEX_P2];
+	uint64_t	 prefix_lens1;
 	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys: skip probes */
 	char		*pool;
 	size_t		 pool_len, pool_cap;

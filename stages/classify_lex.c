@@ -158,6 +158,13 @@ cls_lex_second(unsigned b0, unsigned b1)
 	return (b0 * 31 + b1) & 255;
 }
 
+/* A prefix word's first two bytes hashed to 0..CLS_LEX_P2-1. */
+static inline unsigned
+cls_lex_first2(unsigned b0, unsigned b1)
+{
+	return (b0 * 67 + b1) & (CLS_LEX_P2 - 1);
+}
+
 static int
 cls_lex_index(struct cls_lex *lx)
 {
@@ -202,9 +209,19 @@ cls_lex_index(struct cls_lex *lx)
 		}
 		lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] |=
 		    (uint64_t)1 << ((k >> 40) % 64);
-		if (e->w[0].prefix)
-			lx->prefix_lens |= e->w[0].n < 64 ?
+		if (e->w[0].prefix) {
+			uint64_t bit = e->w[0].n < 64 ?
 			    (uint64_t)1 << e->w[0].n : (uint64_t)1 << 63;
+			const unsigned char *p =
+			    (const unsigned char *)e->w[0].p;
+
+			lx->prefix_lens |= bit;
+			if (e->w[0].n == 1)
+				lx->prefix_lens1 |= bit;
+			else
+				lx->prefix_by2[cls_lex_first2(p[0], p[1])] |=
+				    bit;
+		}
 	}
 	return 0;
 }
@@ -390,11 +407,15 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 	len = k->len - skip;
 	if (len < 63) {
 		/*
-		 * Visit only the lengths some prefix entry has (most tokens
-		 * probe twice): hash up to each, try it at a code point
+		 * Visit only the lengths some prefix entry starting with
+		 * the token's first two bytes has: hash up to each, try it at a code point
 		 * boundary, then hash the rest without tests.
 		 */
-		lens = lx->prefix_lens & (((uint64_t)2 << len) - 1);
+		lens = lx->prefix_lens1;
+		if (len >= 2)
+			lens |= lx->prefix_by2[cls_lex_first2(w[skip],
+			    w[skip + 1])];
+		lens &= ((uint64_t)2 << len) - 1;
 		b = skip;
 		while (lens != 0) {
 			e = skip + (size_t)__builtin_ctzll(lens);
