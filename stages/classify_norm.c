@@ -708,20 +708,24 @@ cls_tok_in(const struct cls_text *t, const struct cls_tok *k,
 }
 
 /*
- * The lengths and first two bytes of each language's negators: most tokens
- * are neither, and two bit tests say so before the lists are scanned.
+ * The lengths, and first two bytes with the length, of each language's
+ * negators: most tokens are neither, and two bit tests say so before the
+ * lists are scanned.
  */
 static uint64_t cls_neg_lens[CLS_NLANG];
-static uint64_t cls_neg_first[CLS_NLANG][4];
+static uint64_t cls_neg_first[CLS_NLANG][16];
 static pthread_once_t cls_neg_once = PTHREAD_ONCE_INIT;
 
-/* The first two bytes (one letter outside ASCII) hashed to 0..255. */
+/*
+ * The first two bytes (one letter outside ASCII) and the length, hashed
+ * to 0..1023.
+ */
 static inline unsigned
 cls_neg_key(const char *s, size_t n)
 {
 	unsigned b0 = (unsigned char)s[0], b1 = n > 1 ? (unsigned char)s[1] : 0;
 
-	return (b0 * 31 + b1) & 255;
+	return (b0 * 31 + b1 + (unsigned)n * 97) & 1023;
 }
 
 static void
