@@ -40,12 +40,19 @@ cls_emit(uint32_t *out, size_t cap, size_t *n, uint64_t h, uint32_t mask)
 static inline uint64_t
 cls_fnv(uint64_t h, const char *p, size_t n)
 {
+	const uint64_t P = 0x100000001b3ULL;
+	const unsigned char *u = (const unsigned char *)p;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
+	/* Four bytes a turn: the same hash with a quarter of the tests. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		h = (h ^ u[i]) * P;
+		h = (h ^ u[i + 1]) * P;
+		h = (h ^ u[i + 2]) * P;
+		h = (h ^ u[i + 3]) * P;
 	}
+	for (; i < n; i++)
+		h = (h ^ u[i]) * P;
 	return h;
 }
 
