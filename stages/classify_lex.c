@@ -300,7 +300,7 @@ cls_lex_release(struct cls_lex *lx)
 	memset(lx, 0, sizeof(*lx));
 }
 
-static bool
+static inline __attribute__((always_inline)) bool
 cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
     const struct cls_tok *k, size_t skip)
 {
