@@ -477,6 +477,21 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 		int sc;
 		size_t at = i;
 
+		/*
+		 * A space (no kind of its own: checked) only ends a word:
+		 * what the code below does with it, without its tests.
+		 */
+		if (p[i] == ' ' && cls_cptab[' '].kind == 0) {
+			i++;
+			if (inword) {
+				inword = false;
+				if (word_letters >= 2 && word_upper)
+					cur->flags |= CLS_TOK_UPPER;
+				word_upper = true;
+				word_letters = 0;
+			}
+			continue;
+		}
 		k = cls_utf8(p + i, n - i, &c);
 		if (k <= 0) {
 			i++;
