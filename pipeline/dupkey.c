@@ -56,7 +56,7 @@ dupkey_field(const struct rec *r, const char *name, uint64_t i)
 	struct slice raw;
 
 	if (rec_get_raw(r, name, &raw) == -1 || rec_is_nil(r, name))
-		return dupkey_mix(0x5bd1e995ULL + i);
+		return mix64(0x5bd1e995ULL + i);
 	return XXH3_64bits_withSeed(raw.p, raw.n, i + 1);
 }
 
@@ -69,10 +69,10 @@ dupkey_exact(const struct dupkey *k, const struct rec *r, struct slice form)
 	for (i = 0; i < k->nby; i++) {
 		if (strcmp(k->by[i], "text") == 0)
 			continue;
-		seed = dupkey_mix(seed ^ dupkey_field(r, k->by[i], i)) + i;
+		seed = mix64(seed ^ dupkey_field(r, k->by[i], i)) + i;
 	}
 	return k->by_text ? XXH3_64bits_withSeed(form.p, form.n, seed) :
-	    dupkey_mix(seed ^ 0x2545f4914f6cdd1dULL);
+	    mix64(seed ^ 0x2545f4914f6cdd1dULL);
 }
 
 uint64_t
@@ -85,7 +85,7 @@ dupkey_group(const struct dupkey *k, const struct rec *r)
 		if (strcmp(k->by[i], "text") == 0 ||
 		    strcmp(k->by[i], "buyer") == 0)
 			continue;
-		group = dupkey_mix(group ^ dupkey_field(r, k->by[i], i)) + i;
+		group = mix64(group ^ dupkey_field(r, k->by[i], i)) + i;
 	}
 	return group;
 }

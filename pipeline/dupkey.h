@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mix.h"
 #include "rec.h"
 #include "slice.h"
 
@@ -50,16 +51,5 @@ uint64_t dupkey_exact(const struct dupkey *k, const struct rec *r,
 /* The group key of r (0 fields in the group: one constant). */
 uint64_t dupkey_group(const struct dupkey *k, const struct rec *r);
 
-/* dedupe's 64-bit finaliser (murmur3 fmix64). */
-static inline uint64_t
-dupkey_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 #endif

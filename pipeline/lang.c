@@ -44,6 +44,7 @@
 #include <utf8proc.h>
 
 #include "lang.h"
+#include "mix.h"
 #include "banned.h"
 
 #define LANG_QBITS	10
@@ -648,16 +649,6 @@ rdf32(const unsigned char *p)
 	return f;
 }
 
-static inline uint64_t
-fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
 
 uint64_t
 lang_word_hash(const uint32_t *w, unsigned len)
@@ -667,7 +658,7 @@ lang_word_hash(const uint32_t *w, unsigned len)
 
 	for (i = 0; i < len; i++)
 		h = (h ^ w[i]) * 0x100000001b3ULL;
-	h = fmix64(h);
+	h = mix64(h);
 	return h == 0 ? 1 : h;
 }
 

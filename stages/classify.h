@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "mix.h"
 #include "slice.h"
 
 /* ---- languages ------------------------------------------------------ */
@@ -339,18 +340,5 @@ struct stage_ctx;
 /* Load classify/ models through stage_model(): 0, or -1 (stage_fail). */
 int	classify_load_models(struct stage_ctx *ctx, struct cls_models *m,
 	    bool need_model);
-
-/* ---- hashing ----------------------------------------------------------- */
-
-static inline uint64_t
-cls_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
 
 #endif

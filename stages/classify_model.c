@@ -33,7 +33,7 @@ static inline void
 cls_emit(uint32_t *out, size_t cap, size_t *n, uint64_t h, uint32_t mask)
 {
 	if (*n < cap)
-		out[(*n)++] = (uint32_t)(cls_mix(h) & mask);
+		out[(*n)++] = (uint32_t)(mix64(h) & mask);
 }
 
 /* FNV-1a over bytes, continued from h. */

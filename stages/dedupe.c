@@ -441,7 +441,7 @@ dedupe_field(const struct rec_kv *kv, uint64_t i)
 {
 	if (kv == NULL || (kv->vlen == 1 &&
 	    (unsigned char)kv->val[0] == 0xc0))	/* nil */
-		return dupkey_mix(0x5bd1e995ULL + i);
+		return mix64(0x5bd1e995ULL + i);
 	return XXH3_64bits_withSeed(kv->val, kv->vlen, i + 1);
 }
 
@@ -478,8 +478,8 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	}
 	/* One pass over the form serves the exact and the text key. */
 	th = XXH3_64bits(form.p, form.n);
-	exact = d->by_text ? dupkey_mix(th ^ dupkey_mix(j->seed ^
-	    0x94d049bb133111ebULL)) : dupkey_mix(j->seed ^ 0x2545f4914f6cdd1dULL);
+	exact = d->by_text ? mix64(th ^ mix64(j->seed ^
+	    0x94d049bb133111ebULL)) : mix64(j->seed ^ 0x2545f4914f6cdd1dULL);
 
 	mp = dd_vec_push(&d->meta);
 	m = (struct dd_meta *)mp;
@@ -515,7 +515,7 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 		added += DD_ENT;
 	}
 	if (!d->near && form.n > 0 && len >= d->short_len) {
-		h = dupkey_mix(th ^ j->group);
+		h = mix64(th ^ j->group);
 		if (dedupe_add_key(ctx, d, h, DD_KEY_TEXT, j->seq) == -1)
 			return -1;
 		added += DD_ENT;
@@ -693,9 +693,9 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 		if (d->bykind[i] == DD_BY_TEXT)
 			continue;
 		h = dedupe_field(f[i + 2], i);
-		j.seed = dupkey_mix(j.seed ^ h) + i;
+		j.seed = mix64(j.seed ^ h) + i;
 		if (d->bykind[i] == DD_BY_OTHER)
-			j.group = dupkey_mix(j.group ^ h) + i;
+			j.group = mix64(j.group ^ h) + i;
 	}
 	/* Any value but nil and "" (0xc0, 0xa0) is a buyer. */
 	if (f[1] != NULL && (buyer = (struct slice){ f[1]->val, f[1]->vlen },

@@ -62,7 +62,7 @@ dd_sig_band(const struct dd_sig *s, int band, uint64_t group)
 
 	for (r = 0; r < DD_ROWS; r++)
 		k = (k ^ v[r]) * 0xff51afd7ed558ccdULL;
-	return dupkey_mix(k);
+	return mix64(k);
 }
 /* The stored form of a signature: the low 16 bits of DD_KSTORE bins. */
 void	dd_sig_pack(const struct dd_sig *s, uint16_t *out);

@@ -28,7 +28,7 @@ dd_probe_build(void)
 
 	for (i = 0; i < DD_K; i++)
 		for (a = 1; a <= DD_PROBES; a++)
-			dd_probe[i][a - 1] = (uint8_t)(dupkey_mix((uint64_t)i << 32 |
+			dd_probe[i][a - 1] = (uint8_t)(mix64((uint64_t)i << 32 |
 			    a) >> (64 - DD_KBITS));
 }
 
@@ -224,7 +224,7 @@ dd_sig_densify(struct dd_sig *s)
 			if (filled & 1ULL << (j = dd_probe[i][attempt - 1]))
 				break;
 		for (; attempt > DD_PROBES; attempt++) {
-			j = (uint32_t)(dupkey_mix((uint64_t)i << 32 | attempt) >>
+			j = (uint32_t)(mix64((uint64_t)i << 32 | attempt) >>
 			    (64 - DD_KBITS));
 			if (filled & 1ULL << j)
 				break;
