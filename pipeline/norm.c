@@ -31,7 +31,7 @@ struct norm_ent {
 static unsigned char	norm_ascii[128];	/* 0 drop, ' ' separator */
 static struct norm_ent	norm_tab[NORM_TAB_MAX];
 /*
- * norm_cps()'s view of the same table, indexed by a two-byte sequence's
+ * The fast path's view of the same table, indexed by a two-byte sequence's
  * bytes ((lead - 0xc0) << 8 | second byte): when the second byte
  * continues the sequence and the form of the code point is one code
  * point, its UTF-8 bytes (bits 0-31, first byte lowest), their count
@@ -411,61 +411,6 @@ norm_step_tab(void)
 }
 
 size_t
-norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
-    size_t *ncps)
-{
-	const unsigned char *p = (const unsigned char *)in.p;
-	const unsigned char *end = p + in.n;
-	size_t o = 0, k = 0;
-	bool sep = false;
-	uint32_t t, c, u;
-	uint64_t x;
-
-	/*
-	 * The rules of norm_into() without its bound checks: the caller
-	 * gives room for the worst case.  A separator becomes a space only
-	 * when something is kept after it and before it (trimmed ends).
-	 */
-	pthread_once(&norm_once, norm_build);
-	while (p < end) {
-		t = *p;
-		if (t < 0x80) {
-			c = norm_ascii[t];
-			p++;
-			if (c > ' ') {
-				if (sep) {
-					dst[o++] = ' ';
-					cps[k++] = ' ';
-					sep = false;
-				}
-				dst[o++] = (char)c;
-				cps[k++] = c;
-			} else if (c == ' ')
-				sep = o > 0;
-			continue;
-		}
-		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
-		    (x = norm_tab_cp[c << 8 | p[1]]) != 0) {
-			p += 2;
-			if (sep) {
-				dst[o++] = ' ';
-				cps[k++] = ' ';
-				sep = false;
-			}
-			u = (uint32_t)x;
-			memcpy(dst + o, &u, sizeof(u));
-			o += (x >> 32) & 0xff;
-			cps[k++] = (uint32_t)(x >> 40);
-			continue;
-		}
-		p += norm_step_slow((const char *)p, (const char *)end, dst, &o,
-		    cps, &k, &sep);
-	}
-	*ncps = k;
-	return o;
-}
-
-size_t
 norm_form(char *restrict dst, struct slice in)
 {
 	const unsigned char *p = (const unsigned char *)in.p;
@@ -475,7 +420,11 @@ norm_form(char *restrict dst, struct slice in)
 	bool sep = false, sep2;
 	uint64_t x;
 
-	/* norm_cps() without the code points. */
+	/*
+	 * The rules of norm_into() without its bound checks: the caller
+	 * gives room for the worst case.  A separator becomes a space only
+	 * when something is kept after it and before it (trimmed ends).
+	 */
 	pthread_once(&norm_once, norm_build);
 	while (p < end) {
 		t = *p;

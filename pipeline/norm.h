@@ -56,25 +56,16 @@ size_t	norm_into(char *dst, size_t cap, struct slice in);
 #define NORM_MAX_GROWTH	11
 
 /*
- * The matching form of `in` and its code points in one pass (dedupe's
- * signatures walk the code points): the form into dst, which must have
- * room for NORM_CPS_ROOM(in.n) bytes, and its code points into cps
- * (NORM_CPS_ROOM(in.n) entries), their number into *ncps.  Returns the
- * length of the form; the bytes are those norm_into() writes.
- */
-size_t	norm_cps(char *restrict dst, struct slice in, uint32_t *restrict cps,
-	    size_t *ncps);
-#define NORM_CPS_ROOM(n)	(NORM_MAX_GROWTH * (n) + 16)
-
-/*
- * The same form without the code points: dst must have room for
- * NORM_CPS_ROOM(in.n) bytes.  Returns its length.
+ * The matching form of `in` (the bytes norm_into() writes) in one pass
+ * without bound checks: dst must have room for NORM_FORM_ROOM(in.n)
+ * bytes.  Returns its length.
  */
 size_t	norm_form(char *restrict dst, struct slice in);
+#define NORM_FORM_ROOM(n)	(NORM_MAX_GROWTH * (n) + 16)
 
 /*
- * For a walk over the form that does more per code point than norm_cps()
- * (dedupe's signatures), the same steps norm_cps() takes:
+ * For a walk over the form that does more per code point than norm_form()
+ * (dedupe's signatures), the same steps norm_form() takes:
  *
  *   byte b < 0x80: ascii[b] is the form byte, ' ' a separator, 0 nothing;
  *   two bytes l, c with l - 0xc0 < 0x20: two[(l - 0xc0) << 8 | c], when

@@ -14,35 +14,21 @@
 #include "banned.h"
 
 /*
- * norm_cps() on `in` must give the form norm_into() gives (`form`, n
- * bytes) and the code points of that form, norm_form() the same form,
- * and both stay inside their room.
+ * norm_form() on `in` must give the form norm_into() gives (`form`, n
+ * bytes) and stay inside its room.
  */
 static void
-check_cps(struct slice in, const char *form, size_t n)
+check_form(struct slice in, const char *form, size_t n)
 {
-	size_t room = NORM_CPS_ROOM(in.n), m, ncps, i;
+	size_t room = NORM_FORM_ROOM(in.n);
 	char *out = malloc(room + 1);
-	uint32_t *cps = malloc(room * sizeof(*cps));
-	const char *p = form;
 
 	assert_non_null(out);
-	assert_non_null(cps);
-	out[room] = 0x55;
-	m = norm_cps(out, in, cps, &ncps);
-	assert_int_equal(m, n);
-	assert_memory_equal(out, form, n);
-	assert_int_equal((unsigned char)out[room], 0x55);
-	for (i = 0; i < ncps; i++)
-		assert_int_equal(cps[i], (uint32_t)norm_next_cp(&p, form + n));
-	assert_ptr_equal(p, form + n);
-	/* And without the code points. */
 	memset(out, 0x55, room + 1);
 	assert_int_equal(norm_form(out, in), n);
 	assert_memory_equal(out, form, n);
 	assert_int_equal((unsigned char)out[room], 0x55);
 	free(out);
-	free(cps);
 }
 
 /* The form of `in` must be exactly `want`; also checks the invariants. */
@@ -64,7 +50,7 @@ check(const char *in, const char *want)
 		assert_true(out[n - 1] != ' ');
 	}
 	assert_null(strstr(out, "  "));
-	check_cps(s, out, n);
+	check_form(s, out, n);
 	/* Idempotent: the form of the form is itself. */
 	m = norm_into(out + 512, 512, (struct slice){ out, n });
 	assert_int_equal(m, n);
@@ -296,16 +282,16 @@ test_norm_growth_bound_over_all_code_points(void **state)
 		}
 		n = norm_into(out, sizeof(out), (struct slice){ in, len });
 		assert_true(n <= NORM_MAX_GROWTH * len);
-		check_cps((struct slice){ in, len }, out, n);
+		check_form((struct slice){ in, len }, out, n);
 	}
 }
 
 /*
- * norm_cps() against norm_into() on random byte strings: every code point
+ * norm_form() against norm_into() on random byte strings: every code point
  * length, separators, apostrophes, marks, invalid and cut sequences.
  */
 static void
-test_norm_cps_agrees_with_norm_into(void **state)
+test_norm_form_agrees_with_norm_into(void **state)
 {
 	static const char *const piece[] = { "a", "Z", " ", ",", "'", "7",
 	    "\t", "\xc3\xa9", "\xc3\x9f", "\xd0\x99", "\xd9\x80",
@@ -334,10 +320,10 @@ test_norm_cps_agrees_with_norm_into(void **state)
 		n = norm_into(form, sizeof(form), (struct slice){ in, len });
 		assert_true(n <= sizeof(form));
 		/* Cut anywhere: the last sequence may end early. */
-		check_cps((struct slice){ in, len }, form, n);
+		check_form((struct slice){ in, len }, form, n);
 		n = norm_into(form, sizeof(form), (struct slice){ in,
 		    len - x % 3 % len });
-		check_cps((struct slice){ in, len - x % 3 % len }, form, n);
+		check_form((struct slice){ in, len - x % 3 % len }, form, n);
 	}
 }
 
@@ -392,7 +378,7 @@ main(void)
 		cmocka_unit_test(test_norm_invalid_utf8_dropped),
 		cmocka_unit_test(test_norm_long_expansion_fits_bound),
 		cmocka_unit_test(test_norm_into_reports_needed_length),
-		cmocka_unit_test(test_norm_cps_agrees_with_norm_into),
+		cmocka_unit_test(test_norm_form_agrees_with_norm_into),
 		cmocka_unit_test(test_norm_arena_and_buf_agree),
 		cmocka_unit_test(test_norm_fast_and_checked_paths_agree),
 		cmocka_unit_test(test_norm_growth_bound_over_all_code_points),

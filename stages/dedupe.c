@@ -468,11 +468,11 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	buf_reset(fb);
 	if (d->near) {
 		/* The form and the signature in one pass over the text. */
-		buf_grow(fb, NORM_CPS_ROOM(text.n));
+		buf_grow(fb, NORM_FORM_ROOM(text.n));
 		form.n = dd_sig_text(&sig, text, fb->p);
 		form.p = fb->p;
 	} else {
-		buf_grow(fb, NORM_CPS_ROOM(text.n));
+		buf_grow(fb, NORM_FORM_ROOM(text.n));
 		form.n = norm_form(fb->p, text);
 		form.p = fb->p;
 	}

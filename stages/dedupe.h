@@ -44,11 +44,9 @@ struct dd_sig {
 
 /* Signature of the matching form `form` (valid UTF-8). */
 void	dd_sig_make(struct dd_sig *s, struct slice form);
-/* The same from the form's n code points (norm_cps()). */
-void	dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n);
 /*
  * The same from the text itself, in one pass that also writes its
- * matching form to `form` (room for NORM_CPS_ROOM(text.n) bytes); returns
+ * matching form to `form` (room for NORM_FORM_ROOM(text.n) bytes); returns
  * the form's length.
  */
 size_t	dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form);

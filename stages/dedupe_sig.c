@@ -34,31 +34,6 @@ dd_probe_build(void)
 
 static void	dd_sig_densify(struct dd_sig *);
 
-void
-dd_sig_make_cps(struct dd_sig *s, const uint32_t *cps, size_t n)
-{
-	uint64_t w = 0, h;
-	uint32_t i, v;
-	size_t k;
-
-	for (i = 0; i < DD_K; i++)
-		s->v[i] = UINT32_MAX;
-	/* As dd_sig_make(): the same window, hash and bins. */
-	for (k = 0; k < n && k < DD_SHINGLE - 1; k++)
-		w = w << 16 ^ cps[k];
-	for (; k < n; k++) {
-		w = w << 16 ^ cps[k];
-		h = w * 0xd6e8feb86659fd93ULL;
-		h ^= h >> 29;
-		h *= 0x9e3779b97f4a7c15ULL;
-		i = (uint32_t)(h >> (64 - DD_KBITS));
-		v = (uint32_t)(h >> (32 - DD_KBITS));
-		s->v[i] = v < s->v[i] ? v : s->v[i];
-	}
-	s->len = (uint32_t)n;
-	dd_sig_densify(s);
-}
-
 /* Add code point c to the window; from the DD_SHINGLE-th on, hash. */
 #define DD_PUSH(c) do {							\
 	w = w << 16 ^ (c);						\
@@ -86,7 +61,7 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 	bool sep = false, sep2;
 
 	/*
-	 * norm_cps()'s walk (norm.h) with dd_sig_make_cps()'s hashing of
+	 * norm_form()'s walk (norm.h) with dd_sig_make()'s hashing of
 	 * each code point as it comes: one pass, no code point array.
 	 */
 	for (i = 0; i < DD_K; i++)

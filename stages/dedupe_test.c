@@ -295,28 +295,28 @@ test_dedupe_wfile_big_writes_bypass_buffer(void **state)
 }
 
 /*
- * The signature from norm_cps()'s code points, and from the text in one
- * pass (dd_sig_text()), equals the one from the form's bytes: every bin, the length and whether there is one, for texts
- * of every length around the shingle size and code points of every size.
+ * The signature from the text in one pass (dd_sig_text()) equals the one
+ * from the form's bytes, and so does its form: every bin, the length and
+ * whether there is one, for texts of every length around the shingle size
+ * and code points of every size.
  */
 static void
-test_dedupe_sig_from_code_points_same(void **state)
+test_dedupe_sig_text_same(void **state)
 {
 	static const char *const piece[] = { "a", "b", "c", " ", "e\xcc\x81",
 	    "\xc3\x9f", "\xef\xb7\xba", "\xff", "\xd0", "'", "\xc7\x86",
 	    "\xd0\xb6", "\xd8\xb3", "\xe4\xb8\xad", "\xf0\x9f\x91\x8d",
 	    "\xef\xac\x81", "!", "9" };
 	size_t npiece = sizeof(piece) / sizeof(piece[0]);
-	char in[512], *form;
-	uint32_t *cps;
+	char in[512], *form, *form1;
 	uint64_t x = 88172645463325252ULL;
 	struct dd_sig a, b;
-	size_t iter, len, k, n, ncps;
+	size_t iter, len, k, n;
 
-	form = malloc(NORM_CPS_ROOM(sizeof(in)));
-	cps = malloc(NORM_CPS_ROOM(sizeof(in)) * sizeof(*cps));
+	form = malloc(NORM_FORM_ROOM(sizeof(in)));
+	form1 = malloc(NORM_FORM_ROOM(sizeof(in)));
 	assert_non_null(form);
-	assert_non_null(cps);
+	assert_non_null(form1);
 	for (iter = 0; iter < 3000; iter++) {
 		len = 0;
 		for (k = 0; k < iter % 90; k++) {
@@ -327,23 +327,20 @@ test_dedupe_sig_from_code_points_same(void **state)
 			    npiece]));
 			len += strlen(piece[x % npiece]);
 		}
-		n = norm_cps(form, (struct slice){ in, len }, cps, &ncps);
+		n = norm_into(form, NORM_FORM_ROOM(sizeof(in)),
+		    (struct slice){ in, len });
 		dd_sig_make(&a, (struct slice){ form, n });
-		dd_sig_make_cps(&b, cps, ncps);
-		assert_int_equal(a.len, b.len);
-		assert_int_equal(a.has, b.has);
-		assert_memory_equal(a.v, b.v, sizeof(a.v));
 		/* In one pass from the text: the same form and signature. */
 		memset(&b, 0, sizeof(b));
 		assert_int_equal(dd_sig_text(&b, (struct slice){ in, len },
-		    (char *)cps), n);
-		assert_memory_equal(cps, form, n);
+		    form1), n);
+		assert_memory_equal(form1, form, n);
 		assert_int_equal(a.len, b.len);
 		assert_int_equal(a.has, b.has);
 		assert_memory_equal(a.v, b.v, sizeof(a.v));
 	}
 	free(form);
-	free(cps);
+	free(form1);
 }
 
 int
@@ -358,7 +355,7 @@ main(void)
 		cmocka_unit_test(test_dedupe_sig_too_short_has_none),
 		cmocka_unit_test(test_dedupe_sig_bands_follow_values_and_group),
 		cmocka_unit_test(test_dedupe_sig_is_deterministic),
-		cmocka_unit_test(test_dedupe_sig_from_code_points_same),
+		cmocka_unit_test(test_dedupe_sig_text_same),
 		cmocka_unit_test(test_dedupe_vec_items_across_chunks),
 		cmocka_unit_test(test_dedupe_vec_slab_shared_by_many),
 		cmocka_unit_test(test_dedupe_vec_write_read_roundtrip),
