@@ -234,15 +234,19 @@ pm_number(struct slice s, double *out)
 	s = pm_strip(s.p, s.n);
 	if (s.n == 0 || s.n >= sizeof(w))
 		return -1;
-	if (s.n <= 3 && s.p[0] >= '0' && s.p[0] <= '9') {
-		/* Small integers, the usual rating: no strtod. */
-		int v = 0;
+	if (s.n <= 15 && s.p[0] >= '0' && s.p[0] <= '9') {
+		/*
+		 * Plain integers (ratings, epoch seconds) without strtod: up
+		 * to 15 digits a double holds them exactly, so the value is
+		 * the one strtod would give.
+		 */
+		int64_t v = 0;
 		size_t i;
 
 		for (i = 0; i < s.n && s.p[i] >= '0' && s.p[i] <= '9'; i++)
 			v = v * 10 + (s.p[i] - '0');
 		if (i == s.n) {
-			*out = v;
+			*out = (double)v;
 			return 0;
 		}
 	}
