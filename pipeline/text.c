@@ -396,7 +396,30 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 		 */
 		for (;;) {
 			unsigned c = p[i];
+			uint64_t w;
 
+			/*
+			 * Four two-byte characters at once: each lead byte
+			 * names one 64-bit word of the bitmap (cp >> 6), and
+			 * the continuation byte the bit in it.
+			 */
+			while (i + 8 <= n) {
+				memcpy(&w, p + i, 8);
+				if (!utf8_2byte8(w) ||
+				    ((text_qc[(w >> 0) & 0x1f] >>
+				    ((w >> 8) & 0x3f)) |
+				    (text_qc[(w >> 16) & 0x1f] >>
+				    ((w >> 24) & 0x3f)) |
+				    (text_qc[(w >> 32) & 0x1f] >>
+				    ((w >> 40) & 0x3f)) |
+				    (text_qc[(w >> 48) & 0x1f] >>
+				    ((w >> 56) & 0x3f))) & 1)
+					break;
+				i += 8;
+			}
+			if (i >= n || p[i] < 0x80)
+				goto next;
+			c = p[i];
 			if (c >= 0xc2 && c < 0xe0 && i + 1 < n &&
 			    (p[i + 1] & 0xc0) == 0x80) {
 				cp = ((c & 0x1f) << 6) | (p[i + 1] & 0x3f);
