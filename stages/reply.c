@@ -827,31 +827,6 @@ compose_positive(struct compose *c, const struct rec *r, bool neutral)
 	sign(c, &st->pub);
 }
 
-/* "ru/ack.delivery.2" into id (size n >= 32); returns its length. */
-static size_t
-template_id(char *id, size_t n, const char *lang,
-    const struct reply_slotv *s, int v)
-{
-	size_t len = strlen(lang), name = s->namelen;
-	char digits[12];
-	int nd = 0;
-
-	if (name > n - len - 16)
-		name = n - len - 16;
-	memcpy(id, lang, len);
-	id[len++] = '/';
-	memcpy(id + len, s->name, name);
-	len += name;
-	id[len++] = '.';
-	do {
-		digits[nd++] = '0' + v % 10;
-		v /= 10;
-	} while (v > 0 && nd < 10);
-	while (nd > 0)
-		id[len++] = digits[--nd];
-	return len;
-}
-
 /* A msgpack string at o (the header msgpack-c writes, then s); the end. */
 static inline char *
 put_str(char *o, const char *s, size_t n)
@@ -880,6 +855,54 @@ put_str(char *o, const char *s, size_t n)
 
 #define PUT_LIT(o, s)	put_str((o), (s), sizeof(s) - 1)
 
+/* Room for one template id with its header (the old id buffer, 96). */
+#define REPLY_TMPL_MAX	(96 + 5)
+
+/*
+ * The template id "ru/ack.delivery.2" of variant v (from 1) of slot s as
+ * a msgpack string at o; the end.  A slot name is cut to leave the id
+ * under 96 bytes.
+ */
+static char *
+put_tmpl(char *o, const char *lang, size_t langlen,
+    const struct reply_slotv *s, int v)
+{
+	size_t name = s->namelen, len;
+	char digits[12];
+	int nd = 0;
+
+	if (name > 96 - langlen - 16)
+		name = 96 - langlen - 16;
+	do {
+		digits[nd++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0 && nd < 10);
+	len = langlen + 1 + name + 1 + (size_t)nd;
+	/* len < 96: a fixstr or a str 8. */
+	if (len < 32)
+		*o++ = (char)(0xa0 | len);
+	else {
+		*o++ = (char)0xd9;
+		*o++ = (char)len;
+	}
+	memcpy(o, lang, langlen);
+	o += langlen;
+	*o++ = '/';
+	memcpy(o, s->name, name);
+	o += name;
+	*o++ = '.';
+	while (nd > 0)
+		*o++ = digits[--nd];
+	return o;
+}
+
+/* Is `k` the key reply writes (an input "reply" is replaced)? */
+static inline bool
+is_reply_key(struct slice k)
+{
+	return k.n == 5 && memcmp(k.p, "reply", 5) == 0;
+}
+
 /* An integer as msgpack-c packs it, at b's end; returns the new end. */
 static char *
 put_int(struct buf *b, char *o, int64_t v)
@@ -893,9 +916,12 @@ put_int(struct buf *b, char *o, int64_t v)
 }
 
 /*
- * The reply map is written straight into st->tmp, sized first (msgpack-c's
- * packer costs a callback per piece), and added to the record in one
- * piece; integers still go through msgpack-c so they keep its encoding.
+ * The output record is written straight into st->tmp, sized first, and
+ * handed to the driver in one piece: the input's pairs but a "reply" key,
+ * then "reply" and its map, as rec_out_end() would lay them out, without
+ * its copies (msgpack-c's packer costs a callback per piece, and the
+ * record builder copies the pairs twice).  Integers still go through
+ * msgpack-c so they keep its encoding.
  */
 static int
 reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
@@ -904,24 +930,48 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 {
 	struct reply_state *st = c->st;
 	struct buf *b = &st->tmp;
-	struct rec_out *o;
+	const struct rec_kv *kv;
 	unsigned char h[5];
-	char id[96], *w;
-	size_t len;
+	char *w;
+	size_t len, actlen = strlen(action), langlen = strlen(c->b->lang);
 	int64_t sla;
+	uint32_t k, kept = 0;
 	int i, n;
 
+	for (k = 0; k < r->nkeys; k++)
+		if (!is_reply_key(r->kv[k].key))
+			kept++;
 	/* Strings take 5 bytes of header at most; keys and numbers < 256. */
 	buf_reset(b);
-	buf_grow(b, st->pub.len + st->prv.len + st->fup.len + st->fres.len +
-	    fallback.n + (sizeof(id) + 5) * (size_t)c->nused + 512);
+	buf_grow(b, r->n + st->pub.len + st->prv.len + st->fup.len +
+	    st->fres.len + fallback.n + REPLY_TMPL_MAX * (size_t)c->nused +
+	    512);
 	w = b->p;
+	len = mp_map_header(h, kept + 1);
+	memcpy(w, h, len);
+	w += len;
+	if (kept == r->nkeys && kept > 0) {
+		len = (size_t)(r->kv[kept - 1].val + r->kv[kept - 1].vlen -
+		    r->kv[0].pair);
+		memcpy(w, r->kv[0].pair, len);
+		w += len;
+	} else
+		for (k = 0; k < r->nkeys; k++) {
+			kv = &r->kv[k];
+			if (is_reply_key(kv->key))
+				continue;
+			len = (size_t)(kv->val + kv->vlen - kv->pair);
+			memcpy(w, kv->pair, len);
+			w += len;
+		}
+	w = PUT_LIT(w, "reply");
+
 	n = 9 + (in->rcase == RC_FAKE) + has_fallback;
 	len = mp_map_header(h, (uint32_t)n);
 	memcpy(w, h, len);
 	w += len;
 	w = PUT_LIT(w, "action");
-	w = put_str(w, action, strlen(action));
+	w = put_str(w, action, actlen);
 	w = PUT_LIT(w, "public");
 	w = put_str(w, st->pub.p, st->pub.len);
 	w = PUT_LIT(w, "private");
@@ -931,11 +981,12 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	w = PUT_LIT(w, "followup_resolved");
 	w = put_str(w, st->fres.p, st->fres.len);
 	w = PUT_LIT(w, "lang");
-	w = put_str(w, c->b->lang, strlen(c->b->lang));
+	w = put_str(w, c->b->lang, langlen);
 	/* The gravest reviews (classify severity 3) get half the time. */
 	sla = in->severity >= 3 ? (st->sla_hours + 1) / 2 : st->sla_hours;
 	w = PUT_LIT(w, "due_at");
-	if (in->has_created && strcmp(action, "no_reply") != 0)
+	/* Only no_reply starts with an n: it is due never. */
+	if (in->has_created && action[0] != 'n')
 		w = put_int(b, w, in->created_at + sla * 3600);
 	else
 		*w++ = (char)0xc0;
@@ -955,8 +1006,8 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 		*w++ = (char)c->nused;
 	}
 	for (i = 0; i < c->nused; i++)
-		w = put_str(w, id, template_id(id, sizeof(id), c->b->lang,
-		    c->used[i].s, c->used[i].v + 1));
+		w = put_tmpl(w, c->b->lang, langlen, c->used[i].s,
+		    c->used[i].v + 1);
 	if (in->rcase == RC_FAKE) {
 		w = PUT_LIT(w, "moderation");
 		*w++ = (char)0xc3;
@@ -967,9 +1018,7 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	}
 	b->len = (size_t)(w - b->p);
 	b->p[b->len] = '\0';
-	o = rec_out_begin(ctx, r);
-	rec_out_raw(o, "reply", b->p, b->len);
-	return rec_out_end(o);
+	return stage_emit(ctx, b->p, b->len);
 }
 
 static int

@@ -137,6 +137,7 @@ struct reply_dstem {
 	uint32_t	 n;
 	uint32_t	 what;	/* REPLY_D_* */
 	uint32_t	 head;	/* p[0..3] as loaded from memory, when n >= 4 */
+	uint32_t	 head2;	/* p[4..7] likewise, when n >= 8 */
 };
 
 enum {
@@ -150,8 +151,12 @@ enum {
 	REPLY_D_COUNT
 };
 
-/* Buckets of the matcher, by the stem's first two bytes. */
+/*
+ * Buckets of the matcher: stems of four bytes or more by a hash of their
+ * first four, and a filter of REPLY_DX_BITS bits on the same hash.
+ */
 #define REPLY_DX_BUCKETS	4096
+#define REPLY_DX_BITS		65536
 
 struct reply_bank {
 	char		 lang[8];
@@ -164,9 +169,13 @@ struct reply_bank {
 	struct reply_money *money;
 	size_t		 nmoney;
 	struct arena	 mem;		/* folded copies of detect/check stems */
-	struct reply_dstem *dx;		/* detect stems by bucket */
+	struct reply_dstem *dx;		/* detect stems of 4+ bytes by bucket */
 	uint32_t	*dx_start;	/* REPLY_DX_BUCKETS + 1 offsets */
-	uint64_t	*dx_pair;	/* bit: a stem starts with the pair */
+	uint64_t	*dx_bits;	/* bit: a long stem has the head hash */
+	struct reply_dstem *dx_short;	/* detect stems of 2 or 3 bytes */
+	uint32_t	 ndx_short;
+	uint64_t	*dx_pair;	/* bit: a short stem starts with the pair */
+	bool		 dx_lead;	/* every long stem starts a character */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */

@@ -242,6 +242,8 @@ reply_bank_release(struct reply_bank *b)
 	free(b->money);
 	free(b->dx);
 	free(b->dx_start);
+	free(b->dx_bits);
+	free(b->dx_short);
 	free(b->dx_pair);
 	arena_release(&b->mem);
 	memset(b, 0, sizeof(*b));

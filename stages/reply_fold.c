@@ -213,28 +213,33 @@ dur_ok(enum reply_unit u, long v)
 }
 
 /*
- * A stem's bucket: by its first four bytes, or two when shorter.  Many
- * stems share two bytes ("before i ...", "не ...", one Cyrillic letter),
- * few share four, so a text position checks short chains.
+ * A long stem's hash: its first four bytes as loaded from memory, spread.
+ * The top bits pick its bucket, the top sixteen its bit in the filter:
+ * in Cyrillic or Greek text nearly every letter starts some stem, few
+ * pairs of letters do.
  */
 static inline uint32_t
-dx_key2(const char *p)
+dx_hash(uint32_t head)
 {
-	return ((unsigned char)p[0] * 61u + (unsigned char)p[1]) %
-	    REPLY_DX_BUCKETS;
+	return head * 0x9e3779b1u;
 }
 
-static inline uint32_t
-dx_key4(const char *p)
-{
-	return (((unsigned char)p[0] * 61u + (unsigned char)p[1]) * 61u +
-	    (unsigned char)p[2]) * 61u + (unsigned char)p[3];
-}
+#define DX_BUCKET(h)	((h) >> (32 - 12))
+#define DX_BIT(h)	((h) >> (32 - 16))
+_Static_assert(REPLY_DX_BUCKETS == 1 << 12, "DX_BUCKET() takes 12 bits");
+_Static_assert(REPLY_DX_BITS == 1 << 16, "DX_BIT() takes 16 bits");
 
-static inline uint32_t
-dx_key(const char *p, size_t n)
+static void
+dx_fill(struct reply_dstem *d, const struct reply_var *v, int what)
 {
-	return n >= 4 ? dx_key4(p) % REPLY_DX_BUCKETS : dx_key2(p);
+	d->p = v->p;
+	d->n = v->n;
+	d->what = what;
+	d->head = d->head2 = 0;
+	if (v->n >= 4)
+		memcpy(&d->head, v->p, 4);
+	if (v->n >= 8)
+		memcpy(&d->head2, v->p + 4, 4);
 }
 
 int
@@ -246,29 +251,38 @@ reply_detect_index(struct reply_bank *b)
 		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL
 	};
 	const struct reply_slotv *s;
-	uint32_t i, k, pair, n = 0, *fill;
+	uint32_t i, k, h, pair, n = 0, *fill;
 	int d;
 
 	for (d = 0; d < REPLY_D_COUNT; d++)
 		if ((s = reply_slot(b, slots[d])) != NULL)
 			n += s->n;
 	b->dx = calloc(n + 1, sizeof(*b->dx));
+	b->dx_short = calloc(n + 1, sizeof(*b->dx_short));
 	b->dx_start = calloc(REPLY_DX_BUCKETS + 1, sizeof(*b->dx_start));
+	b->dx_bits = calloc(REPLY_DX_BITS / 64, sizeof(*b->dx_bits));
 	b->dx_pair = calloc(65536 / 64, sizeof(*b->dx_pair));
 	fill = calloc(REPLY_DX_BUCKETS, sizeof(*fill));
-	if (b->dx == NULL || b->dx_start == NULL || b->dx_pair == NULL ||
-	    fill == NULL) {
+	if (b->dx == NULL || b->dx_short == NULL || b->dx_start == NULL ||
+	    b->dx_bits == NULL || b->dx_pair == NULL || fill == NULL) {
 		free(fill);
 		return -1;
 	}
-	/* Counting sort by bucket; stems under two bytes never match. */
+	/*
+	 * Counting sort of the long stems by bucket; stems under two bytes
+	 * never match, two or three bytes go to the short list.
+	 */
 	for (d = 0; d < REPLY_D_COUNT; d++) {
 		if ((s = reply_slot(b, slots[d])) == NULL)
 			continue;
-		for (i = 0; i < s->n; i++)
-			if (b->vars[s->first + i].n >= 2)
-				b->dx_start[dx_key(b->vars[s->first + i].p,
-				    b->vars[s->first + i].n) + 1]++;
+		for (i = 0; i < s->n; i++) {
+			const struct reply_var *v = &b->vars[s->first + i];
+
+			if (v->n < 4)
+				continue;
+			memcpy(&h, v->p, 4);
+			b->dx_start[DX_BUCKET(dx_hash(h)) + 1]++;
+		}
 	}
 	for (k = 0; k < REPLY_DX_BUCKETS; k++)
 		b->dx_start[k + 1] += b->dx_start[k];
@@ -280,20 +294,33 @@ reply_detect_index(struct reply_bank *b)
 
 			if (v->n < 2)
 				continue;
-			k = dx_key(v->p, v->n);
-			b->dx[b->dx_start[k] + fill[k]].p = v->p;
-			b->dx[b->dx_start[k] + fill[k]].n = v->n;
-			b->dx[b->dx_start[k] + fill[k]].what = d;
-			if (v->n >= 4)
-				memcpy(&b->dx[b->dx_start[k] + fill[k]].head,
-				    v->p, 4);
-			pair = (unsigned char)v->p[0] << 8 |
-			    (unsigned char)v->p[1];
-			b->dx_pair[pair >> 6] |= (uint64_t)1 << (pair & 63);
+			if (v->n < 4) {
+				dx_fill(&b->dx_short[b->ndx_short++], v, d);
+				pair = (unsigned char)v->p[0] << 8 |
+				    (unsigned char)v->p[1];
+				b->dx_pair[pair >> 6] |= (uint64_t)1 <<
+				    (pair & 63);
+				continue;
+			}
+			memcpy(&h, v->p, 4);
+			h = dx_hash(h);
+			k = DX_BUCKET(h);
+			dx_fill(&b->dx[b->dx_start[k] + fill[k]], v, d);
+			b->dx_bits[DX_BIT(h) >> 6] |= (uint64_t)1 <<
+			    (DX_BIT(h) & 63);
 			fill[k]++;
 		}
 	}
 	free(fill);
+	/*
+	 * Stems are folded bank text: each starts a character, so the scan
+	 * may skip continuation bytes, unless a bank says otherwise.
+	 */
+	b->dx_lead = true;
+	for (i = 0; i < n; i++)
+		if (b->dx[i].n > 0 && ((unsigned char)b->dx[i].p[0] & 0xc0) ==
+		    0x80)
+			b->dx_lead = false;
 	return 0;
 }
 
@@ -412,34 +439,52 @@ number_words(const struct reply_bank *b, struct slice t,
 	}
 }
 
-/* Match the stems of bucket k at p: a hit per slot, lateness positions. */
+/* A late stem at p: one more place for late_near() to look. */
 static inline void
-dx_scan(const struct reply_bank *b, uint32_t k, const char *p,
-    const char *end, bool *hit, struct late_at *la)
+dx_hit(const struct reply_dstem *d, const char *p, bool *hit,
+    struct late_at *la)
 {
-	uint32_t j;
+	hit[d->what] = true;
+	if (d->what == REPLY_D_LATE && la->n < LATE_MAX)
+		la->at[la->n++] = p;
+}
+
+/* The long stems with the head hash h that start at p (4+ bytes left). */
+static inline void
+dx_scan(const struct reply_bank *b, uint32_t h, uint32_t head,
+    const char *p, const char *end, bool *hit, struct late_at *la)
+{
+	uint32_t j, k = DX_BUCKET(h), h2;
 
 	for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
 		const struct reply_dstem *d = &b->dx[j];
-		uint32_t head;
 
-		if ((size_t)(end - p) < d->n)
+		if (d->head != head || (size_t)(end - p) < d->n)
 			continue;
-		/*
-		 * In Cyrillic or Greek two bytes are one letter:
-		 * four more settle most near misses without a call.
-		 */
-		if (d->n >= 4) {
-			memcpy(&head, p, 4);
-			if (head != d->head || memcmp(p + 4, d->p + 4,
-			    d->n - 4) != 0)
+		if (d->n >= 8) {
+			memcpy(&h2, p + 4, 4);
+			if (h2 != d->head2 || memcmp(p + 8, d->p + 8,
+			    d->n - 8) != 0)
 				continue;
-		} else if (p[0] != d->p[0] || p[1] != d->p[1] ||
-		    memcmp(p + 2, d->p + 2, d->n - 2) != 0)
+		} else if (memcmp(p + 4, d->p + 4, d->n - 4) != 0)
 			continue;
-		hit[d->what] = true;
-		if (d->what == REPLY_D_LATE && la->n < LATE_MAX)
-			la->at[la->n++] = p;
+		dx_hit(d, p, hit, la);
+	}
+}
+
+/* The short stems (2 or 3 bytes) that start at p (2+ bytes left). */
+static void
+dx_scan_short(const struct reply_bank *b, const char *p, const char *end,
+    bool *hit, struct late_at *la)
+{
+	uint32_t j;
+
+	for (j = 0; j < b->ndx_short; j++) {
+		const struct reply_dstem *d = &b->dx_short[j];
+
+		if ((size_t)(end - p) >= d->n && p[0] == d->p[0] &&
+		    p[1] == d->p[1] && (d->n == 2 || p[2] == d->p[2]))
+			dx_hit(d, p, hit, la);
 	}
 }
 
@@ -450,24 +495,31 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
 	struct late_at la;
 	bool hit[REPLY_D_COUNT] = { false };
-	uint32_t k, k2;
+	uint32_t k, h, head;
 	size_t i;
 	long v;
 
 	memset(f, 0, sizeof(*f));
 	la.n = 0;
-	/* One pass for every detect stem, bucketed by its first bytes. */
-	for (p = t.p; p + 1 < end; p++) {
-		/* Most byte pairs start no stem: one bit says so. */
-		k = (unsigned char)p[0] << 8 | (unsigned char)p[1];
-		if ((b->dx_pair[k >> 6] >> (k & 63) & 1) == 0)
+	/*
+	 * One pass for every detect stem.  Hits at one place may come in
+	 * any order: late_near() only asks whether some place is near.
+	 */
+	if (b->ndx_short > 0)
+		for (p = t.p; p + 1 < end; p++) {
+			k = (unsigned char)p[0] << 8 | (unsigned char)p[1];
+			if (b->dx_pair[k >> 6] >> (k & 63) & 1)
+				dx_scan_short(b, p, end, hit, &la);
+		}
+	for (p = t.p; end - p >= 4; p++) {
+		/* No stem starts inside a UTF-8 sequence (see the index). */
+		if ((*p & 0xc0) == 0x80 && b->dx_lead)
 			continue;
-		/* The four-byte bucket, then the two-byte one (short stems). */
-		k2 = dx_key2(p);
-		k = end - p >= 4 ? dx_key4(p) % REPLY_DX_BUCKETS : k2;
-		dx_scan(b, k, p, end, hit, &la);
-		if (k != k2)
-			dx_scan(b, k2, p, end, hit, &la);
+		memcpy(&head, p, 4);
+		h = dx_hash(head);
+		/* Most places start no stem: one bit says so. */
+		if ((b->dx_bits[DX_BIT(h) >> 6] >> (DX_BIT(h) & 63) & 1) != 0)
+			dx_scan(b, h, head, p, end, hit, &la);
 	}
 	f->late = hit[REPLY_D_LATE];
 	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED] ||
