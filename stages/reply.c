@@ -104,7 +104,7 @@ trim(struct slice s)
 enum {
 	RK_TEXT, RK_ID, RK_LANG, RK_BUYER, RK_SERVICE, RK_RATING,
 	RK_SEVERITY, RK_CREATED_AT, RK_TOPICS, RK_SENTIMENT, RK_KIND,
-	RK_COUNT
+	RK_EVIDENCE, RK_COUNT
 };
 
 static int
@@ -128,7 +128,9 @@ read_key(struct slice k)
 	case 7:
 		return memcmp(k.p, "service", 7) == 0 ? RK_SERVICE : -1;
 	case 8:
-		return memcmp(k.p, "severity", 8) == 0 ? RK_SEVERITY : -1;
+		if (memcmp(k.p, "severity", 8) == 0)
+			return RK_SEVERITY;
+		return memcmp(k.p, "evidence", 8) == 0 ? RK_EVIDENCE : -1;
 	case 9:
 		return memcmp(k.p, "sentiment", 9) == 0 ? RK_SENTIMENT : -1;
 	case 10:
@@ -143,9 +145,17 @@ val_str(const struct rec_kv *kv, struct slice *s)
 {
 	const char *p;
 	struct mp_val v;
+	unsigned char c;
 
 	if (kv == NULL)
 		return -1;
+	/* A short string, as mp_next() would read it, without the call. */
+	c = (unsigned char)kv->val[0];
+	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
+		s->p = kv->val + 1;
+		s->n = c & 0x1f;
+		return 0;
+	}
 	p = kv->val;
 	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
 		return -1;
@@ -157,11 +167,23 @@ val_str(const struct rec_kv *kv, struct slice *s)
 static int
 val_int(const struct rec_kv *kv, int64_t *i)
 {
+	const unsigned char *u;
 	const char *p;
 	struct mp_val v;
 
 	if (kv == NULL)
 		return -1;
+	/* A positive fixint or a uint 32, the common cases, directly. */
+	u = (const unsigned char *)kv->val;
+	if (u[0] < 0x80 && kv->vlen == 1) {
+		*i = u[0];
+		return 0;
+	}
+	if (u[0] == 0xce && kv->vlen == 5) {
+		*i = (int64_t)((uint32_t)u[1] << 24 | (uint32_t)u[2] << 16 |
+		    (uint32_t)u[3] << 8 | u[4]);
+		return 0;
+	}
 	p = kv->val;
 	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || !mp_as_int(&v, i))
 		return -1;
@@ -227,6 +249,10 @@ reply_read(const struct rec *r, struct reply_info *in, char *detail,
 		}
 	}
 
+	if (kv[RK_EVIDENCE] != NULL) {
+		in->evidence = kv[RK_EVIDENCE]->val;
+		in->evidence_end = kv[RK_EVIDENCE]->val + kv[RK_EVIDENCE]->vlen;
+	}
 	has_sent = val_str(kv[RK_SENTIMENT], &sent) == 0;
 	has_kind = val_str(kv[RK_KIND], &kind) == 0;
 	if (!has_sent) {
@@ -285,6 +311,26 @@ struct compose {
 	} used[REPLY_MAXTMPL];
 	int		 nused;
 };
+
+/* buf_add() without the call: composing appends many short pieces. */
+static inline void
+out_add(struct buf *b, const char *p, size_t n)
+{
+	if (b->cap - b->len <= n)
+		buf_grow(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static inline void
+out_addc(struct buf *b, char ch)
+{
+	if (b->cap - b->len <= 1)
+		buf_grow(b, 1);
+	b->p[b->len++] = ch;
+	b->p[b->len] = '\0';
+}
 
 /* Append number `n` in the bank's digits (slot "digits", else ASCII). */
 static void
@@ -345,7 +391,7 @@ put_count(struct compose *c, struct buf *out, enum reply_slot id, long n)
 {
 	const struct reply_slotv *s = reply_slot(c->b, id);
 	const struct reply_var *v;
-	const char *p, *end, *bar;
+	const char *p, *end, *bar, *pct;
 	char num[24];
 	int form, k;
 
@@ -364,11 +410,14 @@ put_count(struct compose *c, struct buf *out, enum reply_slot id, long n)
 	}
 	if ((bar = memchr(p, '|', end - p)) != NULL)
 		end = bar;
-	for (; p < end; p++) {
-		if (*p == '%')
-			put_num(c, out, num, k);
-		else
-			buf_addc(out, *p);
+	while (p < end) {
+		if ((pct = memchr(p, '%', end - p)) == NULL)
+			pct = end;
+		out_add(out, p, pct - p);
+		if (pct == end)
+			break;
+		put_num(c, out, num, k);
+		p = pct + 1;
 	}
 }
 
@@ -422,6 +471,15 @@ static void
 put_clean(struct buf *out, struct slice s)
 {
 	size_t i, from = 0;
+
+	for (i = 0; i < s.n; i++)
+		if (s.p[i] == '{' || s.p[i] == '}' ||
+		    (unsigned char)s.p[i] <= '\r')
+			break;
+	if (i == s.n) {
+		out_add(out, s.p, s.n);
+		return;
+	}
 
 	for (i = 0; i < s.n; i++) {
 		char ch = s.p[i];
@@ -478,13 +536,13 @@ render(struct compose *c, struct buf *out, struct slice t)
 		const char *open = memchr(p, '{', end - p);
 
 		if (open == NULL) {
-			buf_add(out, p, end - p);
+			out_add(out, p, end - p);
 			break;
 		}
-		buf_add(out, p, open - p);
+		out_add(out, p, open - p);
 		p = open;
 		if ((close = memchr(p, '}', end - p)) == NULL) {
-			buf_add(out, p, end - p);
+			out_add(out, p, end - p);
 			break;
 		}
 		name.p = p + 1;
@@ -523,20 +581,21 @@ render(struct compose *c, struct buf *out, struct slice t)
 			break;
 		default:
 keep:
-			buf_add(out, p, close + 1 - p);	/* the checker sees it */
+			out_add(out, p, close + 1 - p);	/* the checker sees it */
 		}
 		p = close + 1;
 	}
 }
 
 /*
- * Append one variant of slot `s` to `out`, separated by `sep` when `out`
- * is not empty.  Returns false when the slot has no variant for the tone.
+ * Append one variant of slot `s` to `out`, separated by character `sep`
+ * (0: none) when `out` is not empty.  Returns false when the slot has no variant for the tone.
  */
 static bool
 say(struct compose *c, struct buf *out, const struct reply_slotv *s,
-    const char *sep)
+    char sep)
 {
+	const struct reply_var *var;
 	int v;
 
 	if (s == NULL)
@@ -545,10 +604,13 @@ say(struct compose *c, struct buf *out, const struct reply_slotv *s,
 	    c->part, c->st->tone);
 	if (v < 0)
 		return false;
-	if (out->len > 0 && sep != NULL)
-		buf_adds(out, sep);
-	render(c, out, (struct slice){ c->b->vars[s->first + v].p,
-	    c->b->vars[s->first + v].n });
+	if (out->len > 0 && sep != 0)
+		out_addc(out, sep);
+	var = &c->b->vars[s->first + v];
+	if (var->plain)
+		out_add(out, var->p, var->n);
+	else
+		render(c, out, (struct slice){ var->p, var->n });
 	if (c->nused < REPLY_MAXTMPL) {
 		c->used[c->nused].s = s;
 		c->used[c->nused].v = v;
@@ -558,7 +620,7 @@ say(struct compose *c, struct buf *out, const struct reply_slotv *s,
 }
 
 static bool
-sayf(struct compose *c, struct buf *out, enum reply_slot id, const char *sep)
+sayf(struct compose *c, struct buf *out, enum reply_slot id, char sep)
 {
 	return say(c, out, reply_slot(c->b, id), sep);
 }
@@ -567,16 +629,16 @@ static void
 greet(struct compose *c, struct buf *out)
 {
 	if (c->in->buyer.n > 0 && c->in->buyer.n <= 64 &&
-	    sayf(c, out, RS_GREET_NAME, NULL))
+	    sayf(c, out, RS_GREET_NAME, 0))
 		return;
-	sayf(c, out, RS_GREET, NULL);
+	sayf(c, out, RS_GREET, 0);
 }
 
 static void
 sign(struct compose *c, struct buf *out)
 {
 	if (c->st->signature != NULL && c->st->signature[0] != '\0')
-		sayf(c, out, RS_SIGN, "\n");
+		sayf(c, out, RS_SIGN, '\n');
 }
 
 /* The remedy slot for topic t under the seller's settings. */
@@ -597,6 +659,43 @@ remedy_slot(struct compose *c, enum reply_topic t)
 	if (s == NULL)
 		s = reply_family(b, RF_REMEDY, t);
 	return s;
+}
+
+/* No line break and no braces: a string fit to quote. */
+static bool
+quotable(struct slice s)
+{
+	size_t i;
+
+	for (i = 0; i < s.n; i++)
+		if (s.p[i] == '\n' || s.p[i] == '{' || s.p[i] == '}')
+			return false;
+	return true;
+}
+
+/*
+ * Does h contain n (n.n >= 2)?  memmem() costs more on short texts, and
+ * in Cyrillic or Greek the first byte alone is nearly every other byte.
+ */
+static bool
+contains(struct slice h, struct slice n)
+{
+	const char *p, *last;
+	uint16_t n2, h2;
+
+	if (n.n > h.n)
+		return false;
+	/* classify's own evidence ("stars=5") is rarely in the text. */
+	if (memchr(n.p, '=', n.n) != NULL && memchr(h.p, '=', h.n) == NULL)
+		return false;
+	last = h.p + (h.n - n.n);
+	memcpy(&n2, n.p, 2);
+	for (p = h.p; p <= last; p++) {
+		memcpy(&h2, p, 2);
+		if (h2 == n2 && memcmp(p + 2, n.p + 2, n.n - 2) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Are there words to quote (three letters, not just emoji and marks)? */
@@ -628,27 +727,19 @@ pick_quote(const struct rec *r, const struct reply_info *in)
 	const char *it = NULL, *end = NULL, *p;
 	struct slice e, q = { NULL, 0 };
 	struct mp_val v;
-	uint32_t k;
 
-	/* One lookup, then the array's strings (rec_array_str() finds the
-	 * key again for every element). */
-	for (k = 0; k < r->nkeys; k++)
-		if (r->kv[k].key.n == 8 &&
-		    memcmp(r->kv[k].key.p, "evidence", 8) == 0) {
-			it = r->kv[k].val;
-			end = it + r->kv[k].vlen;
-			if (mp_next(&it, end, &v) != MP_OK ||
-			    v.type != MP_ARRAY)
-				it = end;
-			break;
-		}
+	/* The first "evidence" pair, found by reply_read(). */
+	if (in->evidence != NULL) {
+		it = in->evidence;
+		end = in->evidence_end;
+		if (mp_next(&it, end, &v) != MP_OK || v.type != MP_ARRAY)
+			it = end;
+	}
 	while (it < end && mp_next(&it, end, &v) == MP_OK &&
 	    v.type == MP_STR) {
 		e = v.v.s;
-		if (e.n >= 3 && e.n <= 60 && memchr(e.p, '\n', e.n) == NULL &&
-		    memchr(e.p, '{', e.n) == NULL &&
-		    memchr(e.p, '}', e.n) == NULL &&
-		    memmem(in->text.p, in->text.n, e.p, e.n) != NULL)
+		if (e.n >= 3 && e.n <= 60 && quotable(e) &&
+		    contains(in->text, e))
 			return e;
 	}
 	q = in->text;
@@ -734,7 +825,7 @@ compose_negative(struct compose *c, const struct rec *r)
 
 	c->part = 0;
 	greet(c, &st->pub);
-	sayf(c, &st->pub, RS_THANK_NEG, "\n");
+	sayf(c, &st->pub, RS_THANK_NEG, '\n');
 	/*
 	 * Name the problem.  A fact found in the text says it more precisely
 	 * than the topic ("cancelled without asking you" rather than "your
@@ -742,7 +833,7 @@ compose_negative(struct compose *c, const struct rec *r)
 	 * own; facts come first, the most specific first.
 	 */
 #define FACT(cond, slot) do { \
-	if (nfacts < 2 && (cond) && sayf(c, &st->pub, (slot), " ")) { \
+	if (nfacts < 2 && (cond) && sayf(c, &st->pub, (slot), ' ')) { \
 		nfacts++; \
 		facts |= SAID(slot); \
 	} \
@@ -754,7 +845,7 @@ compose_negative(struct compose *c, const struct rec *r)
 	FACT(f->unit != RU_NONE, RS_FACT_LATE);
 	for (i = 0; i < in->ntopics && i < 2 && acks + nfacts < 3; i++)
 		if (!covered(facts, in->topics[i]) && say(c, &st->pub,
-		    reply_family(c->b, RF_ACK, in->topics[i]), " "))
+		    reply_family(c->b, RF_ACK, in->topics[i]), ' '))
 			acks++;
 	FACT(f->money != NULL, RS_FACT_MONEY);
 	FACT(in->service.n > 0 && in->service.n <= 80, RS_FACT_SERVICE);
@@ -762,33 +853,33 @@ compose_negative(struct compose *c, const struct rec *r)
 	said = acks + nfacts;
 	/* The buyer's own words make the reply theirs: echo them. */
 	if (said < 2 && c->quote.n > 0 && sayf(c, &st->pub, RS_ACK_QUOTE,
-	    " "))
+	    ' '))
 		said++;
 	if (said == 0)
-		say(c, &st->pub, reply_family(c->b, RF_ACK, RT_NONE), " ");
-	sayf(c, &st->pub, RS_APOLOGY, " ");
-	say(c, &st->pub, remedy_for(c, t0, facts), " ");
-	sayf(c, &st->pub, RS_MOVE, " ");
-	sayf(c, &st->pub, RS_PROMISE, " ");
+		say(c, &st->pub, reply_family(c->b, RF_ACK, RT_NONE), ' ');
+	sayf(c, &st->pub, RS_APOLOGY, ' ');
+	say(c, &st->pub, remedy_for(c, t0, facts), ' ');
+	sayf(c, &st->pub, RS_MOVE, ' ');
+	sayf(c, &st->pub, RS_PROMISE, ' ');
 	sign(c, &st->pub);
 
 	c->part = 1;
 	greet(c, &st->prv);
-	sayf(c, &st->prv, RS_PRIVATE_INTRO, "\n");
-	say(c, &st->prv, remedy_for(c, t0, facts), " ");
+	sayf(c, &st->prv, RS_PRIVATE_INTRO, '\n');
+	say(c, &st->prv, remedy_for(c, t0, facts), ' ');
 	if (in->ntopics > 1 && remedy_for(c, in->topics[1], facts) !=
 	    remedy_for(c, t0, facts))
-		say(c, &st->prv, remedy_for(c, in->topics[1], facts), " ");
-	sayf(c, &st->prv, RS_PRIVATE_ASK, " ");
-	sayf(c, &st->prv, RS_PROMISE, " ");
+		say(c, &st->prv, remedy_for(c, in->topics[1], facts), ' ');
+	sayf(c, &st->prv, RS_PRIVATE_ASK, ' ');
+	sayf(c, &st->prv, RS_PROMISE, ' ');
 	sign(c, &st->prv);
 
 	c->part = 2;
 	greet(c, &st->fup);
-	sayf(c, &st->fup, RS_FOLLOWUP_ASK, "\n");
+	sayf(c, &st->fup, RS_FOLLOWUP_ASK, '\n');
 	sign(c, &st->fup);
 	c->part = 3;
-	sayf(c, &st->fres, RS_FOLLOWUP_RESOLVED, NULL);
+	sayf(c, &st->fres, RS_FOLLOWUP_RESOLVED, 0);
 }
 
 static void
@@ -802,14 +893,14 @@ compose_positive(struct compose *c, const struct rec *r, bool neutral)
 	c->quote = pick_quote(r, in);
 	c->part = 0;
 	greet(c, &st->pub);
-	sayf(c, &st->pub, neutral ? RS_NEU_THANK : RS_POS_THANK, "\n");
+	sayf(c, &st->pub, neutral ? RS_NEU_THANK : RS_POS_THANK, '\n');
 	if (neutral) {
 		/* Mixed feelings: name the concern, or echo their words. */
 		if (in->ntopics > 0)
 			liked = reply_family(c->b, RF_ACK, in->topics[0]);
 		else if (c->quote.n > 0)
 			liked = reply_slot(c->b, RS_NEU_QUOTE);
-		say(c, &st->pub, liked, " ");
+		say(c, &st->pub, liked, ' ');
 	} else {
 		for (i = 0; i < in->ntopics && liked == NULL; i++)
 			liked = reply_family(c->b, RF_LIKED, in->topics[i]);
@@ -821,9 +912,9 @@ compose_positive(struct compose *c, const struct rec *r, bool neutral)
 		if (liked == NULL && in->service.n > 0 &&
 		    in->service.n <= 80)
 			liked = reply_slot(c->b, RS_LIKED_SERVICE);
-		say(c, &st->pub, liked, " ");
+		say(c, &st->pub, liked, ' ');
 	}
-	sayf(c, &st->pub, neutral ? RS_NEU_ASK : RS_POS_CLOSE, " ");
+	sayf(c, &st->pub, neutral ? RS_NEU_ASK : RS_POS_CLOSE, ' ');
 	sign(c, &st->pub);
 }
 
@@ -1066,15 +1157,15 @@ reply_process(struct stage_ctx *ctx, const struct rec *r)
 		action = "request_details";
 		c.part = 0;
 		greet(&c, &st->pub);
-		sayf(&c, &st->pub, RS_FAKE_PUBLIC, "\n");
+		sayf(&c, &st->pub, RS_FAKE_PUBLIC, '\n');
 		sign(&c, &st->pub);
 		c.part = 1;
 		greet(&c, &st->prv);
-		sayf(&c, &st->prv, RS_FAKE_PRIVATE, "\n");
+		sayf(&c, &st->prv, RS_FAKE_PRIVATE, '\n');
 		sign(&c, &st->prv);
 		c.part = 2;
 		greet(&c, &st->fup);
-		sayf(&c, &st->fup, RS_FAKE_FOLLOWUP, "\n");
+		sayf(&c, &st->fup, RS_FAKE_FOLLOWUP, '\n');
 		sign(&c, &st->fup);
 		followup = true;
 		break;
@@ -1084,13 +1175,13 @@ reply_process(struct stage_ctx *ctx, const struct rec *r)
 			action = "no_reply";
 		else {
 			action = "report_to_platform";
-			sayf(&c, &st->pub, RS_ABUSIVE_PUBLIC, NULL);
+			sayf(&c, &st->pub, RS_ABUSIVE_PUBLIC, 0);
 		}
 		break;
 	case RC_MISMATCH:
 		c.part = 0;
 		greet(&c, &st->pub);
-		sayf(&c, &st->pub, RS_MISMATCH_PUBLIC, "\n");
+		sayf(&c, &st->pub, RS_MISMATCH_PUBLIC, '\n');
 		sign(&c, &st->pub);
 		break;
 	}

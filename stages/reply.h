@@ -116,6 +116,7 @@ struct reply_var {
 	const char	*p;	/* the text, into the model bytes or the arena */
 	uint32_t	 n;
 	uint8_t		 tone;
+	bool		 plain;	/* no '{': nothing to expand */
 };
 
 struct reply_slotv {
@@ -123,6 +124,7 @@ struct reply_slotv {
 	uint32_t	 n;	/* 0 = slot absent or empty */
 	const char	*name;	/* into the model bytes */
 	uint32_t	 namelen;
+	uint32_t	 fit[3];	/* variants fitting each REPLY_TONE_* */
 };
 
 /* Money patterns: "pattern => template" where '#' is the number. */
@@ -282,6 +284,8 @@ struct reply_info {
 	int64_t		 severity;	/* classify: 0..3, 0 when absent */
 	enum reply_topic topics[RT_COUNT];
 	int		 ntopics;
+	/* The msgpack value of the first "evidence" key, or NULL. */
+	const char	*evidence, *evidence_end;
 };
 
 struct reply_check;

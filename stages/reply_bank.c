@@ -226,6 +226,20 @@ reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
 		if (eol == end)
 			break;
 	}
+	/* What composing asks of every variant, once. */
+	for (i = 0; i < (int)b->nslots; i++) {
+		cur = &b->slots[i];
+		memset(cur->fit, 0, sizeof(cur->fit));
+		for (f = 0; f < (int)cur->n; f++)
+			for (t = 0; t < 3; t++)
+				if (b->vars[cur->first + f].tone ==
+				    REPLY_TONE_ANY ||
+				    b->vars[cur->first + f].tone == t)
+					cur->fit[t]++;
+	}
+	for (i = 0; i < (int)b->nvars; i++)
+		b->vars[i].plain = memchr(b->vars[i].p, '{', b->vars[i].n) ==
+		    NULL;
 	if (reply_detect_index(b) == -1)
 		goto nomem;
 	return 0;
@@ -274,12 +288,15 @@ reply_pick(const struct reply_slotv *s, const struct reply_bank *b,
 
 	if (s == NULL)
 		return -1;
-	for (i = 0; i < s->n; i++) {
-		uint8_t vt = b->vars[s->first + i].tone;
+	if (tone >= 0 && tone < 3)
+		fit = s->fit[tone];
+	else
+		for (i = 0; i < s->n; i++) {
+			uint8_t vt = b->vars[s->first + i].tone;
 
-		if (vt == REPLY_TONE_ANY || vt == tone)
-			fit++;
-	}
+			if (vt == REPLY_TONE_ANY || vt == tone)
+				fit++;
+		}
 	if (fit == 0)
 		return -1;
 	k = reply_mix(h ^ reply_mix(salt)) % fit;

@@ -199,6 +199,19 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Is any of the eight bytes at p an ASCII digit? */
+static inline bool
+has_digit8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t x, y;
+
+	memcpy(&x, p, 8);
+	/* Per byte, no carries: low seven bits >= '0', < ':', bit 7 clear. */
+	y = x & 0x7f * ones;
+	return ((y + 0x50 * ones) & ~(y + 0x46 * ones) & ~x & 0x80 * ones) != 0;
+}
+
 /* The range a believable duration lies in, per unit. */
 static bool
 dur_ok(enum reply_unit u, long v)
@@ -511,16 +524,22 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			if (b->dx_pair[k >> 6] >> (k & 63) & 1)
 				dx_scan_short(b, p, end, hit, &la);
 		}
-	for (p = t.p; end - p >= 4; p++) {
+	/* Most places start no stem: one bit says so. */
+#define DX_AT(p) do { \
+	memcpy(&head, (p), 4); \
+	h = dx_hash(head); \
+	if ((b->dx_bits[DX_BIT(h) >> 6] >> (DX_BIT(h) & 63) & 1) != 0) \
+		dx_scan(b, h, head, (p), end, hit, &la); \
+} while (0)
+	if (t.n >= 4 && b->dx_lead) {
 		/* No stem starts inside a UTF-8 sequence (see the index). */
-		if ((*p & 0xc0) == 0x80 && b->dx_lead)
-			continue;
-		memcpy(&head, p, 4);
-		h = dx_hash(head);
-		/* Most places start no stem: one bit says so. */
-		if ((b->dx_bits[DX_BIT(h) >> 6] >> (DX_BIT(h) & 63) & 1) != 0)
-			dx_scan(b, h, head, p, end, hit, &la);
-	}
+		for (p = t.p; p <= end - 4; p++)
+			if ((*p & 0xc0) != 0x80)
+				DX_AT(p);
+	} else if (t.n >= 4)
+		for (p = t.p; p <= end - 4; p++)
+			DX_AT(p);
+#undef DX_AT
 	f->late = hit[REPLY_D_LATE];
 	f->cancel_unasked = hit[REPLY_D_CANCEL_UNASKED] ||
 	    (hit[REPLY_D_UNASKED] && hit[REPLY_D_CANCEL]);
@@ -533,6 +552,10 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 
 	p = t.p;
 	while (p < end) {
+		if (end - p >= 8 && !has_digit8(p)) {
+			p += 8;
+			continue;
+		}
 		if (!is_digit(*p) || (p > t.p && is_digit(p[-1]))) {
 			p++;
 			continue;
