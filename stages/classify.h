@@ -51,7 +51,11 @@ struct cls_tok {
 	uint16_t	 flags;
 	uint32_t	 soff;	/* the token in the original text */
 	uint32_t	 slen;
+	uint32_t	 cp;	/* its first code point in cls_text.cp */
+	uint16_t	 ncp;	/* code points there; CLS_NCP_BUF: read buf */
 };
+
+#define CLS_NCP_BUF	0xffff
 
 /*
  * A review folded for matching: lower case, Kazakh letters written as
@@ -64,6 +68,13 @@ struct cls_tok {
 struct cls_text {
 	char		*buf;
 	size_t		 len;
+	/*
+	 * The folded code points of the word tokens, each packed as its
+	 * UTF-8 bytes in a uint32 (what the n-grams hash), one ' ' before
+	 * and after every word; NULL when cls_norm() took its slow path
+	 * (the n-grams then read buf).
+	 */
+	uint32_t	*cp;
 	struct cls_tok	*tok;
 	size_t		 ntok;
 	unsigned	 nexcl;		/* '!' */
@@ -74,6 +85,12 @@ struct cls_text {
 
 /* Fold and tokenise `s` (n bytes, UTF-8; invalid bytes are separators). */
 void	cls_norm(struct arena *a, const char *s, size_t n,
+	    struct cls_text *t);
+/*
+ * The same, the plain way (one code point at a time, no cp[]): what
+ * cls_norm() does for long texts, and its reference in the unit tests.
+ */
+void	cls_norm_ref(struct arena *a, const char *s, size_t n,
 	    struct cls_text *t);
 /* Mark the tokens in the scope of a negator of language `l`. */
 void	cls_mark_neg(struct cls_text *t, enum cls_lang l);

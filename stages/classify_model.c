@@ -85,16 +85,26 @@ cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
     uint64_t seed, uint32_t *out, size_t cap, size_t *n)
 {
 	unsigned shift = 64 - cfg->bits;
-	uint32_t cp[CLS_NGRAM_CPS];
+	uint32_t cpbuf[CLS_NGRAM_CPS];
 	size_t i, j, ncp, at = *n;
 
 	seed ^= 0x63686172;
 	for (i = 0; i < t->ntok; i++) {
 		const struct cls_tok *k = &t->tok[i];
 		const unsigned char *p, *e;
+		const uint32_t *cp;
 
 		if (k->len == 0 || (k->flags & CLS_TOK_SYM))
 			continue;
+		/* cls_norm() kept the code points with their spaces. */
+		if (t->cp != NULL && k->ncp != CLS_NCP_BUF) {
+			cp = t->cp + k->cp - 1;
+			ncp = (size_t)k->ncp + 2;
+			if (ncp > CLS_NGRAM_CPS)
+				ncp = CLS_NGRAM_CPS;
+			goto hash;
+		}
+		cp = cpbuf;
 		p = (const unsigned char *)t->buf + k->off - 1;
 		e = (const unsigned char *)t->buf + k->off + k->len + 1;
 		for (ncp = 0; p < e && ncp < CLS_NGRAM_CPS; ncp++) {
@@ -103,21 +113,22 @@ cls_char_features(const struct cls_cfg *cfg, const struct cls_text *t,
 
 			/* ASCII and two-byte letters first: nearly all. */
 			if (v < 0x80) {
-				cp[ncp] = v;
+				cpbuf[ncp] = v;
 				p++;
 				continue;
 			}
 			if (v < 0xe0 && p + 1 < e) {
-				cp[ncp] = v << 8 | p[1];
+				cpbuf[ncp] = v << 8 | p[1];
 				p += 2;
 				continue;
 			}
 			cl = cls_u8len(*p);
 			for (b = 1; b < cl && p + b < e; b++)
 				v = v << 8 | p[b];
-			cp[ncp] = v;
+			cpbuf[ncp] = v;
 			p += cl;
 		}
+hash:
 		/*
 		 * One length only (the shipped 5-grams): the same rows as the
 		 * general loop below without its per-length tests.

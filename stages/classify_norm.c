@@ -366,6 +366,39 @@ cls_kind(int32_t c, utf8proc_category_t cat)
 static struct cls_cpinfo cls_cptab[CLS_CPTAB];
 static pthread_once_t cls_cptab_once = PTHREAD_ONCE_INIT;
 
+/*
+ * The same for cls_norm()'s word loop, one 16-byte entry a code point:
+ * n is 0 unless the code point simply continues a word (a letter, digit
+ * or mark that is kept: no apostrophe, no mark to drop), so one test
+ * says whether the loop goes on.  acc adds 1 for a letter and 1 << 16 for
+ * a capital; lead holds the CLS_L_* bits of the first folded byte; sidx is
+ * the script of a letter (CLS_NLANG: none); pk the folded code point
+ * packed as cls_text.cp holds it.
+ */
+#define CLS_L_NONDIGIT	0x1
+#define CLS_L_CYR	0x2
+#define CLS_L_LAT	0x4
+
+struct cls_fast {
+	char		 u[4];
+	uint32_t	 pk;
+	uint32_t	 acc;
+	uint8_t		 n;
+	uint8_t		 lead;
+	uint8_t		 sidx;
+	uint8_t		 pad;
+};
+
+static struct cls_fast cls_fasttab[CLS_CPTAB];
+
+static inline unsigned
+cls_lbits(uint16_t lead)
+{
+	return (lead & CLS_TOK_NONDIGIT ? CLS_L_NONDIGIT : 0) |
+	    (lead & CLS_TOK_HASCYR ? CLS_L_CYR : 0) |
+	    (lead & CLS_TOK_HASLAT ? CLS_L_LAT : 0);
+}
+
 static void
 cls_cptab_init(void)
 {
@@ -386,6 +419,23 @@ cls_cptab_init(void)
 			l = f;
 		ci->n = f == 0 ? 0 : (uint8_t)cls_put(ci->u, l);
 		ci->lead = cls_lead_flags(ci->u[0]);
+	}
+	for (c = 0; c < CLS_CPTAB; c++) {
+		const struct cls_cpinfo *ci = &cls_cptab[c];
+		struct cls_fast *fe = &cls_fasttab[c];
+		unsigned j;
+
+		memcpy(fe->u, ci->u, 4);
+		for (fe->pk = 0, j = 0; j < ci->n; j++)
+			fe->pk = fe->pk << 8 | (unsigned char)ci->u[j];
+		if ((ci->kind & (CLS_K_WORD | CLS_K_APOS | CLS_K_MARK)) ==
+		    CLS_K_WORD)
+			fe->n = ci->n;
+		if (ci->kind & CLS_K_LETTER)
+			fe->acc = 1 + (ci->kind & CLS_K_UPPER ? 1u << 16 : 0);
+		fe->sidx = (ci->kind & CLS_K_LETTER) && ci->script >= 0 ?
+		    (uint8_t)ci->script : CLS_NLANG;
+		fe->lead = (uint8_t)cls_lbits(ci->lead);
 	}
 }
 
@@ -451,7 +501,7 @@ cls_norm_word(const utf8proc_uint8_t *p, size_t n, size_t *ip,
 }
 
 void
-cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
+cls_norm_ref(struct arena *a, const char *s, size_t n, struct cls_text *t)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
 	size_t i = 0, cap;
@@ -607,6 +657,268 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			cls_unmask(t, k, cap);
 		k->flags &= ~(CLS_TOK_NONDIGIT | CLS_TOK_HASCYR |
 		    CLS_TOK_HASLAT);
+		k->cp = 0;
+		k->ncp = CLS_NCP_BUF;
+	}
+}
+
+/*
+ * cls_norm() proper: the same result as cls_norm_ref() for texts of up
+ * to CLS_FAST_MAX bytes (so no token nears the 16-bit lengths and no
+ * per-token count overflows), with the state in locals (a store into the
+ * folded text could alias any field of *t), a word's plain code points
+ * folded by one table entry each, and the code points of the words kept
+ * for the n-grams.  Only empty tokens (a lone tatweel) differ: their
+ * slen is 0, where cls_norm_ref() leaves it unset.
+ */
+#define CLS_FAST_MAX	4000
+
+void
+cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct cls_tok *tok, *cur = NULL;
+	unsigned script[CLS_NLANG + 1] = { 0 };
+	unsigned nletters = 0, nupper = 0, nexcl = 0, nunmask = 0;
+	uint32_t *cps, acc = 0;
+	size_t i = 0, len = 1, ncp = 1, ntok = 0, off = 0, soff = 0;
+	size_t send = 0, cp0 = 0, cap;
+	unsigned lead = 0, tflags = 0;
+	bool inword = false, brk = false;
+	char *buf;
+
+	if (n > CLS_FAST_MAX) {
+		cls_norm_ref(a, s, n, t);
+		return;
+	}
+	pthread_once(&cls_cptab_once, cls_cptab_init);
+	cap = 4 * n + 2;
+	buf = arena_alloc(a, cap + 4);
+	tok = arena_alloc(a, (n + 1) * sizeof(*tok));
+	cps = arena_alloc(a, (2 * n + 2) * sizeof(*cps));
+	buf[0] = ' ';
+	cps[0] = ' ';
+	while (i < n) {
+		const struct cls_cpinfo *ci;
+		unsigned b = p[i], kd;
+		int32_t c;
+		size_t at = i;
+
+		if (b == ' ') {
+			i++;
+			if (inword)
+				goto endword;
+			continue;
+		}
+		if (b < 0x80) {
+			c = (int32_t)b;
+			i++;
+		} else if (b >= 0xc2 && b <= 0xdf && n - i >= 2 &&
+		    (p[i + 1] & 0xc0) == 0x80) {
+			c = (int32_t)((b & 0x1f) << 6 | (p[i + 1] & 0x3f));
+			i += 2;
+		} else {
+			utf8proc_int32_t cc;
+			utf8proc_ssize_t k = utf8proc_iterate(p + i,
+			    (utf8proc_ssize_t)(n - i), &cc);
+
+			if (k <= 0) {
+				i++;
+				c = ' ';
+			} else {
+				i += (size_t)k;
+				c = cc;
+			}
+		}
+		ci = c < CLS_CPTAB ? &cls_cptab[c] : NULL;
+		kd = ci != NULL ? ci->kind : cls_kind(c, cls_category(c));
+		if ((kd & CLS_K_APOS) && inword)
+			continue;	/* don't -> dont */
+		if (kd & CLS_K_MARK) {
+			if (kd & CLS_K_ARMARK)
+				continue;
+			if (!inword)
+				continue;
+		}
+		if (kd & CLS_K_WORD) {
+			if (!inword) {
+				if (buf[len - 1] != ' ')
+					buf[len++] = ' ';
+				cur = &tok[ntok++];
+				off = len;
+				tflags = brk ? CLS_TOK_BREAK : 0;
+				soff = send = at;
+				cp0 = ncp;
+				acc = 0;
+				lead = 0;
+				brk = false;
+				inword = true;
+			}
+			if (kd & CLS_K_LETTER) {
+				acc += 1 + (kd & CLS_K_UPPER ? 1u << 16 : 0);
+				if (ci != NULL)
+					script[cls_fasttab[c].sidx]++;
+			}
+			if (ci != NULL) {
+				if (ci->n == 0)
+					continue;
+				memcpy(buf + len, ci->u, 4);
+				len += ci->n;
+				cps[ncp++] = cls_fasttab[c].pk;
+				lead |= cls_fasttab[c].lead;
+			} else {
+				int32_t f;
+				size_t k, j;
+				uint32_t pk = 0;
+
+				if (kd & CLS_K_UPPER)
+					c = cls_lower(c);
+				if ((f = cls_fold_cp(c)) == 0)
+					continue;
+				if (f > 0)
+					c = f;
+				k = cls_put(buf + len, c);
+				for (j = 0; j < k; j++)
+					pk = pk << 8 | (unsigned char)buf[len + j];
+				if (k > 0)
+					lead |= cls_lbits(cls_lead_flags(
+					    buf[len]));
+				len += k;
+				cps[ncp++] = pk;
+			}
+			/* The rest of a plain word, one table entry a code
+			 * point. */
+			while (i < n) {
+				const struct cls_fast *fe;
+				unsigned d = p[i], k;
+
+				if (d < 0x80) {
+					k = 1;
+				} else if (d >= 0xc2 && d <= 0xdf &&
+				    n - i >= 2 && (p[i + 1] & 0xc0) == 0x80) {
+					d = (d & 0x1f) << 6 | (p[i + 1] & 0x3f);
+					k = 2;
+				} else
+					break;
+				fe = &cls_fasttab[d];
+				if (fe->n == 0)
+					break;
+				memcpy(buf + len, fe->u, 4);
+				len += fe->n;
+				cps[ncp++] = fe->pk;
+				acc += fe->acc;
+				lead |= fe->lead;
+				script[fe->sidx]++;
+				i += k;
+			}
+			send = i;
+			continue;
+		}
+		/* Not part of a word: ends one. */
+		if (inword) {
+			i = at;		/* come back to this code point */
+			goto endword;
+		}
+		if (c == '!')
+			nexcl++;
+		if (kd & CLS_K_BRK) {
+			brk = true;
+			continue;
+		}
+		if (kd & CLS_K_SYM) {
+			/* Emoji and symbols: one token each. */
+			struct cls_tok *k;
+
+			if (buf[len - 1] != ' ')
+				buf[len++] = ' ';
+			k = &tok[ntok++];
+			k->off = (uint32_t)len;
+			k->flags = CLS_TOK_SYM | (brk ? CLS_TOK_BREAK : 0);
+			k->soff = (uint32_t)at;
+			k->slen = (uint32_t)(i - at);
+			brk = false;
+			len += cls_put(buf + len, c);
+			k->len = (uint16_t)(len - k->off);
+			k->cp = 0;
+			k->ncp = 0;
+		}
+		continue;
+endword:
+		{
+			unsigned nl = acc & 0xffff, nu = acc >> 16;
+
+			if (nl >= 2 && nu == nl)
+				tflags |= CLS_TOK_UPPER;
+			nletters += nl;
+			nupper += nu;
+			if (!(lead & CLS_L_NONDIGIT))
+				tflags |= CLS_TOK_NUM;
+			else if ((lead & (CLS_L_CYR | CLS_L_LAT)) ==
+			    (CLS_L_CYR | CLS_L_LAT)) {
+				tflags |= CLS_TOK_HASCYR;
+				nunmask++;
+			}
+			cur->off = (uint32_t)off;
+			cur->len = (uint16_t)(len - off);
+			cur->flags = (uint16_t)tflags;
+			cur->soff = (uint32_t)soff;
+			cur->slen = (uint32_t)(send - soff);
+			cur->cp = (uint32_t)cp0;
+			cur->ncp = (uint16_t)(ncp - cp0);
+			cps[ncp++] = ' ';
+			inword = false;
+		}
+	}
+	if (inword) {
+		/* The same as endword above, for the last word. */
+		{
+			unsigned nl = acc & 0xffff, nu = acc >> 16;
+
+			if (nl >= 2 && nu == nl)
+				tflags |= CLS_TOK_UPPER;
+			nletters += nl;
+			nupper += nu;
+			if (!(lead & CLS_L_NONDIGIT))
+				tflags |= CLS_TOK_NUM;
+			else if ((lead & (CLS_L_CYR | CLS_L_LAT)) ==
+			    (CLS_L_CYR | CLS_L_LAT)) {
+				tflags |= CLS_TOK_HASCYR;
+				nunmask++;
+			}
+			cur->off = (uint32_t)off;
+			cur->len = (uint16_t)(len - off);
+			cur->flags = (uint16_t)tflags;
+			cur->soff = (uint32_t)soff;
+			cur->slen = (uint32_t)(send - soff);
+			cur->cp = (uint32_t)cp0;
+			cur->ncp = (uint16_t)(ncp - cp0);
+			cps[ncp++] = ' ';
+		}
+	}
+	if (buf[len - 1] != ' ')
+		buf[len++] = ' ';
+	buf[len] = '\0';
+	t->buf = buf;
+	t->len = len;
+	t->tok = tok;
+	t->ntok = ntok;
+	t->cp = cps;
+	t->nexcl = nexcl;
+	t->nletters = nletters;
+	t->nupper = nupper;
+	memcpy(t->script, script, sizeof(t->script));
+	/* Cyrillic words with Latin look-alikes, in token order. */
+	for (i = 0; i < ntok && nunmask > 0; i++) {
+		struct cls_tok *k = &tok[i];
+		uint32_t was = k->off;
+
+		if (!(k->flags & CLS_TOK_HASCYR))
+			continue;
+		k->flags &= ~CLS_TOK_HASCYR;
+		nunmask--;
+		cls_unmask(t, k, cap);
+		if (k->off != was)
+			k->ncp = CLS_NCP_BUF;
 	}
 }
 

@@ -149,6 +149,98 @@ test_classify_norm_latin_lookalikes_in_cyrillic_words(void **state)
 	assert_memory_equal(t.buf + t.tok[1].off, "idiot", 5);
 }
 
+/*
+ * cls_norm() (word loop by table, code points kept for the n-grams) must
+ * give what the plain cls_norm_ref() gives, field by field, and the same
+ * feature rows: on awkward strings, and on strings drawn from pieces of
+ * every script, marks, apostrophes, emoji, capitals and invalid bytes.
+ */
+static void
+norm_same(const char *s, size_t n)
+{
+	static uint32_t fa[CLS_MAX_FEATURES], fb[CLS_MAX_FEATURES];
+	struct cls_text a, b;
+	size_t i, na, nb, ca, cb;
+	int l;
+
+	cls_norm(&arena, s, n, &a);
+	cls_norm_ref(&arena, s, n, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.buf, b.buf, a.len + 1);
+	assert_int_equal(a.ntok, b.ntok);
+	assert_int_equal(a.nexcl, b.nexcl);
+	assert_int_equal(a.nletters, b.nletters);
+	assert_int_equal(a.nupper, b.nupper);
+	assert_memory_equal(a.script, b.script, sizeof(a.script));
+	for (i = 0; i < a.ntok; i++) {
+		assert_int_equal(a.tok[i].off, b.tok[i].off);
+		assert_int_equal(a.tok[i].len, b.tok[i].len);
+		assert_int_equal(a.tok[i].flags, b.tok[i].flags);
+		assert_int_equal(a.tok[i].soff, b.tok[i].soff);
+		/* cls_norm_ref() leaves an empty token's slen unset. */
+		if (b.tok[i].len > 0)
+			assert_int_equal(a.tok[i].slen, b.tok[i].slen);
+	}
+	for (l = 0; l <= CLS_NLANG; l++) {
+		cls_mark_neg(&a, (enum cls_lang)l);
+		cls_mark_neg(&b, (enum cls_lang)l);
+		na = cls_features(&builtin.model.cfg, (enum cls_lang)l, &a, fa,
+		    CLS_MAX_FEATURES, &ca);
+		nb = cls_features(&builtin.model.cfg, (enum cls_lang)l, &b, fb,
+		    CLS_MAX_FEATURES, &cb);
+		assert_int_equal(na, nb);
+		assert_int_equal(ca, cb);
+		assert_memory_equal(fa, fb, na * sizeof(*fa));
+	}
+	arena_reset(&arena);
+}
+
+static void
+test_classify_norm_fast_path_equals_reference(void **state)
+{
+	static const char *const fixed[] = {
+		"", " ", "a", "A", "AB", "!!", "ـ", "ـ ـ", "ـمرحبا",
+		"don't ’tis it’s", "Опоздал на 5 ДНЕЙ!", "cука idiot",
+		"good\xff\xfe" "bad", "tail\xc3", "\xd0", "e\xcc\x81t\xcc\x81",
+		"İSTANBUL ışık Şahane", "ΆΈΉΊΌΎΏ ΐΰ όμορφος", "Әсем ҚАЗАҚ ұнады",
+		"لَا أُحِبُّ هذا", "خیلی خوب بود ۵ ستاره", "ab\xe2\x80\x8d" "cd",
+		"\xe2\x84\xaa" "elvin \xe2\x84\xab", "日本語 テスト", "👍🔥 ok 😊",
+		"x\xcd\x8f" "y", "pаypаl", "123 4,5 ٣٤", "word\xef\xbb\xbf" "next",
+	};
+	static const char *const piece[] = {
+		"a", "Z", "é", "É", "ß", "ı", "İ", "ş", "ğ", "7", "٥", "۵",
+		"д", "Д", "ё", "қ", "Қ", "і", "ұ", "ά", "Σ", "ς", "ώ", "ل",
+		"أ", "ـ", "\xd9\x8e", "\xd9\xb0", "ی", "ک", "پ", "'", "’",
+		"\xcc\x81", "\xcc\x87", "\xe2\x80\x8d", "\xc2\xad", "👍",
+		"©", "\xe2\x84\xaa", "日", " ", " ", "  ", ".", ",", "!", "?",
+		"-", "…", "\n", "\xff", "\xc3", "\xe2\x82", "c", "o", "p",
+	};
+	char s[256];
+	uint64_t r = 42;
+	size_t i, n, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		norm_same(fixed[i], strlen(fixed[i]));
+	for (i = 0; i < 3000; i++) {
+		size_t len = 0;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = (size_t)(r >> 59);
+		for (k = 0; k < 4 * n; k++) {
+			const char *pc;
+
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			pc = piece[(r >> 33) % (sizeof(piece) / sizeof(piece[0]))];
+			if (len + strlen(pc) >= sizeof(s))
+				break;
+			memcpy(s + len, pc, strlen(pc));
+			len += strlen(pc);
+		}
+		norm_same(s, len);
+	}
+}
+
 static void
 test_classify_negation_prefix_scope_ends_at_a_break(void **state)
 {
@@ -555,6 +647,8 @@ main(void)
 		    test_classify_norm_invalid_utf8_is_a_separator),
 		cmocka_unit_test(
 		    test_classify_norm_latin_lookalikes_in_cyrillic_words),
+		cmocka_unit_test(
+		    test_classify_norm_fast_path_equals_reference),
 		cmocka_unit_test(
 		    test_classify_negation_prefix_scope_ends_at_a_break),
 		cmocka_unit_test(test_classify_negation_kazakh_postfix),
