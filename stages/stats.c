@@ -55,7 +55,8 @@ static const struct opt stats_opts[] = {
 
 struct stats_stage {
 	struct stats	 st;
-	struct slice	 topics[64], evidence[64];
+	struct slice	 topics[STATS_MAXLIST], evidence[STATS_MAXLIST];
+	struct rec	 rec;		/* records the scan leaves to rec_parse */
 };
 
 /*
@@ -244,279 +245,184 @@ stats_init_stage(struct stage_ctx *ctx)
 	return 0;
 }
 
-/*
- * The value of a pair as a string: fixstr and str8 (nearly every key and
- * short value) are read in place, anything else through mp_next().
- * Returns false when the value is not a string.
- */
-static inline bool
-val_str(const char *p, size_t n, struct slice *s)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	struct mp_val v;
-
-	if (n >= 1 && (u[0] & 0xe0) == 0xa0 && (size_t)(u[0] & 0x1f) < n) {
-		*s = (struct slice){ p + 1, u[0] & 0x1f };
-		return true;
-	}
-	if (n >= 2 && u[0] == 0xd9 && (size_t)u[1] + 2 <= n) {
-		*s = (struct slice){ p + 2, u[1] };
-		return true;
-	}
-	if (mp_next(&p, p + n, &v) != MP_OK || v.type != MP_STR)
-		return false;
-	*s = v.v.s;
-	return true;
-}
-
-/*
- * Up to `max` strings of the array in the value bytes [p, p + n) into v:
- * the strings before the first element that is not one (as
- * rec_array_str() reads them).
- */
-static size_t
-val_strs(const char *p, size_t n, struct slice *v, size_t max)
-{
-	const char *end = p + n;
-	const unsigned char *u;
-	struct mp_val a;
-	size_t k = 0;
-
-	if (n >= 1 && ((unsigned char)p[0] & 0xf0) == 0x90)
-		p++;
-	else if (mp_next(&p, end, &a) != MP_OK || a.type != MP_ARRAY)
-		return 0;
-	while (k < max && p < end) {
-		u = (const unsigned char *)p;
-		if ((u[0] & 0xe0) == 0xa0 && (size_t)(u[0] & 0x1f) <
-		    (size_t)(end - p)) {
-			v[k++] = (struct slice){ p + 1, u[0] & 0x1f };
-			p += 1 + (u[0] & 0x1f);
-		} else if (u[0] == 0xd9 && end - p >= 2 &&
-		    (size_t)u[1] + 2 <= (size_t)(end - p)) {
-			v[k++] = (struct slice){ p + 2, u[1] };
-			p += 2 + u[1];
-		} else if (mp_next(&p, end, &a) == MP_OK && a.type == MP_STR)
-			v[k++] = a.v.s;
-		else
-			break;
-	}
-	return k;
-}
-
-/*
- * Keep the buyer's words of an evidence list: classify appends its
- * features as "name=value" ("stars=1", "model=neg 0.93"; see
- * docs/classify.md), which say nothing in a table of what buyers
- * complain about.
- */
-static size_t
-buyer_words(struct slice *v, size_t n)
-{
-	static const char *const features[] = {
-		"stars=", "template=", "model=", "rule=", "lang="
-	};
-	size_t i, f, k;
-
-	for (i = k = 0; i < n; i++) {
-		for (f = 0; f < sizeof(features) / sizeof(features[0]); f++)
-			if (v[i].n > strlen(features[f]) &&
-			    memcmp(v[i].p, features[f], strlen(features[f])) ==
-			    0)
-				break;
-		if (f == sizeof(features) / sizeof(features[0]))
-			v[k++] = v[i];
-	}
-	return k;
-}
-
-/*
- * Bytes of the string at p (header and payload) when it is one whose
- * header tells (fixstr, str8, str16) and it fits before end, else 0.
- */
-static inline size_t
-str_size(const char *p, const char *end)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t avail = (size_t)(end - p), n;
-
-	if (avail == 0)
-		return 0;
-	if ((u[0] & 0xe0) == 0xa0)
-		n = 1 + (u[0] & 0x1f);
-	else if (u[0] == 0xd9 && avail >= 2)
-		n = 2 + (size_t)u[1];
-	else if (u[0] == 0xda && avail >= 3)
-		n = 3 + ((size_t)u[1] << 8 | u[2]);
-	else
-		return 0;
-	return n <= avail ? n : 0;
-}
-
-/*
- * Bytes of the value at p when it is a scalar or a short array of
- * strings that fits before end (nearly all of a reply), else 0: then
- * mp_skip() frames it.
- */
-static size_t
-val_size(const char *p, const char *end)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t avail = (size_t)(end - p), n, k, e;
-	static const unsigned char fixed[32] = {
-		/* 0xc0 .. 0xdf: size of the fixed-size kinds, 0 others. */
-		1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
-		2, 3, 5, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	};
-
-	if (avail == 0)
-		return 0;
-	if (u[0] <= 0x7f || u[0] >= 0xe0)
-		return 1;
-	if (u[0] >= 0xc0 && fixed[u[0] - 0xc0] != 0)
-		n = fixed[u[0] - 0xc0];
-	else if ((u[0] & 0xf0) == 0x90) {
-		for (n = 1, k = 0; k < (size_t)(u[0] & 0x0f); k++, n += e)
-			if ((e = str_size(p + n, end)) == 0)
-				return 0;
-	} else
-		n = str_size(p, end);
-	return n <= avail ? n : 0;
-}
-
-static void
-get_reply(const char *val, size_t vlen, struct stats_rec *sr)
-{
-	struct mp_val m, v;
-	struct slice k;
-	const char *p, *end;
-	uint32_t i;
-	size_t n;
-
-	p = val;
-	end = val + vlen;
-	if (mp_next(&p, end, &m) != MP_OK || m.type != MP_MAP)
-		return;
-	for (i = 0; i < m.v.n; i++) {
-		/* Keys are short strings; most values are strings too. */
-		if (p < end && ((unsigned char)*p & 0xe0) == 0xa0 &&
-		    (n = str_size(p, end)) != 0) {
-			k = (struct slice){ p + 1, n - 1 };
-			p += n;
-		} else if (mp_next(&p, end, &v) != MP_OK || v.type != MP_STR)
-			return;
-		else
-			k = v.v.s;
-		if (k.n == 6 && (memcmp(k.p, "due_at", 6) == 0 ||
-		    memcmp(k.p, "action", 6) == 0)) {
-			if (mp_next(&p, end, &v) != MP_OK)
-				return;
-			if (k.p[0] == 'a' && v.type == MP_STR) {
-				sr->action = v.v.s;
-				sr->has_action = true;
-			} else if (k.p[0] == 'd' && mp_as_int(&v, &sr->due))
-				sr->has_due = true;
-		} else if ((n = val_size(p, end)) != 0)
-			p += n;
-		else if (mp_skip(&p, end) != MP_OK)
-			return;
-	}
-}
-
-/* The keys stats reads; a record's first pair with the key counts. */
-enum {
-	SK_PLATFORM, SK_SELLER, SK_BUYER, SK_LANG, SK_SENTIMENT, SK_KIND,
-	SK_RATING, SK_CREATED, SK_SCORE, SK_TOPICS, SK_EVIDENCE, SK_REPLY,
-	SK_N
-};
-
-#define KEYIS(kv, lit)	((kv)->key.n == sizeof(lit) - 1 && \
-	memcmp((kv)->key.p, lit, sizeof(lit) - 1) == 0)
-
-/* Which of the SK_* keys the pair has, or -1. */
-static inline int
-key_of(const struct rec_kv *kv)
-{
-	switch (kv->key.n) {
-	case 4:
-		return KEYIS(kv, "lang") ? SK_LANG : KEYIS(kv, "kind") ?
-		    SK_KIND : -1;
-	case 5:
-		return KEYIS(kv, "buyer") ? SK_BUYER : KEYIS(kv, "reply") ?
-		    SK_REPLY : -1;
-	case 6:
-		return KEYIS(kv, "seller") ? SK_SELLER : KEYIS(kv, "rating") ?
-		    SK_RATING : KEYIS(kv, "topics") ? SK_TOPICS : -1;
-	case 8:
-		return KEYIS(kv, "platform") ? SK_PLATFORM :
-		    KEYIS(kv, "evidence") ? SK_EVIDENCE : -1;
-	case 9:
-		return KEYIS(kv, "sentiment") ? SK_SENTIMENT : -1;
-	case 10:
-		return KEYIS(kv, "created_at") ? SK_CREATED :
-		    KEYIS(kv, "sent_score") ? SK_SCORE : -1;
-	default:
-		return -1;
-	}
-}
-
 static int
 stats_process(struct stage_ctx *ctx, const struct rec *r)
 {
 	struct stats_stage *s = ctx->priv;
-	const struct rec_kv *kv[SK_N];
 	struct stats_rec sr;
-	struct mp_val v;
-	const char *p;
-	double score;
-	uint32_t i;
-	int k;
 
-	/* One walk over the record's index instead of a lookup per key. */
-	memset(kv, 0, sizeof(kv));
-	for (i = 0; i < r->nkeys; i++)
-		if ((k = key_of(&r->kv[i])) != -1 && kv[k] == NULL)
-			kv[k] = &r->kv[i];
-	memset(&sr, 0, sizeof(sr));
-#define GETSTR(key, field, has)	\
-	(sr.has = kv[key] != NULL && val_str(kv[key]->val, kv[key]->vlen, \
-	    &sr.field))
-	GETSTR(SK_PLATFORM, platform, has_platform);
-	GETSTR(SK_SELLER, seller, has_seller);
-	GETSTR(SK_BUYER, buyer, has_buyer);
-	GETSTR(SK_LANG, lang, has_lang);
-	GETSTR(SK_SENTIMENT, sentiment, has_sentiment);
-	GETSTR(SK_KIND, kind, has_kind);
-#undef GETSTR
-	if (kv[SK_RATING] != NULL && (p = kv[SK_RATING]->val,
-	    mp_next(&p, p + kv[SK_RATING]->vlen, &v) == MP_OK) &&
-	    mp_as_int(&v, &sr.rating) && sr.rating >= 1 && sr.rating <= 5)
-		;
-	else
-		sr.rating = 0;
-	sr.has_created = kv[SK_CREATED] != NULL && (p = kv[SK_CREATED]->val,
-	    mp_next(&p, p + kv[SK_CREATED]->vlen, &v) == MP_OK) &&
-	    mp_as_int(&v, &sr.created);
-	if (kv[SK_SCORE] != NULL && (p = kv[SK_SCORE]->val,
-	    mp_next(&p, p + kv[SK_SCORE]->vlen, &v) == MP_OK) &&
-	    mp_as_double(&v, &score) && score >= -1.0 && score <= 1.0) {
-		sr.has_score = true;
-		sr.score_micro = (int64_t)(score * 1e6 + (score < 0 ? -0.5 :
-		    0.5));
-	}
-	sr.topics = s->topics;
-	if (kv[SK_TOPICS] != NULL)
-		sr.ntopics = val_strs(kv[SK_TOPICS]->val, kv[SK_TOPICS]->vlen,
-		    s->topics, 64);
-	sr.evidence = s->evidence;
-	if (kv[SK_EVIDENCE] != NULL)
-		sr.nevidence = buyer_words(s->evidence, val_strs(
-		    kv[SK_EVIDENCE]->val, kv[SK_EVIDENCE]->vlen, s->evidence,
-		    64));
-	if (kv[SK_REPLY] != NULL)
-		get_reply(kv[SK_REPLY]->val, kv[SK_REPLY]->vlen, &sr);
+	stats_rec_of(r, &sr, s->topics, s->evidence);
 	stats_add(&s->st, &sr);
 	return stage_aggregate(ctx, r);
+}
+
+/*
+ * Reading stdin.  stats reads its records itself (as a source) instead
+ * of through the driver's reader: stats_scan() frames a record and takes
+ * its facts in one pass, where the driver would index every pair first
+ * (most of the cost of a record after reply).  Whatever the scan does not
+ * know goes through rec_parse() and stats_process(), and the stream is
+ * read, grown and judged as pipeline/rec.c's reader does, with the same
+ * messages and rejects (not_a_map, bad_msgpack), so the counts, the
+ * reject stream and the exit status are those of a process() stage.
+ */
+#define IN_CHUNK	(1 << 20)
+#define IN_MAX_RECORD	((size_t)256 << 20)
+/* The most raw bytes a bad_msgpack reject keeps (pipeline/stage.c). */
+#define IN_REJECT_RAW	(1 << 20)
+
+struct stats_in {
+	char		*buf;
+	size_t		 cap, start, end;
+	uint64_t	 base;		/* stream offset of buf[0] */
+	uint64_t	 seq;
+	bool		 eof;
+};
+
+static int
+in_fill(struct stage_ctx *ctx, struct stats_in *in)
+{
+	ssize_t got;
+	char *p;
+
+	if (in->start > 0) {
+		memmove(in->buf, in->buf + in->start, in->end - in->start);
+		in->base += in->start;
+		in->end -= in->start;
+		in->start = 0;
+	}
+	if (in->cap - in->end < IN_CHUNK / 4) {
+		if (in->end > IN_MAX_RECORD)
+			return stage_fail(ctx, "'stdin': record at byte %llu is "
+			    "larger than %zu MiB", (unsigned long long)in->base,
+			    IN_MAX_RECORD >> 20);
+		if ((p = realloc(in->buf, in->cap * 2)) == NULL)
+			return stage_fail(ctx, "'stdin': out of memory");
+		in->buf = p;
+		in->cap *= 2;
+	}
+	do
+		got = read(STDIN_FILENO, in->buf + in->end, in->cap - in->end);
+	while (got == -1 && errno == EINTR);
+	if (got == -1)
+		return stage_fail_errno(ctx, "'stdin': read error");
+	if (got == 0)
+		in->eof = true;
+	in->end += (size_t)got;
+	return 0;
+}
+
+/*
+ * Reject the bytes [p, p + n) at stream offset `off` as the driver does:
+ * a skipped value (not_a_map) as itself, a malformed tail (bad_msgpack)
+ * as bin.  stage_reject() takes a record, so this is one whose "src" is
+ * "stdin" and whose bytes are what the reject stream must carry.
+ */
+static int
+in_reject(struct stage_ctx *ctx, const char *p, size_t n, uint64_t off,
+    bool as_bin, const char *reason, const char *detail)
+{
+	static const char src_val[] = "\xa5stdin";
+	struct rec_kv kv = {
+		.key = SLICE_LIT("src"), .val = src_val, .vlen = 6
+	};
+	struct rec r = { .nkeys = 1, .kv = &kv, .offset = off };
+	struct buf b = BUF_INIT;
+	msgpack_packer pk;
+	int rc;
+
+	r.p = p;
+	r.n = n;
+	if (as_bin) {
+		if (n > IN_REJECT_RAW)
+			n = IN_REJECT_RAW;
+		mp_packer_buf(&pk, &b);
+		msgpack_pack_bin(&pk, n);
+		msgpack_pack_bin_body(&pk, p, n);
+		r.p = b.p;
+		r.n = b.len;
+	}
+	rc = stage_reject(ctx, &r, reason, "%s", detail);
+	buf_release(&b);
+	return rc;
+}
+
+static int
+stats_source(struct stage_ctx *ctx, const char *path)
+{
+	struct stats_stage *s = ctx->priv;
+	struct stats_in in;
+	struct stats_rec sr;
+	char err[256];
+	size_t used;
+	int rc, ret = -1;
+
+	/* Operands are partial states (--merge), taken by init: "-" here. */
+	(void)path;
+	memset(&in, 0, sizeof(in));
+	if ((in.buf = malloc(IN_CHUNK)) == NULL)
+		return stage_fail_errno(ctx, "cannot start reading");
+	in.cap = IN_CHUNK;
+	for (;;) {
+		if (in.end > in.start) {
+			used = stats_scan(in.buf + in.start, in.buf + in.end,
+			    &sr, s->topics, s->evidence);
+			if (used != 0) {
+				stats_add(&s->st, &sr);
+				stage_aggregate(ctx, NULL);
+				in.start += used;
+				in.seq++;
+				continue;
+			}
+			rc = rec_parse(&s->rec, in.buf + in.start,
+			    in.end - in.start, &used);
+			if (rc == MP_OK) {
+				s->rec.offset = in.base + in.start;
+				s->rec.seq = in.seq++;
+				in.start += used;
+				stats_process(ctx, &s->rec);
+				continue;
+			}
+			if (rc == MP_BAD && used > 0) {
+				snprintf(err, sizeof(err), "'stdin': value at "
+				    "byte %llu is not a map with string keys",
+				    (unsigned long long)(in.base + in.start));
+				/* A failed write is recorded; the driver
+				 * reads on, and so does this. */
+				(void)in_reject(ctx, in.buf + in.start, used,
+				    in.base + in.start, false, "not_a_map",
+				    err);
+				in.seq++;
+				in.start += used;
+				continue;
+			}
+			if (rc == MP_BAD) {
+				snprintf(err, sizeof(err), "'stdin': malformed "
+				    "msgpack in the record at byte %llu",
+				    (unsigned long long)(in.base + in.start));
+				goto bad;
+			}
+		} else if (in.eof) {
+			ret = 0;
+			goto out;
+		}
+		if (in.eof) {
+			snprintf(err, sizeof(err), "'stdin': stream ends inside "
+			    "the record at byte %llu (%zu bytes, truncated)",
+			    (unsigned long long)(in.base + in.start),
+			    in.end - in.start);
+			goto bad;
+		}
+		if (in_fill(ctx, &in) == -1)
+			goto out;
+	}
+bad:
+	if (in_reject(ctx, in.buf + in.start, in.end - in.start,
+	    in.base + in.start, true, "bad_msgpack", err) == 0)
+		stage_fail(ctx, "%s", err);
+out:
+	free(in.buf);
+	return ret;
 }
 
 /* Write b to dir/name through a temporary name and rename(2). */
@@ -594,6 +500,7 @@ stats_free(struct stage_ctx *ctx)
 	if (s == NULL)
 		return;
 	stats_release(&s->st);
+	rec_release(&s->rec);
 	free(s);
 	ctx->priv = NULL;
 }
@@ -604,7 +511,13 @@ const struct stage stats_stage = {
 	.usage = "[--merge PARTIAL...]",
 	.opts = stats_opts,
 	.init = stats_init_stage,
+	/*
+	 * Records come through stats_source() (see above); process() is
+	 * its slow path, and what tells `revpipe run` that stats reads
+	 * records.
+	 */
 	.process = stats_process,
+	.source = stats_source,
 	.finish = stats_finish,
 	.free = stats_free,
 	.flags = STAGE_NO_STDOUT,

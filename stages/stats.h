@@ -76,7 +76,22 @@ struct stab_order {
 	size_t		 n;
 };
 
-#define STAB_NLAST	4
+/*
+ * Tables of few keys (platform, language, sentiment, day...) remember
+ * where the keys they found live, in a small direct-mapped cache of keys
+ * up to 16 bytes that stab_add() tries before hashing.  An entry is good
+ * while its generation is the table's; every change of the table starts
+ * a new generation.
+ */
+#define STAB_NCACHE	16
+#define STAB_CACHE_MAXKEY	16
+
+struct stab_cache {
+	uint64_t	 w0, w1;	/* stab_words() of the key */
+	uint64_t	*val;
+	uint64_t	 gen;
+	size_t		 klen;
+};
 
 struct stab {
 	const char	*name;
@@ -88,15 +103,9 @@ struct stab {
 	size_t		 n;
 	struct stab_order *order;	/* for stab_sorted() */
 	struct stab_pool pool;
-	/*
-	 * Tables of few keys (platform, language, sentiment, day...) keep
-	 * the last STAB_NLAST keys found, for stab_add() to try first.
-	 */
-	bool		 keeplast;
-	size_t		 nlast, lnext;
-	const char	*lkey[STAB_NLAST];
-	size_t		 lklen[STAB_NLAST];
-	uint64_t	*lval[STAB_NLAST];
+	bool		 keeplast;	/* use the cache */
+	uint64_t	 gen;		/* 1 + changes so far */
+	struct stab_cache cache[STAB_NCACHE];
 };
 
 static inline const char *
@@ -147,6 +156,7 @@ struct stats {
 	int64_t		 day_num[2];
 	bool		 day_valid[2];
 	char		 day_str[2][16];
+	size_t		 day_len[2];
 };
 
 /* Initialise with the seller cap; now is STATS_NOW_UNSET or a unix time. */
@@ -165,6 +175,30 @@ struct stats_rec {
 	struct slice	*topics, *evidence;
 	size_t		 ntopics, nevidence;
 };
+
+/* Topics and evidence words read from one record; more are ignored. */
+#define STATS_MAXLIST	64
+
+struct rec;
+
+/*
+ * The facts of record r into *sr (stats_read.c); topics and evidence are
+ * STATS_MAXLIST slots each that sr then points to.  Missing keys and
+ * values of other types leave the has_* flags false; a record's first
+ * pair with a key counts; evidence keeps the buyer's words only.
+ */
+void	stats_rec_of(const struct rec *r, struct stats_rec *sr,
+	    struct slice *topics, struct slice *evidence);
+/*
+ * The same from the msgpack bytes of one record at [p, end), without
+ * the driver's index: the bytes of the record when it has only the
+ * common shapes (string keys up to 31 bytes; nil, booleans, numbers,
+ * strings up to str16, arrays and maps up to 16-bit counts, a few
+ * levels deep), else 0, and then rec_parse() and stats_rec_of() decide.
+ * Never reads at or past end.
+ */
+size_t	stats_scan(const char *p, const char *end, struct stats_rec *sr,
+	    struct slice *topics, struct slice *evidence);
 
 void	stats_add(struct stats *s, const struct stats_rec *r);
 /* Upstream counts of one stage, and one reject. */

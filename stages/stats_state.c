@@ -77,6 +77,7 @@ stab_init(struct stab *t, const char *name, size_t nval, size_t cap)
 	t->nval = nval;
 	t->cap = cap;
 	t->thr = UINT64_MAX;
+	t->gen = 1;		/* the cache's zeroed entries are stale */
 	t->nslot = 16;
 	t->slot = xcalloc(t->nslot, sizeof(*t->slot));
 	t->order = xcalloc(1, sizeof(*t->order));
@@ -248,29 +249,59 @@ stab_lower(struct stab *t, uint64_t thr)
 	stab_rebuild(t, t->nslot);
 }
 
-uint64_t *
-stab_add(struct stab *t, const char *key, size_t klen)
+/*
+ * Two words that, with the length, tell a key of up to 16 bytes from
+ * every other: the first and last 8 (or 4) bytes, overlapping, or the
+ * bytes themselves.
+ */
+static inline void
+stab_words(const char *key, size_t klen, uint64_t *w0, uint64_t *w1)
+{
+	const unsigned char *u = (const unsigned char *)key;
+	uint32_t a, b;
+
+	if (klen >= 8) {
+		memcpy(w0, key, 8);
+		memcpy(w1, key + klen - 8, 8);
+	} else if (klen >= 4) {
+		memcpy(&a, key, 4);
+		memcpy(&b, key + klen - 4, 4);
+		*w0 = a;
+		*w1 = b;
+	} else {
+		*w0 = klen == 0 ? 0 : (uint64_t)u[0] | (uint64_t)u[klen / 2] << 8 |
+		    (uint64_t)u[klen - 1] << 16;
+		*w1 = 0;
+	}
+}
+
+static inline struct stab_cache *
+stab_cache_slot(struct stab *t, uint64_t w0, uint64_t w1, size_t klen)
+{
+	uint64_t x = (w0 ^ (w1 * 0x9e3779b97f4a7c15ULL) ^ klen) *
+	    0xff51afd7ed558ccdULL;
+
+	return &t->cache[x >> 60];
+}
+
+/* stab_add() past its cache: c is the cache entry to fill, or NULL. */
+static uint64_t *
+stab_add_slow(struct stab *t, const char *key, size_t klen,
+    struct stab_cache *c, uint64_t w0, uint64_t w1)
 {
 	uint64_t h;
 	struct stab_ent *e, ne;
-	size_t i;
 
-	/* Platform, day, sentiment: a key among the last few, mostly. */
-	for (i = 0; i < t->nlast; i++)
-		if (klen == t->lklen[i] && stab_keyeq(key, t->lkey[i], klen))
-			return t->lval[i];
 	h = XXH3_64bits(key, klen);
 	if (h > t->thr)
 		return NULL;
 	if ((e = stab_find(t, h, key, klen)) != NULL) {
-		if (t->keeplast) {
-			i = t->lnext;
-			t->lnext = (i + 1) % STAB_NLAST;
-			if (t->nlast < STAB_NLAST)
-				t->nlast++;
-			t->lkey[i] = stab_key(e, t->nval);
-			t->lklen[i] = klen;
-			t->lval[i] = e->val;
+		if (c != NULL) {
+			c->w0 = w0;
+			c->w1 = w1;
+			c->klen = klen;
+			c->val = e->val;
+			c->gen = t->gen;
 		}
 		return e->val;
 	}
@@ -289,6 +320,30 @@ stab_add(struct stab *t, const char *key, size_t klen)
 		stab_lower(t, t->thr >> 1);
 	e = stab_find(t, h, key, klen);
 	return e == NULL ? NULL : e->val;
+}
+
+/* stab_add(), inlined where stats_add() calls it many times a record. */
+static inline __attribute__((always_inline)) uint64_t *
+stab_get(struct stab *t, const char *key, size_t klen)
+{
+	uint64_t w0, w1;
+	struct stab_cache *c;
+
+	/* Platform, day, sentiment: a key found before, mostly. */
+	if (!t->keeplast || klen > STAB_CACHE_MAXKEY)
+		return stab_add_slow(t, key, klen, NULL, 0, 0);
+	stab_words(key, klen, &w0, &w1);
+	c = stab_cache_slot(t, w0, w1, klen);
+	if (c->gen == t->gen && c->klen == klen && c->w0 == w0 &&
+	    c->w1 == w1)
+		return c->val;
+	return stab_add_slow(t, key, klen, c, w0, w1);
+}
+
+uint64_t *
+stab_add(struct stab *t, const char *key, size_t klen)
+{
+	return stab_get(t, key, klen);
 }
 
 /*
@@ -420,7 +475,7 @@ stab_entries(const struct stab *t, size_t *n)
 static void
 stab_changed(struct stab *t)
 {
-	t->nlast = t->lnext = 0;
+	t->gen++;
 	if (t->order->v != NULL) {
 		free(t->order->v);
 		t->order->v = NULL;
@@ -452,11 +507,14 @@ hll_add(uint8_t *reg, const char *p, size_t n)
 uint64_t
 hll_estimate(const uint8_t *reg)
 {
-	double m = HLL_M, sum = 0, e;
+	double m = HLL_M, sum = 0, e, pow2[256];
 	unsigned zeros = 0, i;
 
+	/* 2^-r for every register value: the same doubles, no calls. */
+	for (i = 0; i < 256; i++)
+		pow2[i] = ldexp(1.0, -(int)i);
 	for (i = 0; i < HLL_M; i++) {
-		sum += ldexp(1.0, -(int)reg[i]);
+		sum += pow2[reg[i]];
 		if (reg[i] == 0)
 			zeros++;
 	}
@@ -600,27 +658,34 @@ stats_overdue(struct stats *s)
 	return n;
 }
 
-static size_t
-topic_index(struct slice t)
+/* Index of t in names[0..n), or n; the first byte settles most misses. */
+static inline size_t
+name_index(struct slice t, const char *const *names, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < STATS_NTOPICS; i++)
-		if (slice_eq(t, stats_topic_names[i]))
+	if (t.n == 0)
+		return n;
+	for (i = 0; i < n; i++)
+		if (names[i][0] == t.p[0] && slice_eq(t, names[i]))
 			return i;
-	return STATS_NTOPICS;
+	return n;
+}
+
+static size_t
+topic_index(struct slice t)
+{
+	return name_index(t, stats_topic_names, STATS_NTOPICS);
 }
 
 static size_t
 kind_index(struct slice k)
 {
-	size_t i;
-
-	for (i = 0; i < STATS_NKINDS; i++)
-		if (slice_eq(k, stats_kind_names[i]))
-			return i;
-	return STATS_NKINDS;
+	return name_index(k, stats_kind_names, STATS_NKINDS);
 }
+
+/* s holds the three bytes of the literal `lit`. */
+#define SENT_IS(s, lit)	((s).n == 3 && memcmp((s).p, lit, 3) == 0)
 
 /* What group_add() needs of a record, worked out once for its groups. */
 struct stats_facts {
@@ -636,11 +701,11 @@ facts_of(const struct stats_rec *r, struct stats_facts *f)
 
 	if (!r->has_sentiment)
 		f->sent = SG_SENT_OTHER;
-	else if (slice_eq(r->sentiment, "pos"))
+	else if (SENT_IS(r->sentiment, "pos"))
 		f->sent = SG_POS;
-	else if (slice_eq(r->sentiment, "neg"))
+	else if (SENT_IS(r->sentiment, "neg"))
 		f->sent = SG_NEG;
-	else if (slice_eq(r->sentiment, "neu"))
+	else if (SENT_IS(r->sentiment, "neu"))
 		f->sent = SG_NEU;
 	else
 		f->sent = SG_SENT_OTHER;
@@ -673,22 +738,20 @@ group_add(uint64_t *g, const struct stats_rec *r, const struct stats_facts *f)
 		g[f->kind]++;
 }
 
-static void
-count1(struct stab *t, bool has, struct slice k, const char *dflt)
+static inline __attribute__((always_inline)) void
+count1(struct stab *t, struct slice k)
 {
 	uint64_t *v;
 
-	if (!has)
-		k = slice_from(dflt);
-	if ((v = stab_add(t, k.p, k.n)) != NULL)
+	if ((v = stab_get(t, k.p, k.n)) != NULL)
 		v[0]++;
 }
 
 /*
  * The day of t, from a one-entry cache per use (c: 0 created, 1 due):
- * exports mostly come in date order.
+ * exports mostly come in date order.  Returns its length.
  */
-static void
+static size_t
 day_of(struct stats *s, int c, int64_t t, char day[16])
 {
 	int64_t d = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
@@ -697,8 +760,10 @@ day_of(struct stats *s, int c, int64_t t, char day[16])
 		stats_day(t, s->day_str[c]);
 		s->day_num[c] = d;
 		s->day_valid[c] = true;
+		s->day_len[c] = strlen(s->day_str[c]);
 	}
 	memcpy(day, s->day_str[c], 16);
+	return s->day_len[c];
 }
 
 void
@@ -708,7 +773,7 @@ stats_add(struct stats *s, const struct stats_rec *r)
 	struct buf *kb = &s->keybuf;
 	struct stats_facts f;
 	char day[16];
-	size_t i;
+	size_t i, dlen;
 	uint64_t *v;
 
 	s->records++;
@@ -721,41 +786,42 @@ stats_add(struct stats *s, const struct stats_rec *r)
 		    s->pend_n > 2 * s->pend_settled + 256)
 			pend_rehash(s, s->pend_cap);
 	}
-	group_add(stab_add(&s->tab[ST_ALL], "", 0), r, &f);
-	k = r->has_platform ? r->platform : slice_from("unknown");
-	group_add(stab_add(&s->tab[ST_PLATFORM], k.p, k.n), r, &f);
+	group_add(stab_get(&s->tab[ST_ALL], "", 0), r, &f);
+	k = r->has_platform ? r->platform : SLICE_LIT("unknown");
+	group_add(stab_get(&s->tab[ST_PLATFORM], k.p, k.n), r, &f);
 	if (r->has_seller) {
-		group_add(stab_add(&s->tab[ST_SELLER], r->seller.p,
+		group_add(stab_get(&s->tab[ST_SELLER], r->seller.p,
 		    r->seller.n), r, &f);
 		hll_add(s->hll_sellers, r->seller.p, r->seller.n);
 	}
-	k = r->has_lang ? r->lang : slice_from("unknown");
-	group_add(stab_add(&s->tab[ST_LANG], k.p, k.n), r, &f);
+	k = r->has_lang ? r->lang : SLICE_LIT("unknown");
+	group_add(stab_get(&s->tab[ST_LANG], k.p, k.n), r, &f);
 	if (r->has_created)
-		day_of(s, 0, r->created, day);
-	else
+		dlen = day_of(s, 0, r->created, day);
+	else {
 		memcpy(day, "unknown", 8);
-	group_add(stab_add(&s->tab[ST_DAY], day, strlen(day)), r, &f);
+		dlen = 7;
+	}
+	group_add(stab_get(&s->tab[ST_DAY], day, dlen), r, &f);
 	if (r->has_buyer)
 		hll_add(s->hll_buyers, r->buyer.p, r->buyer.n);
 
-	count1(&s->tab[ST_SENTIMENT], r->has_sentiment, r->sentiment,
-	    "unknown");
-	count1(&s->tab[ST_KIND], r->has_kind, r->kind, "unknown");
+	count1(&s->tab[ST_SENTIMENT], r->has_sentiment ? r->sentiment :
+	    SLICE_LIT("unknown"));
+	count1(&s->tab[ST_KIND], r->has_kind ? r->kind : SLICE_LIT("unknown"));
 	if (r->has_action)
-		count1(&s->tab[ST_ACTION], true, r->action, "");
+		count1(&s->tab[ST_ACTION], r->action);
 	for (i = 0; i < r->ntopics; i++)
-		count1(&s->tab[ST_TOPIC], true, r->topics[i], "");
+		count1(&s->tab[ST_TOPIC], r->topics[i]);
 	if (r->has_due) {
-		day_of(s, 1, r->due, day);
-		count1(&s->tab[ST_DUEDAY], true, slice_from(day), "");
+		dlen = day_of(s, 1, r->due, day);
+		count1(&s->tab[ST_DUEDAY], (struct slice){ day, dlen });
 		due_add(s, r->due, 1);
 	}
 	/* Evidence words of complaints: negative or naming a topic. */
-	if (r->ntopics != 0 || (r->has_sentiment &&
-	    slice_eq(r->sentiment, "neg"))) {
+	if (r->ntopics != 0 || f.sent == SG_NEG) {
 		for (i = 0; i < r->nevidence; i++) {
-			count1(&s->tab[ST_EVIDENCE], true, r->evidence[i], "");
+			count1(&s->tab[ST_EVIDENCE], r->evidence[i]);
 			if (!r->has_seller)
 				continue;
 			buf_reset(kb);
@@ -764,7 +830,7 @@ stats_add(struct stats *s, const struct stats_rec *r)
 			kb->p[r->seller.n] = '\0';
 			memcpy(kb->p + r->seller.n + 1, r->evidence[i].p,
 			    r->evidence[i].n);
-			if ((v = stab_add(&s->tab[ST_SELLER_EVIDENCE], kb->p,
+			if ((v = stab_get(&s->tab[ST_SELLER_EVIDENCE], kb->p,
 			    r->seller.n + 1 + r->evidence[i].n)) != NULL)
 				v[0]++;
 		}

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
+#include "rec.h"
 #include "stats.h"
 
 static void
@@ -261,6 +263,360 @@ test_stats_last_key_dropped_by_sampling(void **state)
 	stats_release(&s);
 }
 
+
+/* ---- stats_scan() against rec_parse() + stats_rec_of() ------------------ */
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	mp_pack_cstr(pk, s);
+}
+
+/* A string of n bytes 'x' as str32 (what stats_scan() leaves alone). */
+static void
+pk_str32(struct buf *b, size_t n)
+{
+	unsigned char h[5] = { 0xdb, 0, 0, (unsigned char)(n >> 8),
+	    (unsigned char)n };
+
+	buf_add(b, h, 5);
+	while (n-- > 0)
+		buf_addc(b, 'x');
+}
+
+static void
+slice_same_or_both_absent(bool ha, struct slice a, bool hb, struct slice b)
+{
+	assert_int_equal(ha, hb);
+	if (ha) {
+		assert_int_equal(a.n, b.n);
+		assert_memory_equal(a.p, b.p, a.n);
+	}
+}
+
+/*
+ * The facts of the record in b, both ways: when the scan takes the record
+ * it must frame it as rec_parse() does and read the same facts.  Returns
+ * whether the scan took it.
+ */
+static bool
+scan_agrees(const struct buf *b)
+{
+	struct slice t1[STATS_MAXLIST], e1[STATS_MAXLIST];
+	struct slice t2[STATS_MAXLIST], e2[STATS_MAXLIST];
+	struct stats_rec a, c;
+	struct rec r;
+	size_t used, n, i;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(rec_parse(&r, b->p, b->len, &used), MP_OK);
+	assert_int_equal(used, b->len);
+	stats_rec_of(&r, &a, t1, e1);
+	n = stats_scan(b->p, b->p + b->len, &c, t2, e2);
+	/* Every cut of the record is left to rec_parse(). */
+	for (i = 0; i < b->len; i++)
+		assert_int_equal(stats_scan(b->p, b->p + i, &c, t2, e2), 0);
+	if (n != 0)
+		n = stats_scan(b->p, b->p + b->len, &c, t2, e2);
+	rec_release(&r);
+	if (n == 0)
+		return false;
+	assert_int_equal(n, b->len);
+	slice_same_or_both_absent(a.has_platform, a.platform, c.has_platform,
+	    c.platform);
+	slice_same_or_both_absent(a.has_seller, a.seller, c.has_seller,
+	    c.seller);
+	slice_same_or_both_absent(a.has_buyer, a.buyer, c.has_buyer, c.buyer);
+	slice_same_or_both_absent(a.has_lang, a.lang, c.has_lang, c.lang);
+	slice_same_or_both_absent(a.has_sentiment, a.sentiment,
+	    c.has_sentiment, c.sentiment);
+	slice_same_or_both_absent(a.has_kind, a.kind, c.has_kind, c.kind);
+	slice_same_or_both_absent(a.has_action, a.action, c.has_action,
+	    c.action);
+	assert_int_equal(a.rating, c.rating);
+	assert_int_equal(a.has_created, c.has_created);
+	if (a.has_created)
+		assert_int_equal(a.created, c.created);
+	assert_int_equal(a.has_score, c.has_score);
+	if (a.has_score)
+		assert_int_equal(a.score_micro, c.score_micro);
+	assert_int_equal(a.has_due, c.has_due);
+	if (a.has_due)
+		assert_int_equal(a.due, c.due);
+	assert_int_equal(a.ntopics, c.ntopics);
+	for (i = 0; i < a.ntopics; i++)
+		slice_same_or_both_absent(true, a.topics[i], true, c.topics[i]);
+	assert_int_equal(a.nevidence, c.nevidence);
+	for (i = 0; i < a.nevidence; i++)
+		slice_same_or_both_absent(true, a.evidence[i], true,
+		    c.evidence[i]);
+	return true;
+}
+
+/* A record after reply, as the chain writes it. */
+static void
+pk_full(msgpack_packer *pk, int variant)
+{
+	int i;
+
+	msgpack_pack_map(pk, 17);
+	pk_str(pk, "id");
+	pk_str(pk, "g1-0");
+	pk_str(pk, "platform");
+	pk_str(pk, "khamsat");
+	pk_str(pk, "seller");
+	pk_str(pk, "s000050");
+	pk_str(pk, "buyer");
+	pk_str(pk, "b00009601");
+	pk_str(pk, "rating");
+	msgpack_pack_int(pk, 1 + variant % 5);
+	pk_str(pk, "created_at");
+	msgpack_pack_int64(pk, 1700000000 + variant);
+	pk_str(pk, "text");
+	pk_str(pk, "\xd8\xa3\xd8\xb7\xd8\xb9\xd9\x85\xd8\xa9 long enough to "
+	    "need a str8 header, more than thirty-one bytes");
+	pk_str(pk, "lang");
+	pk_str(pk, "ar");
+	pk_str(pk, "lang_conf");
+	msgpack_pack_double(pk, 1.0);
+	pk_str(pk, "sentiment");
+	pk_str(pk, variant & 1 ? "neg" : "pos");
+	pk_str(pk, "sent_score");
+	msgpack_pack_double(pk, -0.716 + variant * 0.01);
+	pk_str(pk, "topics");
+	msgpack_pack_array(pk, 2);
+	pk_str(pk, "delivery");
+	pk_str(pk, "refund");
+	pk_str(pk, "kind");
+	pk_str(pk, "genuine");
+	pk_str(pk, "severity");
+	msgpack_pack_int(pk, 2);
+	pk_str(pk, "evidence");
+	msgpack_pack_array(pk, 4);
+	pk_str(pk, "stars=1");
+	pk_str(pk, "late");
+	pk_str(pk, "model=neg 0.57");
+	pk_str(pk, "rule=");
+	pk_str(pk, "reply");
+	msgpack_pack_map(pk, 5);
+	pk_str(pk, "action");
+	pk_str(pk, "public_reply");
+	pk_str(pk, "public");
+	pk_str(pk, "Hello, we are sorry; this text is longer than 31 bytes.");
+	pk_str(pk, "due_at");
+	msgpack_pack_uint32(pk, 1700086400);
+	pk_str(pk, "followup_at");
+	msgpack_pack_nil(pk);
+	pk_str(pk, "template");
+	msgpack_pack_array(pk, 16);
+	for (i = 0; i < 16; i++)
+		pk_str(pk, "ar/greet.name.1");
+	pk_str(pk, "src");
+	pk_str(pk, "r20k.jsonl.gz:1");
+}
+
+static void
+test_stats_scan_takes_chain_records(void **state)
+{
+	struct buf b = BUF_INIT;
+	msgpack_packer pk;
+	int v;
+
+	(void)state;
+	mp_packer_buf(&pk, &b);
+	for (v = 0; v < 6; v++) {
+		buf_reset(&b);
+		pk_full(&pk, v);
+		assert_true(scan_agrees(&b));
+	}
+	buf_release(&b);
+}
+
+/* Odd keys and values: the scan takes them alike or leaves them. */
+static void
+test_stats_scan_agrees_on_odd_records(void **state)
+{
+	struct buf b = BUF_INIT;
+	msgpack_packer pk;
+	char big[300];
+	int i, c;
+
+	(void)state;
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mp_packer_buf(&pk, &b);
+	for (c = 0; c < 16; c++) {
+		buf_reset(&b);
+		switch (c) {
+		case 0:	/* The first pair with a key counts, string or not. */
+			msgpack_pack_map(&pk, 4);
+			pk_str(&pk, "platform");
+			msgpack_pack_int(&pk, 3);
+			pk_str(&pk, "platform");
+			pk_str(&pk, "later");
+			pk_str(&pk, "seller");
+			pk_str(&pk, "first");
+			pk_str(&pk, "seller");
+			pk_str(&pk, "second");
+			assert_true(scan_agrees(&b));
+			break;
+		case 1:	/* str8 and str16 values. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "seller");
+			pk_str(&pk, big + 250);
+			pk_str(&pk, "buyer");
+			pk_str(&pk, big);
+			assert_true(scan_agrees(&b));
+			break;
+		case 2:	/* Numbers of every width and sign. */
+			msgpack_pack_map(&pk, 4);
+			pk_str(&pk, "rating");
+			msgpack_pack_double(&pk, 3.0);
+			pk_str(&pk, "created_at");
+			msgpack_pack_int64(&pk, -86401);
+			pk_str(&pk, "sent_score");
+			msgpack_pack_float(&pk, 0.25f);
+			pk_str(&pk, "reply");
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "due_at");
+			msgpack_pack_double(&pk, 1700000000.0);
+			assert_true(scan_agrees(&b));
+			break;
+		case 3:	/* Out of range and wrong types. */
+			msgpack_pack_map(&pk, 5);
+			pk_str(&pk, "rating");
+			msgpack_pack_int(&pk, 7);
+			pk_str(&pk, "sent_score");
+			msgpack_pack_double(&pk, 1.5);
+			pk_str(&pk, "created_at");
+			pk_str(&pk, "yesterday");
+			pk_str(&pk, "lang");
+			msgpack_pack_nil(&pk);
+			pk_str(&pk, "kind");
+			msgpack_pack_true(&pk);
+			assert_true(scan_agrees(&b));
+			break;
+		case 4:	/* Negative fixint rating, int sent_score. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "rating");
+			msgpack_pack_int(&pk, -1);
+			pk_str(&pk, "sent_score");
+			msgpack_pack_int(&pk, 1);
+			assert_true(scan_agrees(&b));
+			break;
+		case 5:	/* Topics stop at the first non-string. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "topics");
+			msgpack_pack_array(&pk, 3);
+			pk_str(&pk, "delivery");
+			msgpack_pack_int(&pk, 1);
+			pk_str(&pk, "refund");
+			pk_str(&pk, "sentiment");
+			pk_str(&pk, "neg");
+			assert_true(scan_agrees(&b));
+			break;
+		case 6:	/* More topics than are read (array16). */
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "topics");
+			msgpack_pack_array(&pk, 70);
+			for (i = 0; i < 70; i++)
+				pk_str(&pk, i % 2 ? "price" : big + 260);
+			assert_true(scan_agrees(&b));
+			break;
+		case 7:	/* The last string action and integer due_at. */
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "reply");
+			msgpack_pack_map(&pk, 4);
+			pk_str(&pk, "action");
+			pk_str(&pk, "public_reply");
+			pk_str(&pk, "due_at");
+			msgpack_pack_int(&pk, 5);
+			pk_str(&pk, "action");
+			msgpack_pack_int(&pk, 9);
+			pk_str(&pk, "due_at");
+			pk_str(&pk, "soon");
+			assert_true(scan_agrees(&b));
+			break;
+		case 8:	/* reply not a map. */
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "reply");
+			msgpack_pack_array(&pk, 1);
+			pk_str(&pk, "action");
+			assert_true(scan_agrees(&b));
+			break;
+		case 9:	/* An array as action: get_reply() reads its header. */
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "reply");
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "action");
+			msgpack_pack_array(&pk, 1);
+			pk_str(&pk, "x");
+			pk_str(&pk, "due_at");
+			msgpack_pack_int(&pk, 3);
+			assert_false(scan_agrees(&b));
+			break;
+		case 10:	/* str32 value. */
+			msgpack_pack_map(&pk, 1);
+			pk_str(&pk, "seller");
+			pk_str32(&b, 3);
+			assert_false(scan_agrees(&b));
+			break;
+		case 11:	/* bin under a key stats does not read. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "blob");
+			msgpack_pack_bin(&pk, 2);
+			msgpack_pack_bin_body(&pk, "ab", 2);
+			pk_str(&pk, "seller");
+			pk_str(&pk, "s");
+			assert_false(scan_agrees(&b));
+			break;
+		case 12:	/* A key longer than a fixstr. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, big + 250);
+			pk_str(&pk, "v");
+			pk_str(&pk, "seller");
+			pk_str(&pk, "s");
+			assert_false(scan_agrees(&b));
+			break;
+		case 13:	/* Nesting deeper than the scan follows. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "deep");
+			for (i = 0; i < 6; i++)
+				msgpack_pack_array(&pk, 1);
+			msgpack_pack_nil(&pk);
+			pk_str(&pk, "seller");
+			pk_str(&pk, "s");
+			assert_false(scan_agrees(&b));
+			break;
+		case 14:	/* Maps in maps with non-string keys, nested. */
+			msgpack_pack_map(&pk, 2);
+			pk_str(&pk, "meta");
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_array(&pk, 2);
+			msgpack_pack_uint64(&pk, UINT64_MAX);
+			msgpack_pack_int8(&pk, -100);
+			msgpack_pack_false(&pk);
+			msgpack_pack_map(&pk, 0);
+			pk_str(&pk, "evidence");
+			msgpack_pack_array(&pk, 6);
+			pk_str(&pk, "lang=kk");
+			pk_str(&pk, "stars=");
+			pk_str(&pk, "template=3");
+			pk_str(&pk, "rule=x");
+			pk_str(&pk, "modelling");
+			pk_str(&pk, big + 200);
+			assert_true(scan_agrees(&b));
+			break;
+		case 15:	/* Empty map. */
+			msgpack_pack_map(&pk, 0);
+			assert_true(scan_agrees(&b));
+			break;
+		}
+	}
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -274,6 +630,8 @@ main(void)
 		cmocka_unit_test(test_stats_html_escapes_markup),
 		cmocka_unit_test(test_stats_sorted_bytewise_and_after_change),
 		cmocka_unit_test(test_stats_last_key_dropped_by_sampling),
+		cmocka_unit_test(test_stats_scan_takes_chain_records),
+		cmocka_unit_test(test_stats_scan_agrees_on_odd_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
