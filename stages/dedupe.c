@@ -994,13 +994,9 @@ dd_member_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int
-dd_out_cmp(const void *a, const void *b)
-{
-	const struct dd_out *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
+/* dd_radix16() moves both as 16-byte items keyed by their first field. */
+_Static_assert(sizeof(struct dd_member) == 16 && sizeof(struct dd_out) == 16,
+    "dd_member and dd_out are 16-byte items");
 
 static int
 dd_u32_cmp(const void *a, const void *b)
@@ -1011,6 +1007,72 @@ dd_u32_cmp(const void *a, const void *b)
 }
 
 /*
+ * Sort the n 16-byte items at v (struct dd_member, struct dd_out) by the
+ * uint32_t that leads each, keeping the order of equal keys: LSD radix,
+ * a byte a pass, passes where every key has the same byte skipped (the
+ * keys are record numbers).  tmp has room for n items.  Returns where
+ * the sorted items are, v or tmp.
+ */
+static void *
+dd_radix16(void *v, void *tmp, size_t n)
+{
+	unsigned char *src = v, *dst = tmp, *t;
+	size_t cnt[4][256], pos[256], i, sum, c;
+	uint32_t key;
+	int b;
+
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++) {
+		memcpy(&key, src + 16 * i, 4);
+		cnt[0][key & 0xff]++;
+		cnt[1][key >> 8 & 0xff]++;
+		cnt[2][key >> 16 & 0xff]++;
+		cnt[3][key >> 24]++;
+	}
+	for (b = 0; b < 4; b++) {
+		for (c = sum = 0; c < 256; c++) {
+			if (cnt[b][c] == n)
+				break;
+			pos[c] = sum;
+			sum += cnt[b][c];
+		}
+		if (c < 256)
+			continue;
+		for (i = 0; i < n; i++) {
+			memcpy(&key, src + 16 * i, 4);
+			memcpy(dst + 16 * pos[key >> (8 * b) & 0xff]++,
+			    src + 16 * i, 16);
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
+}
+
+/*
+ * The members of one cluster (same root, record order) by buyer, then
+ * record: insertion keeps record order among a buyer's records.
+ */
+static void
+dd_sort_buyers(struct dd_member *m, size_t n)
+{
+	struct dd_member x;
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(m, n, sizeof(*m), dd_member_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		x = m[i];
+		for (j = i; j > 0 && m[j - 1].buyer > x.buyer; j--)
+			m[j] = m[j - 1];
+		m[j] = x;
+	}
+}
+
+/*
  * Decide every record of a cluster of two or more: the outcomes, sorted
  * by record number, into *outp (*noutp entries).
  */
@@ -1018,9 +1080,10 @@ static int
 dedupe_decide(struct stage_ctx *ctx, struct dedupe *d, struct dd_out **outp,
     size_t *noutp)
 {
-	struct dd_member *mem = NULL;
+	struct dd_member *mem = NULL, *tmp = NULL;
 	struct dd_out *out = NULL;
 	struct dd_meta m;
+	void *sorted;
 	size_t nm = 0, cm = 0, i, j, k, b, nout = 0;
 	uint32_t seq, root, keeper, nb, klen;
 	bool tmpl;
@@ -1047,10 +1110,22 @@ dedupe_decide(struct stage_ctx *ctx, struct dedupe *d, struct dd_out **outp,
 		mem[nm].len = m.len;
 		nm++;
 	}
-	if (nm > 0)
-		qsort(mem, nm, sizeof(*mem), dd_member_cmp);
-	if ((out = malloc((nm + 1) * sizeof(*out))) == NULL)
+	/*
+	 * By root, then buyer, then record (dd_member_cmp): members come
+	 * in record order, so a stable sort by root and one by buyer within
+	 * each cluster give it without comparing every pair.
+	 */
+	if ((out = malloc((nm + 1) * sizeof(*out))) == NULL ||
+	    (tmp = malloc((nm + 1) * sizeof(*tmp))) == NULL)
 		goto oom;
+	if ((sorted = dd_radix16(mem, tmp, nm)) != mem) {
+		memcpy(mem, sorted, nm * sizeof(*mem));
+	}
+	for (i = 0; i < nm; i = j) {
+		for (j = i + 1; j < nm && mem[j].root == mem[i].root; j++)
+			;
+		dd_sort_buyers(mem + i, j - i);
+	}
 	for (i = 0; i < nm; i = j) {
 		keeper = mem[i].seq;
 		klen = mem[i].len;
@@ -1093,8 +1168,10 @@ dedupe_decide(struct stage_ctx *ctx, struct dedupe *d, struct dd_out **outp,
 		}
 	}
 	free(mem);
-	if (nout > 0)
-		qsort(out, nout, sizeof(*out), dd_out_cmp);
+	/* Record numbers are unique: any sort by them is this one. */
+	if ((sorted = dd_radix16(out, tmp, nout)) != out)
+		memcpy(out, sorted, nout * sizeof(*out));
+	free(tmp);
 	*outp = out;
 	*noutp = nout;
 	return 0;
@@ -1103,6 +1180,7 @@ oom:
 fail:
 	free(mem);
 	free(out);
+	free(tmp);
 	return -1;
 }
 
