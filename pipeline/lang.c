@@ -113,13 +113,16 @@ struct lang_model {
 	uint32_t	*kpost;		/* nslots: see LANG_DENSE */
 	uint32_t	 mask;
 	unsigned	 shift;		/* 32 - log2(slots) */
-	uint16_t	*post;
+	const uint16_t	*post;		/* in the file's bytes, or post_own */
+	uint16_t	*post_own;
 	uint16_t	*grows;		/* rows of the n-grams kept dense */
 	struct lang_wslot *words;	/* wmask + 1 slots, or NULL */
 	uint32_t	 wmask;
 	unsigned	 wshift;	/* 64 - log2(word slots) */
 	uint32_t	 nwords;
-	uint16_t	*rows;
+	const uint16_t	*rows;		/* in the file's bytes, or rows_own */
+	uint16_t	*rows_own;
+	size_t		 keys_len, words_len;	/* bytes of the two tables */
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
 };
@@ -665,15 +668,32 @@ lang_word_hash(const uint32_t *w, unsigned len)
 /*
  * A table of n bytes, zeroed if `zero`.  Big ones ask for transparent
  * huge pages: the model's tables would otherwise cost thousands of page
- * faults at every start.  free() releases it.
+ * faults at every start.  A big zeroed table is mapped: fresh pages are
+ * zero already, so it is not written twice.  Free with table_free(p, n,
+ * zero).
  */
 static void *
 table_alloc(size_t n, bool zero)
 {
 #ifdef MADV_HUGEPAGE
 	const size_t huge = (size_t)2 << 20;
+	char *m, *a;
 	void *p;
 
+	if (n >= huge && zero) {
+		/* Aligned to a huge page: map more, then trim both ends. */
+		m = mmap(NULL, n + huge, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		a = m + (huge - (uintptr_t)m % huge) % huge;
+		if (a > m)
+			munmap(m, (size_t)(a - m));
+		if (m + n + huge > a + n)
+			munmap(a + n, (size_t)(m + n + huge - (a + n)));
+		(void)madvise(a, n, MADV_HUGEPAGE);
+		return a;
+	}
 	if (n >= huge && posix_memalign(&p, huge, n) == 0) {
 		(void)madvise(p, n, MADV_HUGEPAGE);
 		if (zero)
@@ -682,6 +702,18 @@ table_alloc(size_t n, bool zero)
 	}
 #endif
 	return zero ? calloc(1, n) : malloc(n);
+}
+
+static void
+table_free(void *p, size_t n, bool zero)
+{
+#ifdef MADV_HUGEPAGE
+	if (p != NULL && n >= (size_t)2 << 20 && zero) {
+		munmap(p, n);
+		return;
+	}
+#endif
+	free(p);
 }
 
 /* Read the profile headers at p (nprof of them) into m. */
@@ -737,7 +769,7 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
  * row: all of one script that several profiles write, more of them than
  * a row costs in eight-lane adds.  Else LS_NONE.
  */
-static enum lang_script
+static inline enum lang_script
 dense_script(const struct lang_model *m, uint32_t first, uint32_t c)
 {
 	const uint16_t *pp = m->post + first;
@@ -755,6 +787,29 @@ dense_script(const struct lang_model *m, uint32_t first, uint32_t c)
 	return s;
 }
 
+/* Does a posting of post[0..n-1] name a profile >= nprof? */
+static bool
+post_bad(const uint16_t *post, uint32_t n, uint16_t nprof)
+{
+	lang_v8hu v, lim, bad = { 0 };
+	uint32_t i = 0;
+	uint16_t x = 0;
+
+	/* Eight at a time: a branch per posting costs more than the test. */
+	for (i = 0; i < 8; i++)
+		lim[i] = nprof;
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&v, post + i, sizeof(v));
+		bad |= (lang_v8hu)((v >> LANG_QBITS) >= lim);
+	}
+	for (; i < n; i++)
+		if (post[i] >> LANG_QBITS >= nprof)
+			return true;
+	for (i = 0; i < 8; i++)
+		x |= bad[i];
+	return x != 0;
+}
+
 /*
  * Build the n-gram table from the sorted keys and their posting counts,
  * and copy the postings, checking what lookups rely on.
@@ -764,44 +819,76 @@ load_table(struct lang_model *m, const unsigned char *keys,
     const unsigned char *counts, const unsigned char *post, uint32_t nkeys,
     uint32_t npost, char *err, size_t errlen)
 {
-	uint32_t nslots, i, j, e, key, prev = 0, first, c;
+	uint32_t nslots, i, j, e, key, prev = 0, c, next, bad = 0, mask;
+	uint32_t *ktab, *ptab;
+	unsigned shift;
+	uint64_t first;
 	size_t cap = 0, off = 0;
 	enum lang_script s;
+	bool wrapped = false;
 	uint16_t *row;
 
 	for (nslots = 1024; nslots < 2 * nkeys; nslots *= 2)
 		;
 	m->mask = nslots - 1;
 	m->shift = (unsigned)(32 - __builtin_ctz(nslots));
-	m->keys = table_alloc((size_t)nslots * sizeof(*m->keys), true);
+	m->keys_len = (size_t)nslots * sizeof(*m->keys);
+	m->keys = table_alloc(m->keys_len, true);
 	/* Read only where a key is: never zeroed. */
 	m->kpost = table_alloc((size_t)nslots * sizeof(*m->kpost), false);
-	m->post = malloc((npost + 1) * sizeof(*m->post));
-	if (m->keys == NULL || m->kpost == NULL || m->post == NULL)
+	if (m->keys == NULL || m->kpost == NULL)
 		goto oom;
-	/* The profile refuses big-endian hosts: the u16s copy as they are. */
-	memcpy(m->post, post, (size_t)npost * 2);
-	for (i = 0; i < npost; i++)
-		if (m->post[i] >> LANG_QBITS >= m->nprof) {
-			snprintf(err, errlen, "posting %u names profile %u",
-			    i, m->post[i] >> LANG_QBITS);
-			return -1;
-		}
-	for (i = 0, first = 0; i < nkeys; i++) {
-		key = rd32(keys + 4 * (size_t)i);
+	/*
+	 * The profile refuses big-endian hosts: the u16s are used as they
+	 * are, in place when aligned (an embedded model always is).
+	 */
+	if ((uintptr_t)post % sizeof(*m->post) == 0)
+		m->post = (const uint16_t *)(const void *)post;
+	else {
+		if ((m->post_own = malloc((npost + 1) *
+		    sizeof(*m->post))) == NULL)
+			goto oom;
+		memcpy(m->post_own, post, (size_t)npost * 2);
+		m->post = m->post_own;
+	}
+	if (post_bad(m->post, npost, (uint16_t)m->nprof)) {
+		for (i = 0; i < npost; i++)
+			if (m->post[i] >> LANG_QBITS >= m->nprof)
+				break;
+		snprintf(err, errlen, "posting %u names profile %u",
+		    i, m->post[i] >> LANG_QBITS);
+		return -1;
+	}
+	/*
+	 * The keys come sorted and a key's first slot is its high bits, so
+	 * the table fills from one end: until a probe wraps around, a key
+	 * goes to its first slot or just after the key before it, and the
+	 * probe loop is needed only after a wrap.
+	 */
+	/* Locals: the stores below could alias m's fields. */
+	ktab = m->keys;
+	ptab = m->kpost;
+	mask = m->mask;
+	shift = m->shift;
+	for (i = 0, first = 0, next = 0; i < nkeys; i++) {
+		memcpy(&key, keys + 4 * (size_t)i, 4);	/* little-endian */
 		c = counts[i];
-		if (key <= prev || c == 0 || c > LANG_MAX ||
-		    first + c > npost) {
-			snprintf(err, errlen, "bad key %u in profile file", i);
-			return -1;
+		/* Checked after the loop (and then found again): no branch. */
+		bad |= (key <= prev) | (c - 1 >= LANG_MAX);
+		j = key >> shift;
+		j = j < next ? next : j;
+		if (__builtin_expect(wrapped || j > mask, 0)) {
+			wrapped = true;
+			for (j = key >> shift; ktab[j] != 0;
+			    j = (j + 1) & mask)
+				;
 		}
-		for (j = key >> m->shift; m->keys[j] != 0;
-		    j = (j + 1) & m->mask)
-			;
-		m->keys[j] = key;
-		m->kpost[j] = first << 7 | c;
-		s = dense_script(m, first, c);
-		if (s != LS_NONE && off / 4 < LANG_DENSE_MAX) {
+		next = j + 1;
+		ktab[j] = key;
+		ptab[j] = (uint32_t)(first << 7 | c);
+		if (c >= 3 && first + c <= npost &&
+		    (s = dense_script(m, (uint32_t)first, c)) != LS_NONE &&
+		    off / 4 < LANG_DENSE_MAX) {
 			if (off + LANG_ROW(m->nlanes[s]) > cap) {
 				cap = cap == 0 ? 1 << 16 : cap * 2;
 				if ((row = realloc(m->grows, cap *
@@ -812,18 +899,31 @@ load_table(struct lang_model *m, const unsigned char *keys,
 			row = m->grows + off;
 			memset(row, 0, LANG_ROW(m->nlanes[s]) * sizeof(*row));
 			/* A profile twice still fits: 64 x 1023 < 65536. */
-			for (e = first; e < first + c; e++)
+			for (e = (uint32_t)first; e < first + c; e++)
 				row[m->lane_of[m->post[e] >> LANG_QBITS]] +=
 				    m->post[e] & LANG_QMASK;
-			m->kpost[j] = LANG_DENSE(off, s);
+			ptab[j] = LANG_DENSE(off, s);
 			off += LANG_ROW(m->nlanes[s]);
 		}
 		first += c;
 		prev = key;
 	}
-	if (first != npost) {
+	if (bad || first != npost) {
+		/* The first key that is out of order or overruns, if any. */
+		for (i = 0, first = 0, prev = 0; i < nkeys; i++) {
+			key = rd32(keys + 4 * (size_t)i);
+			c = counts[i];
+			if (key <= prev || c == 0 || c > LANG_MAX ||
+			    first + c > npost) {
+				snprintf(err, errlen, "bad key %u in profile "
+				    "file", i);
+				return -1;
+			}
+			first += c;
+			prev = key;
+		}
 		snprintf(err, errlen, "profile file has %u postings, its keys "
-		    "%u", npost, first);
+		    "%u", npost, (uint32_t)first);
 		return -1;
 	}
 	return 0;
@@ -848,13 +948,19 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 	m->wmask = nslots - 1;
 	m->wshift = (unsigned)(64 - __builtin_ctz(nslots));
 	m->nwords = nwords;
-	m->words = table_alloc((size_t)nslots * sizeof(*m->words), true);
-	m->rows = malloc((nrow + 1) * sizeof(*m->rows));
-	if (m->words == NULL || m->rows == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	m->words_len = (size_t)nslots * sizeof(*m->words);
+	m->words = table_alloc(m->words_len, true);
+	if (m->words == NULL)
+		goto oom;
+	if ((uintptr_t)rows % sizeof(*m->rows) == 0)
+		m->rows = (const uint16_t *)(const void *)rows;
+	else {
+		if ((m->rows_own = malloc((nrow + 1) *
+		    sizeof(*m->rows))) == NULL)
+			goto oom;
+		memcpy(m->rows_own, rows, nrow * 2);
+		m->rows = m->rows_own;
 	}
-	memcpy(m->rows, rows, nrow * 2);
 	for (i = 0; i < nwords; i++) {
 		h = rd64(hashes + 8 * (size_t)i);
 		s = scripts[i];
@@ -872,6 +978,9 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 		prev = h;
 	}
 	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 /* Bytes of the rows of nwords words with these scripts, or 0 if bad. */
@@ -951,12 +1060,12 @@ lang_model_free(struct lang_model *m)
 {
 	if (m == NULL)
 		return;
-	free(m->keys);
+	table_free(m->keys, m->keys_len, true);
 	free(m->kpost);
-	free(m->post);
+	free(m->post_own);
 	free(m->grows);
-	free(m->words);
-	free(m->rows);
+	table_free(m->words, m->words_len, true);
+	free(m->rows_own);
 	free(m);
 }
 

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "lang.h"
+#include "mp.h"
+#include "rec.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -25,6 +28,7 @@ struct langid {
 	struct lang_model	*model;
 	struct lang_set		 allowed;
 	double			 min_conf;
+	struct buf		 out;	/* the output record, reused */
 };
 
 static const struct opt langid_opts[] = {
@@ -46,6 +50,7 @@ langid_init(struct stage_ctx *ctx)
 	if ((li = calloc(1, sizeof(*li))) == NULL)
 		return stage_fail_errno(ctx, "cannot start");
 	ctx->priv = li;
+	buf_init(&li->out);
 	if (stage_model(ctx, LANGID_MODEL, &data) == -1)
 		return -1;
 	li->model = lang_model_new(data.p, data.n, err, sizeof(err));
@@ -59,12 +64,91 @@ langid_init(struct stage_ctx *ctx)
 	return 0;
 }
 
+/* Is `k` one of the keys langid writes (an input one is replaced)? */
+static inline bool
+is_langid_key(struct slice k)
+{
+	switch (k.n) {
+	case 4:
+		return memcmp(k.p, "lang", 4) == 0;
+	case 6:
+		return memcmp(k.p, "script", 6) == 0;
+	case 9:
+		return memcmp(k.p, "lang_conf", 9) == 0;
+	}
+	return false;
+}
+
+/* A short string (under 32 bytes) as msgpack-c writes it; the end. */
+static inline char *
+put_fixstr(char *o, const char *s, size_t n)
+{
+	*o++ = (char)(0xa0 | n);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+/*
+ * The output record is written into li->out in one piece and handed to
+ * the driver: the input's pairs but lang, lang_conf and script, then
+ * those three, as rec_out_end() lays them out (lang_conf a float 64, as
+ * msgpack-c packs a double), without the record builder's copies.
+ */
+static int
+langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
+    const struct lang_result *res, double conf)
+{
+	const struct rec_kv *kv;
+	unsigned char h[5];
+	size_t len, nl = strlen(res->lang), ns = strlen(res->script);
+	uint32_t k, kept = 0;
+	uint64_t bits;
+	char *w;
+	int i;
+
+	for (k = 0; k < r->nkeys; k++)
+		if (!is_langid_key(r->kv[k].key))
+			kept++;
+	buf_reset(&li->out);
+	buf_grow(&li->out, r->n + nl + ns + 64);
+	w = li->out.p;
+	len = mp_map_header(h, kept + 3);
+	memcpy(w, h, len);
+	w += len;
+	if (kept == r->nkeys && kept > 0) {
+		len = (size_t)(r->kv[kept - 1].val + r->kv[kept - 1].vlen -
+		    r->kv[0].pair);
+		memcpy(w, r->kv[0].pair, len);
+		w += len;
+	} else
+		for (k = 0; k < r->nkeys; k++) {
+			kv = &r->kv[k];
+			if (is_langid_key(kv->key))
+				continue;
+			len = (size_t)(kv->val + kv->vlen - kv->pair);
+			memcpy(w, kv->pair, len);
+			w += len;
+		}
+	/* Language and script codes are a few letters: fixstrs. */
+	w = put_fixstr(w, "lang", 4);
+	w = put_fixstr(w, res->lang, nl);
+	w = put_fixstr(w, "lang_conf", 9);
+	*w++ = (char)0xcb;
+	memcpy(&bits, &conf, sizeof(bits));
+	for (i = 56; i >= 0; i -= 8)
+		*w++ = (char)(bits >> i);
+	w = put_fixstr(w, "script", 6);
+	w = put_fixstr(w, res->script, ns);
+	li->out.len = (size_t)(w - li->out.p);
+	li->out.p[li->out.len] = '\0';
+	return stage_emit(ctx, li->out.p, li->out.len);
+}
+
 static int
 langid_process(struct stage_ctx *ctx, const struct rec *r)
 {
 	struct langid *li = ctx->priv;
 	struct lang_result res;
-	struct rec_out *o;
 	struct slice text;
 
 	res.lang = "und";
@@ -78,11 +162,7 @@ langid_process(struct stage_ctx *ctx, const struct rec *r)
 		res.lang = "und";
 		res.conf = 0;
 	}
-	o = rec_out_begin(ctx, r);
-	rec_out_str(o, "lang", res.lang);
-	rec_out_float(o, "lang_conf", round(res.conf * 1000) / 1000);
-	rec_out_str(o, "script", res.script);
-	return rec_out_end(o);
+	return langid_emit(ctx, li, r, &res, round(res.conf * 1000) / 1000);
 }
 
 static void
@@ -93,6 +173,7 @@ langid_free(struct stage_ctx *ctx)
 	if (li == NULL)
 		return;
 	lang_model_free(li->model);
+	buf_release(&li->out);
 	free(li);
 	ctx->priv = NULL;
 }
