@@ -83,6 +83,13 @@ struct cls_text {
 	unsigned	 script[CLS_NLANG];	/* letters per script guess */
 };
 
+/*
+ * cls_text.buf is allocated this much beyond what is written (the 4
+ * bytes of a folded code point copied whole, and 8-byte reads of a
+ * token's last bytes in classify_lex.c).
+ */
+#define CLS_BUF_SLACK	16
+
 /* Fold and tokenise `s` (n bytes, UTF-8; invalid bytes are separators). */
 void	cls_norm(struct arena *a, const char *s, size_t n,
 	    struct cls_text *t);
@@ -202,6 +209,7 @@ extern const char *const cls_topic_names[CLS_NTOPIC];
 #define CLS_LEX_MAXW	6
 #define CLS_LEX_BLOOM	65536	/* bits */
 #define CLS_LEX_P2	1024	/* prefix lengths by first two bytes */
+#define CLS_LEX_F2	8192	/* whole first words by two bytes, length */
 
 struct cls_lex_word {
 	const char	*p;	/* folded, in the lexicon's pool */
@@ -230,6 +238,7 @@ struct cls_lex {
 	/* The same per first two bytes (cls_lex_first2()), and of 1 byte. */
 	uint64_t	 prefix_by2[CLS_LEX_P2];
 	uint64_t	 prefix_lens1;
+	uint64_t	 full2[CLS_LEX_F2 / 64];	/* cls_lex_full2() */
 	uint64_t	 bloom[CLS_LEX_BLOOM / 64];	/* keys: skip probes */
 	char		*pool;
 	size_t		 pool_len, pool_cap;

@@ -29,18 +29,67 @@ const char *const cls_topic_names[CLS_NTOPIC] = {
 
 #define CLS_PREFIX_TAG	0x5bd1e9955bd1e995ULL
 
-static uint64_t
+/*
+ * 8 bytes at p, the first in the low byte.  Callers may read past the
+ * bytes they use (up to 7): the lexicon pool and cls_text.buf have that
+ * much slack (CLS_BUF_SLACK).
+ */
+static inline uint64_t
+cls_load8(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The n bytes at p (n >= 1), 8 a turn: the index's key of a word. */
+static inline uint64_t
+cls_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+
+	for (; n > 8; n -= 8, p += 8) {
+		h = (h ^ cls_load8(p)) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	h = (h ^ (cls_load8(p) & (~0ULL >> (64 - 8 * n)))) *
+	    0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 32;
+}
+
+static inline uint64_t
 cls_key(const char *p, size_t n, bool prefix)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t h = cls_hash(p, n);
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
 	h = prefix ? h ^ CLS_PREFIX_TAG : h;
 	return h == 0 ? 1 : h;
+}
+
+/* Whether the n bytes at a and b are equal (both readable 8 past n). */
+static inline bool
+cls_same(const char *a, const char *b, size_t n)
+{
+	for (; n >= 8; n -= 8, a += 8, b += 8)
+		if (cls_load8(a) != cls_load8(b))
+			return false;
+	return n == 0 || ((cls_load8(a) ^ cls_load8(b)) &
+	    (~0ULL >> (64 - 8 * n))) == 0;
+}
+
+/*
+ * A first word's first two bytes (0 for the second of a one-byte word)
+ * and its length, hashed to 0..CLS_LEX_F2-1: whole first words are
+ * looked up only when some entry has such a word.
+ */
+static inline unsigned
+cls_lex_full2(unsigned b0, unsigned b1, size_t n)
+{
+	return (b0 * 131 + b1 * 7 + (unsigned)n * 0x9e5) & (CLS_LEX_F2 - 1);
 }
 
 static int
@@ -209,6 +258,14 @@ cls_lex_index(struct cls_lex *lx)
 		}
 		lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] |=
 		    (uint64_t)1 << ((k >> 40) % 64);
+		if (!e->w[0].prefix) {
+			const unsigned char *p =
+			    (const unsigned char *)e->w[0].p;
+			unsigned b = cls_lex_full2(p[0], e->w[0].n > 1 ?
+			    p[1] : 0, e->w[0].n);
+
+			lx->full2[b / 64] |= (uint64_t)1 << (b % 64);
+		}
 		if (e->w[0].prefix) {
 			uint64_t bit = e->w[0].n < 64 ?
 			    (uint64_t)1 << e->w[0].n : (uint64_t)1 << 63;
@@ -236,7 +293,7 @@ cls_lex_load(struct cls_lex *lx, struct slice text, char *err,
 	memset(lx, 0, sizeof(*lx));
 	/* Folding never makes a term more than 4 times longer. */
 	lx->pool_cap = 8 * text.n + 64;
-	if ((lx->pool = malloc(lx->pool_cap)) == NULL) {
+	if ((lx->pool = malloc(lx->pool_cap + CLS_BUF_SLACK)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -308,9 +365,7 @@ cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
 
 	if (w->prefix ? len < w->n : len != w->n)
 		return false;
-	if (w->n > 0 && t->buf[k->off + skip] != w->p[0])
-		return false;
-	return memcmp(t->buf + k->off + skip, w->p, w->n) == 0;
+	return cls_same(t->buf + k->off + skip, w->p, w->n);
 }
 
 /* Most tokens are in no lexicon: a small bitmap says so, inline. */
@@ -321,7 +376,7 @@ cls_maybe(const struct cls_lex *lx, uint64_t k)
 	    ((uint64_t)1 << ((k >> 40) % 64))) != 0;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
     size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
@@ -392,73 +447,58 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
 	}
 }
 
-/* Look token i (without its first `skip` bytes) up as a first word. */
-static void
+/*
+ * Look token i (without its first `skip` bytes) up as a first word: at
+ * each length a prefix entry starting with the token's first two bytes
+ * has, then whole, when some whole first word has its first two bytes
+ * and length.
+ */
+static inline __attribute__((always_inline)) void
 cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
     size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
 	const struct cls_tok *k = &t->tok[i];
-	const unsigned char *w = (const unsigned char *)t->buf + k->off;
-	uint64_t h = 0xcbf29ce484222325ULL, hk, lens;
-	size_t b, len, e;
+	const char *w = t->buf + k->off + skip;
+	const unsigned char *u = (const unsigned char *)w;
+	uint64_t hk, lens;
+	size_t len, e;
+	unsigned b;
 
 	if (k->len <= skip)
 		return;
 	len = k->len - skip;
-	if (len < 63) {
-		/*
-		 * Visit only the lengths some prefix entry starting with
-		 * the token's first two bytes has: hash up to each, try it at a code point
-		 * boundary, then hash the rest without tests.
-		 */
-		lens = lx->prefix_lens1;
-		if (len >= 2)
-			lens |= lx->prefix_by2[cls_lex_first2(w[skip],
-			    w[skip + 1])];
+	lens = lx->prefix_lens1;
+	if (len >= 2)
+		lens |= lx->prefix_by2[cls_lex_first2(u[0], u[1])];
+	/* Bit 63 stands for all lengths from 63 bytes on. */
+	if (len < 63)
 		lens &= ((uint64_t)2 << len) - 1;
-		b = skip;
-		while (lens != 0) {
-			e = skip + (size_t)__builtin_ctzll(lens);
-			lens &= lens - 1;
-			for (; b < e; b++) {
-				h ^= w[b];
-				h *= 0x100000001b3ULL;
-			}
-			if (e == k->len || (w[e] & 0xc0) != 0x80) {
-				hk = h ^ CLS_PREFIX_TAG;
-				if (hk == 0)
-					hk = 1;
-				if (cls_maybe(lx, hk))
-					cls_try(lx, hk, t, i, skip, out, n, cap);
-			}
+	while (lens != 0) {
+		e = (size_t)__builtin_ctzll(lens);
+		lens &= lens - 1;
+		if (e == 63 && len > 63) {
+			/* Every code point boundary from 63 bytes on. */
+			for (; e <= len; e++)
+				if (e == len || (u[e] & 0xc0) != 0x80) {
+					hk = cls_key(w, e, true);
+					if (cls_maybe(lx, hk))
+						cls_try(lx, hk, t, i, skip, out,
+						    n, cap);
+				}
+			break;
 		}
-		for (; b < k->len; b++) {
-			h ^= w[b];
-			h *= 0x100000001b3ULL;
-		}
-	} else {
-		for (b = skip; b < k->len; b++) {
-			h ^= w[b];
-			h *= 0x100000001b3ULL;
-			/* Lengths of 63 bytes and more share bit 63. */
-			len = b + 1 - skip;
-			if (len > 63)
-				len = 63;
-			if ((b + 1 == k->len || (w[b + 1] & 0xc0) != 0x80) &&
-			    (lx->prefix_lens & ((uint64_t)1 << len))) {
-				hk = h ^ CLS_PREFIX_TAG;
-				if (hk == 0)
-					hk = 1;
-				if (cls_maybe(lx, hk))
-					cls_try(lx, hk, t, i, skip, out, n,
-					    cap);
-			}
-		}
+		if (e > len || (e < len && (u[e] & 0xc0) == 0x80))
+			continue;
+		hk = cls_key(w, e, true);
+		if (cls_maybe(lx, hk))
+			cls_try(lx, hk, t, i, skip, out, n, cap);
 	}
-	if (h == 0)
-		h = 1;
-	if (cls_maybe(lx, h))
-		cls_try(lx, h, t, i, skip, out, n, cap);
+	b = cls_lex_full2(u[0], len > 1 ? u[1] : 0, len);
+	if (!(lx->full2[b / 64] & (uint64_t)1 << (b % 64)))
+		return;
+	hk = cls_key(w, len, false);
+	if (cls_maybe(lx, hk))
+		cls_try(lx, hk, t, i, skip, out, n, cap);
 }
 
 struct cls_match *

@@ -29,8 +29,12 @@ cls_lang_from(struct slice code)
 {
 	int i;
 
+	/* All our codes have two letters: no strlen() per record. */
+	if (code.n != 2)
+		return CLS_LANG_NONE;
 	for (i = 0; i < CLS_NLANG; i++)
-		if (slice_eq(code, cls_lang_names[i]))
+		if (code.p[0] == cls_lang_names[i][0] &&
+		    code.p[1] == cls_lang_names[i][1])
 			return i;
 	return CLS_LANG_NONE;
 }
@@ -514,7 +518,7 @@ cls_norm_ref(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	/* A code point grows to at most 4 bytes; each may start a token. */
 	cap = 4 * n + 2;
 	/* 4 more: a folded code point is copied as 4 bytes, see below. */
-	t->buf = arena_alloc(a, cap + 4);
+	t->buf = arena_alloc(a, cap + CLS_BUF_SLACK);
 	t->tok = arena_alloc(a, (n + 1) * sizeof(*t->tok));
 	t->buf[t->len++] = ' ';
 	while (i < n) {
@@ -693,7 +697,7 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 	}
 	pthread_once(&cls_cptab_once, cls_cptab_init);
 	cap = 4 * n + 2;
-	buf = arena_alloc(a, cap + 4);
+	buf = arena_alloc(a, cap + CLS_BUF_SLACK);
 	tok = arena_alloc(a, (n + 1) * sizeof(*tok));
 	cps = arena_alloc(a, (2 * n + 2) * sizeof(*cps));
 	buf[0] = ' ';
