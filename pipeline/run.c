@@ -157,6 +157,7 @@ struct run {
 	struct run_q	 out;		/* final records: reviews, stats */
 	struct buf	 csv;		/* buffered replies.csv */
 	int		 reviews_fd, csv_fd;
+	struct fdio_behind reviews_wb, csv_wb;	/* drop-behind of both */
 	uint64_t	 nout;
 
 	struct rec	 rec;
@@ -1356,20 +1357,35 @@ earlier_has(const struct earlier *e, const struct input *in)
 
 /* ---- the event loop ------------------------------------------------------ */
 
+/* Readers of r->out. */
+#define RUN_REVIEWS	0
+#define RUN_STATS	1
+
 static int
-flush_file(struct run *r, int fd, struct buf *b, const char *name)
+flush_file(struct run *r, int fd, struct fdio_behind *wb, struct buf *b,
+    const char *name)
 {
 	if (b->len == 0)
 		return 0;
-	if (fdio_write_all(fd, b->p, b->len) == -1)
+	if (fdio_write_all(fd, b->p, b->len) == -1 ||
+	    fdio_behind_wrote(wb, fd, b->len) == -1)
 		return stage_fail_errno(r->ctx, "cannot write '%s'", name);
 	buf_reset(b);
 	return 0;
 }
 
-/* Readers of r->out. */
-#define RUN_REVIEWS	0
-#define RUN_STATS	1
+/* Write what reviews.msgpack has not taken from r->out yet. */
+static int
+flush_reviews(struct run *r)
+{
+	uint64_t n = run_q_pending(&r->out, RUN_REVIEWS);
+
+	if (run_q_flush(&r->out, RUN_REVIEWS, r->reviews_fd) == -1 ||
+	    fdio_behind_wrote(&r->reviews_wb, r->reviews_fd, (size_t)n) == -1)
+		return stage_fail_errno(r->ctx, "cannot write "
+		    "'reviews.msgpack'");
+	return 0;
+}
 
 /*
  * A final record (untagged), as a map header and the rest of its bytes,
@@ -1384,11 +1400,10 @@ emit(struct run *r, const void *hdr, size_t hlen, const char *body,
 	run_q_add(&r->out, hdr, hlen);
 	run_q_add(&r->out, body, blen);
 	if (run_q_pending(&r->out, RUN_REVIEWS) >= RUN_READ &&
-	    run_q_flush(&r->out, RUN_REVIEWS, r->reviews_fd) == -1)
-		return stage_fail_errno(r->ctx, "cannot write "
-		    "'reviews.msgpack'");
-	if (r->csv.len >= RUN_READ &&
-	    flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+	    flush_reviews(r) == -1)
+		return -1;
+	if (r->csv.len >= RUN_READ && flush_file(r, r->csv_fd, &r->csv_wb,
+	    &r->csv, "replies.csv") == -1)
 		return -1;
 	return 0;
 }
@@ -1495,13 +1510,14 @@ split(struct run *r)
 		 * or else the queue.
 		 */
 		if (fdio_write_all(r->reviews_fd, r->hbuf.p + from,
-		    r->hpos - from) == -1)
+		    r->hpos - from) == -1 || fdio_behind_wrote(&r->reviews_wb,
+		    r->reviews_fd, r->hpos - from) == -1)
 			return stage_fail_errno(r->ctx, "cannot write "
 			    "'reviews.msgpack'");
 		if (!r->tee)
 			run_q_add(&r->out, r->hbuf.p + from, r->hpos - from);
-		if (r->csv.len >= RUN_READ &&
-		    flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+		if (r->csv.len >= RUN_READ && flush_file(r, r->csv_fd,
+		    &r->csv_wb, &r->csv, "replies.csv") == -1)
 			return -1;
 	}
 	compact(&r->hbuf, &r->hpos);
@@ -2548,16 +2564,15 @@ run_tool(struct stage_ctx *ctx)
 	if (open_output(r, "reviews.msgpack", NULL, &r->reviews_fd) == -1 ||
 	    open_output(r, "replies.csv", run_csv_header, &r->csv_fd) == -1)
 		goto fail;
+	fdio_behind_init(&r->reviews_wb, r->reviews_fd);
+	fdio_behind_init(&r->csv_wb, r->csv_fd);
 
 	if (start(r, torun, r->nrun) == -1 || loop(r) == -1) {
 		kill_all(r, SIGTERM);
 		goto fail;
 	}
-	if (run_q_flush(&r->out, RUN_REVIEWS, r->reviews_fd) == -1) {
-		stage_fail_errno(ctx, "cannot write 'reviews.msgpack'");
-		goto fail;
-	}
-	if (flush_file(r, r->csv_fd, &r->csv, "replies.csv") == -1)
+	if (flush_reviews(r) == -1 || flush_file(r, r->csv_fd, &r->csv_wb,
+	    &r->csv, "replies.csv") == -1)
 		goto fail;
 	while (!all_reaped(r) && run_signal == 0)
 		reap(r, true);

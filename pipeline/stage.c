@@ -35,6 +35,7 @@ enum mark { MARK_WRITTEN, MARK_DUP, MARK_REJECT, MARK_AGG };
 struct stage_io {
 	int		 out_fd;
 	struct buf	 out;
+	struct fdio_behind out_wb;	/* stdout a file: drop-behind */
 	int		 rejects_fd;	/* -1: count and report only */
 	const char	*rejects_path;
 	const char	*counts_path;
@@ -173,7 +174,8 @@ out_flush(struct stage_ctx *ctx)
 
 	if (io->out.len == 0)
 		return 0;
-	if (fdio_write_all(io->out_fd, io->out.p, io->out.len) == -1) {
+	if (fdio_write_all(io->out_fd, io->out.p, io->out.len) == -1 ||
+	    fdio_behind_wrote(&io->out_wb, io->out_fd, io->out.len) == -1) {
 		io->write_failed = true;
 		return stage_fail_errno(ctx, "write error on stdout");
 	}
@@ -1126,6 +1128,7 @@ stage_main(const struct stage *st, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	set_pipe_size(STDIN_FILENO);
 	set_pipe_size(STDOUT_FILENO);
+	fdio_behind_init(&io.out_wb, STDOUT_FILENO);
 	if (io.rejects_path != NULL && (io.rejects_fd = open(io.rejects_path,
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) == -1) {
 		fprintf(stderr, "revpipe %s: cannot open '%s': %s\n", st->name,
