@@ -67,6 +67,8 @@ timed() {
 	wait "$w" || true
 	e=$(now_ms)
 	echo $((e - s)) >"$work/$name.ms"
+	# Only the manifest is read later: free the disk (GBs at 1M reviews).
+	rm -f "$work/$name/reviews.msgpack" "$work/$name/replies.csv"
 	[ $st -eq 0 ] || { say "$name FAILED (exit $st)"; return 1; }
 }
 mbs() { awk -v b="$jsonbytes" -v ms="$(cat "$work/$1.ms")" 'BEGIN { printf "%.1f", b / 1e6 / (ms / 1000) }'; }
