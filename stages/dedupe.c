@@ -460,9 +460,8 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 	struct dd_sig sig;
 	struct dd_meta *m;
 	uint64_t h, exact, th, added = 0;
-	uint32_t len;
+	uint32_t len, ncp = 0;
 	char *mp;
-	size_t i;
 	int b;
 
 	buf_reset(fb);
@@ -472,8 +471,9 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 		form.n = dd_sig_text(&sig, text, fb->p);
 		form.p = fb->p;
 	} else {
+		/* The form and its length in code points in one pass. */
 		buf_grow(fb, NORM_FORM_ROOM(text.n));
-		form.n = norm_form(fb->p, text);
+		form.n = dd_form_text(text, fb->p, &ncp);
 		form.p = fb->p;
 	}
 	/* One pass over the form serves the exact and the text key. */
@@ -494,11 +494,9 @@ dedupe_keys(struct stage_ctx *ctx, struct dedupe *d, const struct dd_job *j,
 			memset(mp + sizeof(*m), 0,
 			    DD_KSTORE * sizeof(uint16_t));
 	} else {
-		/* Only compared with --short and --template-length: count
-		 * no further than the larger. */
-		len = 0;
-		for (i = 0; i < form.n && len <= d->lenmax; i++)
-			len += ((unsigned char)form.p[i] & 0xc0) != 0x80;
+		/* Only compared with --short and --template-length: no
+		 * further than the larger (as the count used to stop). */
+		len = ncp <= d->lenmax ? ncp : d->lenmax + 1;
 	}
 	m->len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
 	if (d->spilled) {

@@ -50,6 +50,12 @@ void	dd_sig_make(struct dd_sig *s, struct slice form);
  * the form's length.
  */
 size_t	dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form);
+/*
+ * The matching form of `text` alone (norm_form()'s bytes) into `form`
+ * (room for NORM_FORM_ROOM(text.n) bytes), and in *ncp its code points;
+ * returns the form's length.
+ */
+size_t	dd_form_text(struct slice text, char *restrict form, uint32_t *ncp);
 /* The LSH key of band `band` (0..DD_BANDS-1) within group `group`. */
 static inline uint64_t
 dd_sig_band(const struct dd_sig *s, int band, uint64_t group)

@@ -63,6 +63,8 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 	/*
 	 * norm_form()'s walk (norm.h) with dd_sig_make()'s hashing of
 	 * each code point as it comes: one pass, no code point array.
+	 * Runs of kept ASCII bytes and of table code points take inner
+	 * loops: no separator can be pending inside a run.
 	 */
 	for (i = 0; i < DD_K; i++)
 		bins[i] = UINT32_MAX;
@@ -77,24 +79,33 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 					DD_PUSH(' ');
 					sep = false;
 				}
-				form[o++] = (char)c;
-				DD_PUSH(c);
+				for (;;) {
+					form[o++] = (char)c;
+					DD_PUSH(c);
+					if (p == end || *p >= 0x80 ||
+					    (c = ascii[*p]) <= ' ')
+						break;
+					p++;
+				}
 			} else if (c == ' ')
 				sep = o > 0;
 			continue;
 		}
 		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
 		    (x = two[c << 8 | p[1]]) != 0) {
-			p += 2;
 			if (sep) {
 				form[o++] = ' ';
 				DD_PUSH(' ');
 				sep = false;
 			}
-			u = (uint32_t)x;
-			memcpy(form + o, &u, sizeof(u));
-			o += (x >> 32) & 0xff;
-			DD_PUSH((uint32_t)(x >> 40));
+			do {
+				p += 2;
+				u = (uint32_t)x;
+				memcpy(form + o, &u, sizeof(u));
+				o += (x >> 32) & 0xff;
+				DD_PUSH((uint32_t)(x >> 40));
+			} while (p + 1 < end && (c = *p - 0xc0u) < 0x20 &&
+			    (x = two[c << 8 | p[1]]) != 0);
 			continue;
 		}
 		/* Copies: o and sep stay in registers in the loops above. */
@@ -111,6 +122,73 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 	memcpy(s->v, bins, sizeof(bins));
 	s->len = len;
 	dd_sig_densify(s);
+	return o;
+}
+
+size_t
+dd_form_text(struct slice text, char *restrict form, uint32_t *ncp)
+{
+	const struct norm_step_tab *nt = norm_step_tab();
+	const unsigned char *ascii = nt->ascii;
+	const uint64_t *two = nt->two;
+	const unsigned char *p = (const unsigned char *)text.p;
+	const unsigned char *end = p + text.n;
+	uint32_t pend[NORM_STEP_MAX], t, c, u, n = 0;
+	uint64_t x;
+	size_t o = 0, k, o2;
+	bool sep = false, sep2;
+
+	/* dd_sig_text()'s walk without the hashing. */
+	while (p < end) {
+		t = *p;
+		if (t < 0x80) {
+			c = ascii[t];
+			p++;
+			if (c > ' ') {
+				if (sep) {
+					form[o++] = ' ';
+					n++;
+					sep = false;
+				}
+				for (;;) {
+					form[o++] = (char)c;
+					n++;
+					if (p == end || *p >= 0x80 ||
+					    (c = ascii[*p]) <= ' ')
+						break;
+					p++;
+				}
+			} else if (c == ' ')
+				sep = o > 0;
+			continue;
+		}
+		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
+		    (x = two[c << 8 | p[1]]) != 0) {
+			if (sep) {
+				form[o++] = ' ';
+				n++;
+				sep = false;
+			}
+			do {
+				p += 2;
+				u = (uint32_t)x;
+				memcpy(form + o, &u, sizeof(u));
+				o += (x >> 32) & 0xff;
+				n++;
+			} while (p + 1 < end && (c = *p - 0xc0u) < 0x20 &&
+			    (x = two[c << 8 | p[1]]) != 0);
+			continue;
+		}
+		k = 0;
+		o2 = o;
+		sep2 = sep;
+		p += norm_step_slow((const char *)p, (const char *)end, form,
+		    &o2, pend, &k, &sep2);
+		o = o2;
+		sep = sep2;
+		n += (uint32_t)k;
+	}
+	*ncp = n;
 	return o;
 }
 

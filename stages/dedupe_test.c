@@ -298,7 +298,8 @@ test_dedupe_wfile_big_writes_bypass_buffer(void **state)
  * The signature from the text in one pass (dd_sig_text()) equals the one
  * from the form's bytes, and so does its form: every bin, the length and
  * whether there is one, for texts of every length around the shingle size
- * and code points of every size.
+ * and code points of every size.  dd_form_text() makes the same form and
+ * counts its code points.
  */
 static void
 test_dedupe_sig_text_same(void **state)
@@ -311,7 +312,8 @@ test_dedupe_sig_text_same(void **state)
 	char in[512], *form, *form1;
 	uint64_t x = 88172645463325252ULL;
 	struct dd_sig a, b;
-	size_t iter, len, k, n;
+	size_t iter, len, k, n, cps;
+	uint32_t ncp;
 
 	form = malloc(NORM_FORM_ROOM(sizeof(in)));
 	form1 = malloc(NORM_FORM_ROOM(sizeof(in)));
@@ -338,6 +340,16 @@ test_dedupe_sig_text_same(void **state)
 		assert_int_equal(a.len, b.len);
 		assert_int_equal(a.has, b.has);
 		assert_memory_equal(a.v, b.v, sizeof(a.v));
+		/* The form alone, and its code points, as exact mode
+		 * makes them. */
+		memset(form1, 0, n);
+		assert_int_equal(dd_form_text((struct slice){ in, len }, form1,
+		    &ncp), n);
+		assert_memory_equal(form1, form, n);
+		for (k = cps = 0; k < n; k++)
+			cps += ((unsigned char)form[k] & 0xc0) != 0x80;
+		assert_int_equal(ncp, cps);
+		assert_int_equal(ncp, a.len);
 	}
 	free(form);
 	free(form1);
