@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "mix.h"
@@ -90,6 +91,49 @@ struct cls_text {
  */
 #define CLS_BUF_SLACK	16
 
+/*
+ * 8 bytes at p, the first in the low byte.  Callers may read past the
+ * bytes they use (up to 7): the lexicon pool and cls_text.buf have that
+ * much slack (CLS_BUF_SLACK).
+ */
+static inline uint64_t
+cls_load8(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The n bytes at p (n >= 1), 8 a turn: the index's key of a word. */
+static inline uint64_t
+cls_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+
+	for (; n > 8; n -= 8, p += 8) {
+		h = (h ^ cls_load8(p)) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	h = (h ^ (cls_load8(p) & (~0ULL >> (64 - 8 * n)))) *
+	    0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 32;
+}
+
+/* Whether the n bytes at a and b are equal (both readable 8 past n). */
+static inline bool
+cls_same(const char *a, const char *b, size_t n)
+{
+	for (; n >= 8; n -= 8, a += 8, b += 8)
+		if (cls_load8(a) != cls_load8(b))
+			return false;
+	return n == 0 || ((cls_load8(a) ^ cls_load8(b)) &
+	    (~0ULL >> (64 - 8 * n))) == 0;
+}
+
 /* Fold and tokenise `s` (n bytes, UTF-8; invalid bytes are separators). */
 void	cls_norm(struct arena *a, const char *s, size_t n,
 	    struct cls_text *t);
@@ -157,6 +201,31 @@ void	cls_model_release(struct cls_model *m);
 /* Class probabilities for the feature rows f[0..n). */
 void	cls_model_predict(const struct cls_model *m, const uint32_t *f,
 	    size_t n, size_t nchar, float prob[CLS_NCLASS]);
+
+/*
+ * What the model makes of each word, kept across reviews (a review's
+ * words are mostly ones seen before): the weights of its n-gram rows
+ * and of its word row, and its word hashes.  A direct-mapped table;
+ * what it holds never changes a result.
+ */
+struct cls_tcache;
+
+struct cls_tcache *cls_tcache_new(void);
+void	cls_tcache_free(struct cls_tcache *tc);
+/* Lookups and misses so far (for the benchmarks). */
+void	cls_tcache_stats(const struct cls_tcache *tc, uint64_t *lookups,
+	    uint64_t *misses);
+
+/*
+ * The class probabilities of t for language l: the same as the rows of
+ * cls_features() and cls_lex_features() (at most cap of them) through
+ * cls_model_predict(), summed a word at a time through tc (which may be
+ * NULL: rows one by one).
+ */
+void	cls_text_predict(const struct cls_model *m, struct cls_tcache *tc,
+	    enum cls_lang l, const struct cls_text *t, const struct cls_lex *lx,
+	    const struct cls_match *mt, size_t nm, size_t cap, struct arena *a,
+	    float prob[CLS_NCLASS]);
 
 /* One training example: feature rows and its class. */
 struct cls_example {
@@ -310,6 +379,7 @@ struct cls_models {
 	struct cls_model model;
 	struct cls_lex	 lex[CLS_NLANG + 1];	/* [CLS_NLANG]: lex.all only */
 	bool		 have_model;
+	struct cls_tcache *tc;		/* with the model; NULL: none */
 };
 
 /* The input of one analysis: borrowed. */

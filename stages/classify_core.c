@@ -82,6 +82,10 @@ cls_models_load(struct cls_models *m, struct slice model,
 			return -1;
 		}
 		m->have_model = true;
+		if ((m->tc = cls_tcache_new()) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 	for (l = 0; l <= CLS_NLANG; l++) {
 		/* Kazakh reviews switch to Russian: kk gets both lexicons. */
@@ -124,6 +128,8 @@ cls_models_release(struct cls_models *m)
 	int l;
 
 	cls_model_release(&m->model);
+	cls_tcache_free(m->tc);
+	m->tc = NULL;
 	for (l = 0; l <= CLS_NLANG; l++)
 		cls_lex_release(&m->lex[l]);
 }
@@ -547,21 +553,16 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 
 	if (m->have_model) {
 		/*
-		 * Sized to the text so a typical review stays inside the
-		 * scratch arena's first block (no allocation per record);
+		 * At most this many feature rows, sized to the text as when
+		 * they were all kept in the scratch arena's first block:
 		 * only pathological texts lose their last features.
 		 */
-		size_t cap = 8 * in->text.n + 256, nchar, n;
-		uint32_t *f;
+		size_t cap = 8 * in->text.n + 256;
 
 		if (cap > CLS_MAX_FEATURES)
 			cap = CLS_MAX_FEATURES;
-		f = arena_alloc(a, cap * sizeof(*f));
-		n = cls_features(&m->model.cfg, res->lang, &t, f, cap, &nchar);
-		if (lx != NULL)
-			n = cls_lex_features(&m->model.cfg, res->lang, lx, mt,
-			    nm, &t, f, n, cap);
-		cls_model_predict(&m->model, f, n, nchar, res->prob);
+		cls_text_predict(&m->model, m->tc, res->lang, &t, lx, mt, nm,
+		    cap, a, res->prob);
 	} else
 		cls_lex_prob(ty.pos, ty.neg, res->prob);
 	res->text_sent = CLS_POS;

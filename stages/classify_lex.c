@@ -29,38 +29,6 @@ const char *const cls_topic_names[CLS_NTOPIC] = {
 
 #define CLS_PREFIX_TAG	0x5bd1e9955bd1e995ULL
 
-/*
- * 8 bytes at p, the first in the low byte.  Callers may read past the
- * bytes they use (up to 7): the lexicon pool and cls_text.buf have that
- * much slack (CLS_BUF_SLACK).
- */
-static inline uint64_t
-cls_load8(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-/* The n bytes at p (n >= 1), 8 a turn: the index's key of a word. */
-static inline uint64_t
-cls_hash(const char *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-
-	for (; n > 8; n -= 8, p += 8) {
-		h = (h ^ cls_load8(p)) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	h = (h ^ (cls_load8(p) & (~0ULL >> (64 - 8 * n)))) *
-	    0xc4ceb9fe1a85ec53ULL;
-	return h ^ h >> 32;
-}
-
 static inline uint64_t
 cls_key(const char *p, size_t n, bool prefix)
 {
@@ -68,17 +36,6 @@ cls_key(const char *p, size_t n, bool prefix)
 
 	h = prefix ? h ^ CLS_PREFIX_TAG : h;
 	return h == 0 ? 1 : h;
-}
-
-/* Whether the n bytes at a and b are equal (both readable 8 past n). */
-static inline bool
-cls_same(const char *a, const char *b, size_t n)
-{
-	for (; n >= 8; n -= 8, a += 8, b += 8)
-		if (cls_load8(a) != cls_load8(b))
-			return false;
-	return n == 0 || ((cls_load8(a) ^ cls_load8(b)) &
-	    (~0ULL >> (64 - 8 * n))) == 0;
 }
 
 /*

@@ -241,6 +241,54 @@ test_classify_norm_fast_path_equals_reference(void **state)
 	}
 }
 
+/*
+ * The word cache gives the probabilities of the rows one by one, the
+ * first time a word is seen (a miss) and after (a hit), for words longer
+ * than an entry holds, symbols, negation scopes and every language.
+ */
+static void
+test_classify_word_cache_equals_rows(void **state)
+{
+	static const char *const texts[] = {
+		"not good at all, never again!!!", "GREAT JOB, REALLY GREAT",
+		"Заказ отменили без предупреждения", "жақсы емес 👍 👍",
+		"δεν πήρα καμία απάντηση", "لا أنصح به ابدا", "çok güzel değil",
+		"Antidisestablishmentarianism-antidisestablishmentarianism",
+		"خیلی خوب بود", "ok", "", "🔥", "5 days late, 5 days late",
+	};
+	const struct cls_lex *lx;
+	struct cls_tcache *tc = cls_tcache_new();
+	struct cls_text t;
+	struct cls_match *mt;
+	float pa[CLS_NCLASS], pb[CLS_NCLASS];
+	size_t i, nm;
+	uint64_t lookups, misses;
+	int l, round;
+
+	(void)state;
+	assert_non_null(tc);
+	for (round = 0; round < 2; round++)
+		for (l = 0; l <= CLS_NLANG; l++)
+			for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+				cls_norm(&arena, texts[i], strlen(texts[i]), &t);
+				cls_mark_neg(&t, (enum cls_lang)l);
+				lx = &builtin.lex[l];
+				mt = cls_lex_match(lx, &t, &arena, &nm);
+				cls_text_predict(&builtin.model, tc,
+				    (enum cls_lang)l, &t, lx, mt, nm, 4096,
+				    &arena, pa);
+				cls_text_predict(&builtin.model, NULL,
+				    (enum cls_lang)l, &t, lx, mt, nm, 4096,
+				    &arena, pb);
+				assert_memory_equal(pa, pb, sizeof(pa));
+				arena_reset(&arena);
+			}
+	cls_tcache_stats(tc, &lookups, &misses);
+	assert_true(misses > 0);
+	assert_true(lookups >= 2 * misses);
+	cls_tcache_free(tc);
+}
+
 static void
 test_classify_negation_prefix_scope_ends_at_a_break(void **state)
 {
@@ -649,6 +697,7 @@ main(void)
 		    test_classify_norm_latin_lookalikes_in_cyrillic_words),
 		cmocka_unit_test(
 		    test_classify_norm_fast_path_equals_reference),
+		cmocka_unit_test(test_classify_word_cache_equals_rows),
 		cmocka_unit_test(
 		    test_classify_negation_prefix_scope_ends_at_a_break),
 		cmocka_unit_test(test_classify_negation_kazakh_postfix),
