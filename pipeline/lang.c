@@ -380,21 +380,22 @@ ascii_letters(uint64_t x)
 	return (unsigned)(((x >> 7) * ones) >> 56);
 }
 
-unsigned
-lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
+/*
+ * Add the letters of each script in [p, end) to cnt[] (cnt[LS_NONE]:
+ * emoji; cnt[LS_COUNT]: everything else, never read).  p is at the start
+ * of a character; end is the end of the text.
+ */
+static inline void
+count_range(const unsigned char *p, const unsigned char *end,
+    unsigned cnt[LS_COUNT + 1])
 {
-	const unsigned char *p = (const unsigned char *)text, *end = p + n;
-	const unsigned char *last = n > 0 ? end - 1 : end;
-	unsigned cnt[LS_COUNT + 1], letters = 0;
+	const unsigned char *last = p < end ? end - 1 : end;
 	enum lang_script s = LS_NONE;
 	uint64_t x;
 	uint8_t v;
 	uint32_t cp;
 	int k;
 
-	if (!lang_tab_ready)
-		lang_tab_init();
-	memset(cnt, 0, sizeof(cnt));
 	while (p < end) {
 		/* The pair table reads two bytes: the last one goes slow. */
 		if (p < last && (v = lang_pair[p[0] << 8 | p[1]]) != 0) {
@@ -424,12 +425,34 @@ lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
 		else if (k == CH_EMOJI)
 			cnt[LS_NONE]++;
 	}
+}
+
+/* counts[] from count_range()'s cnt[]; returns the number of letters. */
+static inline unsigned
+counts_out(const unsigned cnt[LS_COUNT + 1], unsigned counts[LS_COUNT])
+{
+	unsigned letters = 0;
+	int k;
+
 	counts[LS_NONE] = cnt[LS_NONE];
 	for (k = 1; k < LS_COUNT; k++) {
 		counts[k] = cnt[k];
 		letters += cnt[k];
 	}
 	return letters;
+}
+
+unsigned
+lang_script_counts(const char *text, size_t n, unsigned counts[LS_COUNT])
+{
+	const unsigned char *p = (const unsigned char *)text;
+	unsigned cnt[LS_COUNT + 1];
+
+	if (!lang_tab_ready)
+		lang_tab_init();
+	memset(cnt, 0, sizeof(cnt));
+	count_range(p, p + n, cnt);
+	return counts_out(cnt, counts);
 }
 
 enum lang_script
@@ -1291,6 +1314,124 @@ score_word(void *arg, uint32_t *w, unsigned len)
 	return second != INT32_MIN && best - second > sc->stop_margin;
 }
 
+/* Start scoring `script`: its lanes begin at their priors. */
+static void
+scorer_init(struct lang_scorer *sc, const struct lang_model *m,
+    enum lang_script script)
+{
+	int i;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->m = m;
+	sc->script = script;
+	sc->nlanes = m->nlanes[script];
+	for (i = 0; i < (int)sc->nlanes; i++)
+		sc->lacc[i] = m->prof[m->lane_prof[script][i]].prior_q;
+	sc->stop_margin = m->common_floor ?
+	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
+}
+
+/*
+ * One pass for both of lang_detect()'s readings of a text: count the
+ * letters of each script into cnt[] as count_range() does, and score the
+ * words of the script guessed from the first letter some allowed
+ * language writes, as scan_words(..., guess, LANG_MAX_LETTERS,
+ * score_word, sc) would, when several languages write it.  Once scoring
+ * stops, the rest is only counted.  Returns the guess, LS_NONE when
+ * nothing was scored; lang_detect() scores again when the counts choose
+ * another script.
+ */
+static enum lang_script
+scan_count(const struct lang_model *m, const char *text, size_t n,
+    uint64_t all, unsigned cnt[LS_COUNT + 1], struct lang_scorer *sc)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + n;
+	uint32_t w[LANG_MAX_WORD + 2], cp, e;
+	enum lang_script s = LS_NONE, ws = LS_NONE, guess = LS_NONE;
+	unsigned len = 0, used = 0;
+	uint64_t cand;
+	int k;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			cp = *p++;
+			if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
+				cp |= 0x20;
+				s = LS_LATN;
+				k = CH_LETTER;
+			} else
+				k = cp == '\'' ? CH_JOIN : CH_SEP;
+		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
+		    (p[1] & 0xc0) == 0x80) {
+			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
+			p += 2;
+			cp = e >> 8;
+			s = e >> 3 & 31;
+			k = e & 7;
+		} else {
+			cp = next_cp(&p, end);
+			k = classify(&cp, &s);
+		}
+		if (k == CH_SKIP)
+			continue;
+		if (k == CH_LETTER) {
+			cnt[s != LS_NONE ? s : LS_COUNT]++;
+			if (guess == LS_NONE && s != LS_NONE &&
+			    (m->by_script[s] & all) != 0) {
+				guess = s;
+				cand = m->by_script[s] & all;
+				if ((cand & (cand - 1)) == 0) {
+					/* One language: nothing to score. */
+					count_range(p, end, cnt);
+					return LS_NONE;
+				}
+				scorer_init(sc, m, guess);
+			}
+			if (len == 0 || s == ws) {
+				if (len == 0)
+					ws = s;
+				if (len < LANG_MAX_WORD)
+					w[++len] = cp;
+				continue;
+			}
+		} else if (k == CH_EMOJI)
+			cnt[LS_NONE]++;
+		if (k == CH_JOIN && len > 0) {
+			if (len < LANG_MAX_WORD && cp != 0xfffd &&
+			    w[len] != cp)
+				w[++len] = cp;
+			continue;
+		}
+		/* The word ends here. */
+		while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
+			len--;
+		if (len > 0 && ws == guess && guess != LS_NONE) {
+			used += len;
+			if (score_word(sc, w, len) != 0 ||
+			    used >= LANG_MAX_LETTERS) {
+				/*
+				 * Scoring is over; a letter that began the
+				 * next word was counted already.
+				 */
+				count_range(p, end, cnt);
+				return guess;
+			}
+		}
+		len = 0;
+		if (k == CH_LETTER) {
+			/* Script change inside a run: start a new word. */
+			ws = s;
+			w[++len] = cp;
+		}
+	}
+	while (len > 0 && (w[len] == '\'' || w[len] == 0x200c))
+		len--;
+	if (len > 0 && ws == guess && guess != LS_NONE &&
+	    used < LANG_MAX_LETTERS)
+		score_word(sc, w, len);
+	return guess;
+}
+
 int
 lang_word_sums(const struct lang_model *m, enum lang_script script,
     const uint32_t *w, unsigned len, uint32_t *sums)
@@ -1327,10 +1468,10 @@ int
 lang_detect(const struct lang_model *m, const char *text, size_t n,
     const struct lang_set *allowed, struct lang_result *out)
 {
-	unsigned counts[LS_COUNT], letters, best_n;
+	unsigned counts[LS_COUNT], cnt[LS_COUNT + 1], letters, best_n;
 	struct lang_scorer sc;
 	uint64_t all, cand;
-	enum lang_script script, top;
+	enum lang_script script, top, guess;
 	double score[LANG_MAX], unseen[LANG_ORDERS], best, second;
 	uint64_t bits;
 	int i, o, bi, si, s;
@@ -1343,7 +1484,11 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	/* The first few kilobytes tell; the rest of a long text is not read. */
 	if (n > LANG_MAX_BYTES)
 		n = LANG_MAX_BYTES;
-	letters = lang_script_counts(text, n, counts);
+	if (!lang_tab_ready)
+		lang_tab_init();
+	memset(cnt, 0, sizeof(cnt));
+	guess = scan_count(m, text, n, all, cnt, &sc);
+	letters = counts_out(cnt, counts);
 	/* Japanese mixes kana and kanji: any kana makes the Han letters its. */
 	if (counts[LS_HIRA] + counts[LS_KANA] > 0) {
 		counts[LS_HIRA] += counts[LS_KANA] + counts[LS_HANI];
@@ -1392,15 +1537,11 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	 * the early stop comes at the same word whatever --languages says:
 	 * restricting the candidates then only removes wrong answers.
 	 */
-	memset(&sc, 0, sizeof(sc));
-	sc.m = m;
-	sc.script = script;
-	sc.nlanes = m->nlanes[script];
-	for (i = 0; i < (int)sc.nlanes; i++)
-		sc.lacc[i] = m->prof[m->lane_prof[script][i]].prior_q;
-	sc.stop_margin = m->common_floor ?
-	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
-	scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
+	if (guess != script) {
+		/* The first letter's script lost the count: score again. */
+		scorer_init(&sc, m, script);
+		scan_words(text, n, script, LANG_MAX_LETTERS, score_word, &sc);
+	}
 	bi = si = -1;
 	best = second = -INFINITY;
 	for (o = 0; o < LANG_ORDERS; o++)

@@ -139,7 +139,20 @@ struct reply_dstem {
 	uint32_t	 n;
 	uint32_t	 what;	/* REPLY_D_* */
 	uint32_t	 head;	/* p[0..3] as loaded from memory, when n >= 4 */
-	uint32_t	 head2;	/* p[4..7] likewise, when n >= 8 */
+	uint64_t	 head8;	/* p[0..7] likewise, when n >= 8 */
+};
+
+/*
+ * One tier of the matcher: stems by a hash of their first 4 bytes (tier
+ * 0: stems of 4 to 7 bytes) or 8 bytes (tier 1: 8 and more), and a
+ * filter of REPLY_DX_BITS bits on the same hash (tier 0's also has the
+ * bits of tier 1's stems by their first 4 bytes).
+ */
+struct reply_dtier {
+	struct reply_dstem *st;		/* by bucket */
+	uint32_t	*start;		/* REPLY_DX_BUCKETS + 1 offsets */
+	uint64_t	*bits;
+	uint32_t	 n;
 };
 
 enum {
@@ -153,10 +166,7 @@ enum {
 	REPLY_D_COUNT
 };
 
-/*
- * Buckets of the matcher: stems of four bytes or more by a hash of their
- * first four, and a filter of REPLY_DX_BITS bits on the same hash.
- */
+/* Buckets and filter bits of a matcher tier. */
 #define REPLY_DX_BUCKETS	4096
 #define REPLY_DX_BITS		65536
 
@@ -171,9 +181,7 @@ struct reply_bank {
 	struct reply_money *money;
 	size_t		 nmoney;
 	struct arena	 mem;		/* folded copies of detect/check stems */
-	struct reply_dstem *dx;		/* detect stems of 4+ bytes by bucket */
-	uint32_t	*dx_start;	/* REPLY_DX_BUCKETS + 1 offsets */
-	uint64_t	*dx_bits;	/* bit: a long stem has the head hash */
+	struct reply_dtier dt[2];	/* detect stems of 4-7, 8+ bytes */
 	struct reply_dstem *dx_short;	/* detect stems of 2 or 3 bytes */
 	uint32_t	 ndx_short;
 	uint64_t	*dx_pair;	/* bit: a short stem starts with the pair */

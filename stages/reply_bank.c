@@ -251,12 +251,16 @@ nomem:
 void
 reply_bank_release(struct reply_bank *b)
 {
+	int i;
+
 	free(b->vars);
 	free(b->slots);
 	free(b->money);
-	free(b->dx);
-	free(b->dx_start);
-	free(b->dx_bits);
+	for (i = 0; i < 2; i++) {
+		free(b->dt[i].st);
+		free(b->dt[i].start);
+		free(b->dt[i].bits);
+	}
 	free(b->dx_short);
 	free(b->dx_pair);
 	arena_release(&b->mem);

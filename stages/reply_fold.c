@@ -226,15 +226,23 @@ dur_ok(enum reply_unit u, long v)
 }
 
 /*
- * A long stem's hash: its first four bytes as loaded from memory, spread.
- * The top bits pick its bucket, the top sixteen its bit in the filter:
- * in Cyrillic or Greek text nearly every letter starts some stem, few
- * pairs of letters do.
+ * A stem's hash: its first four bytes (tier 0) or eight (tier 1) as
+ * loaded from memory, spread.  The top bits pick its bucket, the top
+ * sixteen its bit in the filter.  In Cyrillic or Greek text nearly every
+ * letter starts some stem and many pairs of letters do ("по", "не",
+ * "до"), few runs of four letters: stems of eight bytes and more are
+ * looked up by eight.
  */
 static inline uint32_t
 dx_hash(uint32_t head)
 {
 	return head * 0x9e3779b1u;
+}
+
+static inline uint32_t
+dx_hash8(uint64_t head)
+{
+	return (uint32_t)((head * 0x9e3779b97f4a7c15ULL) >> 32);
 }
 
 #define DX_BUCKET(h)	((h) >> (32 - 12))
@@ -248,11 +256,29 @@ dx_fill(struct reply_dstem *d, const struct reply_var *v, int what)
 	d->p = v->p;
 	d->n = v->n;
 	d->what = what;
-	d->head = d->head2 = 0;
+	d->head = 0;
+	d->head8 = 0;
 	if (v->n >= 4)
 		memcpy(&d->head, v->p, 4);
 	if (v->n >= 8)
-		memcpy(&d->head2, v->p + 4, 4);
+		memcpy(&d->head8, v->p, 8);
+}
+
+/* The tier of a stem of n >= 4 bytes, and its hash there. */
+static inline int
+dx_tier(const char *p, size_t n, uint32_t *h)
+{
+	uint32_t h4;
+	uint64_t h8;
+
+	if (n >= 8) {
+		memcpy(&h8, p, 8);
+		*h = dx_hash8(h8);
+		return 1;
+	}
+	memcpy(&h4, p, 4);
+	*h = dx_hash(h4);
+	return 0;
 }
 
 int
@@ -264,26 +290,33 @@ reply_detect_index(struct reply_bank *b)
 		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL
 	};
 	const struct reply_slotv *s;
-	uint32_t i, k, h, pair, n = 0, *fill;
-	int d;
+	struct reply_dtier *dt;
+	uint32_t i, k, h, h4, pair, n = 0, *fill[2];
+	int d, t;
 
 	for (d = 0; d < REPLY_D_COUNT; d++)
 		if ((s = reply_slot(b, slots[d])) != NULL)
 			n += s->n;
-	b->dx = calloc(n + 1, sizeof(*b->dx));
 	b->dx_short = calloc(n + 1, sizeof(*b->dx_short));
-	b->dx_start = calloc(REPLY_DX_BUCKETS + 1, sizeof(*b->dx_start));
-	b->dx_bits = calloc(REPLY_DX_BITS / 64, sizeof(*b->dx_bits));
 	b->dx_pair = calloc(65536 / 64, sizeof(*b->dx_pair));
-	fill = calloc(REPLY_DX_BUCKETS, sizeof(*fill));
-	if (b->dx == NULL || b->dx_short == NULL || b->dx_start == NULL ||
-	    b->dx_bits == NULL || b->dx_pair == NULL || fill == NULL) {
-		free(fill);
+	if (b->dx_short == NULL || b->dx_pair == NULL)
 		return -1;
+	for (t = 0; t < 2; t++) {
+		dt = &b->dt[t];
+		dt->st = calloc(n + 1, sizeof(*dt->st));
+		dt->start = calloc(REPLY_DX_BUCKETS + 1, sizeof(*dt->start));
+		dt->bits = calloc(REPLY_DX_BITS / 64, sizeof(*dt->bits));
+		fill[t] = calloc(REPLY_DX_BUCKETS, sizeof(*fill[t]));
+		if (dt->st == NULL || dt->start == NULL || dt->bits == NULL ||
+		    fill[t] == NULL) {
+			free(fill[0]);
+			free(t == 1 ? fill[1] : NULL);
+			return -1;
+		}
 	}
 	/*
-	 * Counting sort of the long stems by bucket; stems under two bytes
-	 * never match, two or three bytes go to the short list.
+	 * Counting sort of the stems by tier and bucket; stems under two
+	 * bytes never match, two or three bytes go to the short list.
 	 */
 	for (d = 0; d < REPLY_D_COUNT; d++) {
 		if ((s = reply_slot(b, slots[d])) == NULL)
@@ -293,12 +326,14 @@ reply_detect_index(struct reply_bank *b)
 
 			if (v->n < 4)
 				continue;
-			memcpy(&h, v->p, 4);
-			b->dx_start[DX_BUCKET(dx_hash(h)) + 1]++;
+			t = dx_tier(v->p, v->n, &h);
+			b->dt[t].start[DX_BUCKET(h) + 1]++;
+			b->dt[t].n++;
 		}
 	}
-	for (k = 0; k < REPLY_DX_BUCKETS; k++)
-		b->dx_start[k + 1] += b->dx_start[k];
+	for (t = 0; t < 2; t++)
+		for (k = 0; k < REPLY_DX_BUCKETS; k++)
+			b->dt[t].start[k + 1] += b->dt[t].start[k];
 	for (d = 0; d < REPLY_D_COUNT; d++) {
 		if ((s = reply_slot(b, slots[d])) == NULL)
 			continue;
@@ -315,25 +350,31 @@ reply_detect_index(struct reply_bank *b)
 				    (pair & 63);
 				continue;
 			}
-			memcpy(&h, v->p, 4);
-			h = dx_hash(h);
+			t = dx_tier(v->p, v->n, &h);
+			dt = &b->dt[t];
 			k = DX_BUCKET(h);
-			dx_fill(&b->dx[b->dx_start[k] + fill[k]], v, d);
-			b->dx_bits[DX_BIT(h) >> 6] |= (uint64_t)1 <<
+			dx_fill(&dt->st[dt->start[k] + fill[t][k]], v, d);
+			dt->bits[DX_BIT(h) >> 6] |= (uint64_t)1 <<
 			    (DX_BIT(h) & 63);
-			fill[k]++;
+			fill[t][k]++;
+			/* Tier 0's filter stands before tier 1's too. */
+			memcpy(&h4, v->p, 4);
+			h = dx_hash(h4);
+			b->dt[0].bits[DX_BIT(h) >> 6] |= (uint64_t)1 <<
+			    (DX_BIT(h) & 63);
 		}
 	}
-	free(fill);
+	free(fill[0]);
+	free(fill[1]);
 	/*
 	 * Stems are folded bank text: each starts a character, so the scan
 	 * may skip continuation bytes, unless a bank says otherwise.
 	 */
 	b->dx_lead = true;
-	for (i = 0; i < n; i++)
-		if (b->dx[i].n > 0 && ((unsigned char)b->dx[i].p[0] & 0xc0) ==
-		    0x80)
-			b->dx_lead = false;
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < b->dt[t].n; i++)
+			if (((unsigned char)b->dt[t].st[i].p[0] & 0xc0) == 0x80)
+				b->dx_lead = false;
 	return 0;
 }
 
@@ -462,26 +503,37 @@ dx_hit(const struct reply_dstem *d, const char *p, bool *hit,
 		la->at[la->n++] = p;
 }
 
-/* The long stems with the head hash h that start at p (4+ bytes left). */
+/* The stems of 4 to 7 bytes with the head hash h at p (4+ bytes left). */
 static inline void
-dx_scan(const struct reply_bank *b, uint32_t h, uint32_t head,
+dx_scan4(const struct reply_bank *b, uint32_t h, uint32_t head,
     const char *p, const char *end, bool *hit, struct late_at *la)
 {
-	uint32_t j, k = DX_BUCKET(h), h2;
+	const struct reply_dtier *dt = &b->dt[0];
+	uint32_t j, k = DX_BUCKET(h);
 
-	for (j = b->dx_start[k]; j < b->dx_start[k + 1]; j++) {
-		const struct reply_dstem *d = &b->dx[j];
+	for (j = dt->start[k]; j < dt->start[k + 1]; j++) {
+		const struct reply_dstem *d = &dt->st[j];
 
-		if (d->head != head || (size_t)(end - p) < d->n)
-			continue;
-		if (d->n >= 8) {
-			memcpy(&h2, p + 4, 4);
-			if (h2 != d->head2 || memcmp(p + 8, d->p + 8,
-			    d->n - 8) != 0)
-				continue;
-		} else if (memcmp(p + 4, d->p + 4, d->n - 4) != 0)
-			continue;
-		dx_hit(d, p, hit, la);
+		if (d->head == head && (size_t)(end - p) >= d->n &&
+		    memcmp(p + 4, d->p + 4, d->n - 4) == 0)
+			dx_hit(d, p, hit, la);
+	}
+}
+
+/* The stems of 8 bytes and more with the head hash h at p (8+ left). */
+static inline void
+dx_scan8(const struct reply_bank *b, uint32_t h, uint64_t head,
+    const char *p, const char *end, bool *hit, struct late_at *la)
+{
+	const struct reply_dtier *dt = &b->dt[1];
+	uint32_t j, k = DX_BUCKET(h);
+
+	for (j = dt->start[k]; j < dt->start[k + 1]; j++) {
+		const struct reply_dstem *d = &dt->st[j];
+
+		if (d->head8 == head && (size_t)(end - p) >= d->n &&
+		    memcmp(p + 8, d->p + 8, d->n - 8) == 0)
+			dx_hit(d, p, hit, la);
 	}
 }
 
@@ -509,6 +561,7 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	struct late_at la;
 	bool hit[REPLY_D_COUNT] = { false };
 	uint32_t k, h, head;
+	uint64_t head8;
 	size_t i;
 	long v;
 
@@ -524,12 +577,24 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			if (b->dx_pair[k >> 6] >> (k & 63) & 1)
 				dx_scan_short(b, p, end, hit, &la);
 		}
-	/* Most places start no stem: one bit says so. */
+	/*
+	 * Most places start no stem: one bit says so (tier 0's filter has a
+	 * bit for the first four bytes of every stem).  Stems of 8 bytes and
+	 * more are then looked up by eight.
+	 */
 #define DX_AT(p) do { \
 	memcpy(&head, (p), 4); \
 	h = dx_hash(head); \
-	if ((b->dx_bits[DX_BIT(h) >> 6] >> (DX_BIT(h) & 63) & 1) != 0) \
-		dx_scan(b, h, head, (p), end, hit, &la); \
+	if ((b->dt[0].bits[DX_BIT(h) >> 6] >> (DX_BIT(h) & 63) & 1) != 0) { \
+		dx_scan4(b, h, head, (p), end, hit, &la); \
+		if (end - (p) >= 8) { \
+			memcpy(&head8, (p), 8); \
+			h = dx_hash8(head8); \
+			if ((b->dt[1].bits[DX_BIT(h) >> 6] >> \
+			    (DX_BIT(h) & 63) & 1) != 0) \
+				dx_scan8(b, h, head8, (p), end, hit, &la); \
+		} \
+	} \
 } while (0)
 	if (t.n >= 4 && b->dx_lead) {
 		/* No stem starts inside a UTF-8 sequence (see the index). */
