@@ -137,14 +137,39 @@ cls_same(const char *a, const char *b, size_t n)
 /* Fold and tokenise `s` (n bytes, UTF-8; invalid bytes are separators). */
 void	cls_norm(struct arena *a, const char *s, size_t n,
 	    struct cls_text *t);
+/* The same without the letters per script (t->script stays 0). */
+void	cls_norm_noscript(struct arena *a, const char *s, size_t n,
+	    struct cls_text *t);
 /*
  * The same, the plain way (one code point at a time, no cp[]): what
  * cls_norm() does for long texts, and its reference in the unit tests.
  */
 void	cls_norm_ref(struct arena *a, const char *s, size_t n,
 	    struct cls_text *t);
+/*
+ * What the word cache (classify_model.c) keeps of a token for the
+ * lexicon and the negators of its language: the lexicon index slots it
+ * is a first word of, in the order cls_lex_match() tries them (nslot -1:
+ * more than CLS_TOKX_SLOTS, look it up), and what cls_neg_kind() says.
+ */
+#define CLS_TOKX_SLOTS	3
+#define CLS_NEG_PRE	1
+#define CLS_NEG_POST	2
+
+struct cls_tokx {
+	int32_t		 slot[CLS_TOKX_SLOTS];
+	int8_t		 nslot;
+	uint8_t		 negk;
+};
+
 /* Mark the tokens in the scope of a negator of language `l`. */
 void	cls_mark_neg(struct cls_text *t, enum cls_lang l);
+/* The same, with what tx[i] (when not NULL) says of token i. */
+void	cls_mark_neg_x(struct cls_text *t, enum cls_lang l,
+	    const struct cls_tokx *const *tx);
+/* Whether token k is a negator of l: 0, CLS_NEG_PRE or CLS_NEG_POST. */
+unsigned	cls_neg_kind(const struct cls_text *t, const struct cls_tok *k,
+	    enum cls_lang l);
 /* The language suggested by the letters of `t` (see classify_norm.c). */
 enum cls_lang	 cls_script_guess(const struct cls_text *t);
 /* Fold one NUL-terminated lexicon entry into `out` (cap bytes). */
@@ -225,7 +250,16 @@ void	cls_tcache_stats(const struct cls_tcache *tc, uint64_t *lookups,
 void	cls_text_predict(const struct cls_model *m, struct cls_tcache *tc,
 	    enum cls_lang l, const struct cls_text *t, const struct cls_lex *lx,
 	    const struct cls_match *mt, size_t nm, size_t cap, struct arena *a,
-	    float prob[CLS_NCLASS]);
+	    const struct cls_tokx *const *tx, float prob[CLS_NCLASS]);
+/*
+ * Look every token of t up in tc (filling what is missing): an array of
+ * t->ntok entries in the arena (NULL for an empty token), for
+ * cls_mark_neg_x(), cls_lex_match_x() and cls_text_predict(); valid
+ * until the next call.
+ */
+const struct cls_tokx *const *cls_tc_tokens(const struct cls_model *m,
+	    struct cls_tcache *tc, enum cls_lang l, const struct cls_text *t,
+	    const struct cls_lex *lx, struct arena *a);
 
 /* One training example: feature rows and its class. */
 struct cls_example {
@@ -333,6 +367,16 @@ void	cls_lex_release(struct cls_lex *lx);
  */
 struct cls_match *cls_lex_match(const struct cls_lex *lx,
 	    const struct cls_text *t, struct arena *a, size_t *n);
+/* The same, with the slots of tx[i] (when not NULL) for token i. */
+struct cls_match *cls_lex_match_x(const struct cls_lex *lx,
+	    const struct cls_text *t, struct arena *a, size_t *n,
+	    const struct cls_tokx *const *tx);
+/*
+ * The slots of lx's index that token i is a first word of (at most max,
+ * in slot[]): their number, or -1 when there are more.
+ */
+int	cls_lex_slots(const struct cls_lex *lx, const struct cls_text *t,
+	    size_t i, int32_t *slot, int max);
 
 /* ---- labelled JSON Lines (classify_json.c) ------------------------ */
 

@@ -527,6 +527,7 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
     struct arena *a, struct cls_result *res)
 {
 	const struct cls_lex *lx;
+	const struct cls_tokx *const *tx = NULL;
 	struct cls_match *mt = NULL;
 	struct cls_tally ty;
 	struct cls_text t;
@@ -537,16 +538,22 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 	int c;
 
 	memset(res, 0, sizeof(*res));
-	cls_norm(a, in->text.p, in->text.n, &t);
 	res->lang = cls_lang_from(in->lang);
 	if (res->lang == CLS_LANG_NONE) {
+		cls_norm(a, in->text.p, in->text.n, &t);
 		res->lang = cls_script_guess(&t);
 		res->lang_guessed = res->lang != CLS_LANG_NONE;
-	}
-	cls_mark_neg(&t, res->lang);
+	} else	/* Letters per script only to guess the language. */
+		cls_norm_noscript(a, in->text.p, in->text.n, &t);
 	lx = cls_lex_for(m, res->lang);
+	/* What the word cache knows of each token, for all that follows. */
+	if (m->have_model && m->tc != NULL) {
+		tx = cls_tc_tokens(&m->model, m->tc, res->lang, &t, lx, a);
+		cls_mark_neg_x(&t, res->lang, tx);
+	} else
+		cls_mark_neg(&t, res->lang);
 	if (lx != NULL)
-		mt = cls_lex_match(lx, &t, a, &nm);
+		mt = cls_lex_match_x(lx, &t, a, &nm, tx);
 	if (lx != NULL)
 		cls_unbind_cues(lx, mt, nm, &t);
 	cls_tally(lx, mt, nm, &ty);
@@ -562,7 +569,7 @@ cls_analyze(const struct cls_models *m, const struct cls_input *in,
 		if (cap > CLS_MAX_FEATURES)
 			cap = CLS_MAX_FEATURES;
 		cls_text_predict(&m->model, m->tc, res->lang, &t, lx, mt, nm,
-		    cap, a, res->prob);
+		    cap, a, tx, res->prob);
 	} else
 		cls_lex_prob(ty.pos, ty.neg, res->prob);
 	res->text_sent = CLS_POS;

@@ -333,18 +333,25 @@ cls_maybe(const struct cls_lex *lx, uint64_t k)
 	    ((uint64_t)1 << ((k >> 40) % 64))) != 0;
 }
 
-static inline __attribute__((always_inline)) void
-cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
-    size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
+/* The index slot of key k, or -1. */
+static inline int32_t
+cls_slot(const struct cls_lex *lx, uint64_t k)
 {
 	size_t at = k & lx->mask;
-	bool first_ok, one = false;
-	int32_t e;
 
 	while (lx->key[at] != 0 && lx->key[at] != k)
 		at = (at + 1) & lx->mask;
-	if (lx->key[at] == 0)
-		return;
+	return lx->key[at] == 0 ? -1 : (int32_t)at;
+}
+
+/* The matches of the chain in slot `at` with token i as first word. */
+static inline __attribute__((always_inline)) void
+cls_walk(const struct cls_lex *lx, size_t at, const struct cls_text *t,
+    size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
+{
+	bool first_ok, one = false;
+	int32_t e;
+
 	/*
 	 * A chain holds the entries whose first word has this 64-bit key:
 	 * checking the head's first word checks them all, but for a
@@ -410,9 +417,31 @@ cls_try(const struct cls_lex *lx, uint64_t k, const struct cls_text *t,
  * has, then whole, when some whole first word has its first two bytes
  * and length.
  */
+/*
+ * Key hk of token i: walk its chain, or with slot != NULL note the slot
+ * (*ns -1 once there are more than max).
+ */
+static inline __attribute__((always_inline)) void
+cls_try(const struct cls_lex *lx, uint64_t hk, const struct cls_text *t,
+    size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap,
+    int32_t *slot, int *ns, int max)
+{
+	int32_t at;
+
+	if (!cls_maybe(lx, hk) || (at = cls_slot(lx, hk)) < 0)
+		return;
+	if (slot == NULL)
+		cls_walk(lx, (size_t)at, t, i, skip, out, n, cap);
+	else if (*ns >= 0 && *ns < max)
+		slot[(*ns)++] = at;
+	else
+		*ns = -1;
+}
+
 static inline __attribute__((always_inline)) void
 cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
-    size_t skip, struct cls_match *out, size_t *n, size_t cap)
+    size_t skip, struct cls_match *out, size_t *n, size_t cap,
+    int32_t *slot, int *ns, int max)
 {
 	const struct cls_tok *k = &t->tok[i];
 	const char *w = t->buf + k->off + skip;
@@ -438,32 +467,49 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 			for (; e <= len; e++)
 				if (e == len || (u[e] & 0xc0) != 0x80) {
 					hk = cls_key(w, e, true);
-					if (cls_maybe(lx, hk))
-						cls_try(lx, hk, t, i, skip, out,
-						    n, cap);
+					cls_try(lx, hk, t, i, skip, out, n,
+					    cap, slot, ns, max);
 				}
 			break;
 		}
 		if (e > len || (e < len && (u[e] & 0xc0) == 0x80))
 			continue;
 		hk = cls_key(w, e, true);
-		if (cls_maybe(lx, hk))
-			cls_try(lx, hk, t, i, skip, out, n, cap);
+		cls_try(lx, hk, t, i, skip, out, n, cap, slot, ns, max);
 	}
 	b = cls_lex_full2(u[0], len > 1 ? u[1] : 0, len);
 	if (!(lx->full2[b / 64] & (uint64_t)1 << (b % 64)))
 		return;
 	hk = cls_key(w, len, false);
-	if (cls_maybe(lx, hk))
-		cls_try(lx, hk, t, i, skip, out, n, cap);
+	cls_try(lx, hk, t, i, skip, out, n, cap, slot, ns, max);
+}
+
+int
+cls_lex_slots(const struct cls_lex *lx, const struct cls_text *t, size_t i,
+    int32_t *slot, int max)
+{
+	int ns = 0;
+
+	if (lx->n == 0)
+		return 0;
+	cls_lookup(lx, t, i, 0, NULL, NULL, 0, slot, &ns, max);
+	return ns;
 }
 
 struct cls_match *
 cls_lex_match(const struct cls_lex *lx, const struct cls_text *t,
     struct arena *a, size_t *np)
 {
+	return cls_lex_match_x(lx, t, a, np, NULL);
+}
+
+struct cls_match *
+cls_lex_match_x(const struct cls_lex *lx, const struct cls_text *t,
+    struct arena *a, size_t *np, const struct cls_tokx *const *tx)
+{
 	size_t cap = 2 * t->ntok + 8, n = 0, i;
 	struct cls_match *out = arena_alloc(a, cap * sizeof(*out));
+	int j;
 
 	if (lx->n == 0) {
 		*np = 0;
@@ -472,14 +518,20 @@ cls_lex_match(const struct cls_lex *lx, const struct cls_text *t,
 	for (i = 0; i < t->ntok && i < 0xffff; i++) {
 		const struct cls_tok *k = &t->tok[i];
 
-		cls_lookup(lx, t, i, 0, out, &n, cap);
+		/* The slots the word cache found, in the same order. */
+		if (tx != NULL && tx[i] != NULL && tx[i]->nslot >= 0) {
+			for (j = 0; j < tx[i]->nslot; j++)
+				cls_walk(lx, (size_t)tx[i]->slot[j], t, i, 0,
+				    out, &n, cap);
+		} else
+			cls_lookup(lx, t, i, 0, out, &n, cap, NULL, NULL, 0);
 		/*
 		 * Arabic writes "and" (و) joined to the next word: والخدمة is
 		 * "and the service".  Try the word without it too.
 		 */
 		if (k->len >= 6 && (unsigned char)t->buf[k->off] == 0xd9 &&
 		    (unsigned char)t->buf[k->off + 1] == 0x88)
-			cls_lookup(lx, t, i, 2, out, &n, cap);
+			cls_lookup(lx, t, i, 2, out, &n, cap, NULL, NULL, 0);
 	}
 	*np = n;
 	return out;

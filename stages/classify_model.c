@@ -433,210 +433,6 @@ cls_model_predict(const struct cls_model *m, const uint32_t *f, size_t n,
 	cls_model_finish(m, ac, aw, n, nchar, prob);
 }
 
-/*
- * The word cache.  An entry holds one token (of a language, with its
- * CLS_TOK_SYM flag) of up to CLS_TC_MAXLEN bytes: the n-gram rows'
- * weights summed over the seeds and their number, the weights of its
- * word rows outside and inside a negation scope, and its word hash per
- * seed for the bigrams.  Integer sums, so the order rows are added in
- * does not matter: the probabilities are those of cls_model_predict().
- */
-#define CLS_TC_BITS	15
-#define CLS_TC_MAXLEN	52
-
-struct cls_tc_ent {
-	cls_v4i		 ng, wp, wn;
-	uint64_t	 key;		/* 0: empty */
-	uint64_t	 hw[2];
-	uint16_t	 nng;
-	uint8_t		 tag;		/* language + 1, 0x80 for a symbol */
-	uint8_t		 len;
-	char		 tok[CLS_TC_MAXLEN];
-};
-
-struct cls_tcache {
-	struct cls_tc_ent *e;
-	uint64_t	 lookups, misses;
-};
-
-struct cls_tcache *
-cls_tcache_new(void)
-{
-	struct cls_tcache *tc;
-
-	if ((tc = calloc(1, sizeof(*tc))) == NULL)
-		return NULL;
-	if ((tc->e = calloc((size_t)1 << CLS_TC_BITS, sizeof(*tc->e))) ==
-	    NULL) {
-		free(tc);
-		return NULL;
-	}
-	return tc;
-}
-
-void
-cls_tcache_free(struct cls_tcache *tc)
-{
-	if (tc == NULL)
-		return;
-	free(tc->e);
-	free(tc);
-}
-
-void
-cls_tcache_stats(const struct cls_tcache *tc, uint64_t *lookups,
-    uint64_t *misses)
-{
-	*lookups = tc != NULL ? tc->lookups : 0;
-	*misses = tc != NULL ? tc->misses : 0;
-}
-
-static inline cls_v4i
-cls_row_at(const struct cls_model *m, uint64_t h, uint32_t mask)
-{
-	return cls_row(m->w + (size_t)(mix64(h) & mask) * CLS_NCLASS);
-}
-
-/* Fill e with token k of t (what the rows of that token would give). */
-static void
-cls_tc_fill(const struct cls_model *m, const uint64_t *seeds, size_t ns,
-    const struct cls_text *t, const struct cls_tok *k,
-    struct cls_tc_ent *e)
-{
-	const struct cls_cfg *cfg = &m->cfg;
-	uint32_t rows[CLS_NGRAM_CPS * 8], mask = (1u << cfg->bits) - 1;
-	struct cls_text one = *t;
-	cls_v4i z = { 0, 0, 0, 0 };
-	size_t s, j, nr;
-
-	e->ng = e->wp = e->wn = z;
-	e->nng = 0;
-	one.tok = (struct cls_tok *)k;
-	one.ntok = 1;
-	for (s = 0; s < ns; s++) {
-		nr = 0;
-		if (cfg->maxn > 0)
-			cls_char_features(cfg, &one, seeds[s], rows,
-			    sizeof(rows) / sizeof(rows[0]), &nr);
-		for (j = 0; j < nr; j++)
-			e->ng += cls_row(m->w + (size_t)rows[j] * CLS_NCLASS);
-		e->nng += (uint16_t)nr;
-		e->hw[s] = cls_fnv(seeds[s] ^ 0x776f7264, t->buf + k->off,
-		    k->len);
-		e->wp += cls_row_at(m, e->hw[s], mask);
-		e->wn += cls_row_at(m, cfg->negmark ?
-		    cls_fnv(e->hw[s], "!", 1) : e->hw[s], mask);
-	}
-}
-
-void
-cls_text_predict(const struct cls_model *m, struct cls_tcache *tc,
-    enum cls_lang l, const struct cls_text *t, const struct cls_lex *lx,
-    const struct cls_match *mt, size_t nm, size_t cap, struct arena *a,
-    float prob[CLS_NCLASS])
-{
-	const struct cls_cfg *cfg = &m->cfg;
-	uint32_t mask = (1u << cfg->bits) - 1, *f;
-	cls_v4i ac = { 0, 0, 0, 0 }, aw = { 0, 0, 0, 0 };
-	uint64_t seeds[2], prev[2] = { 0, 0 };
-	size_t ns = 0, nchar = 0, nw = 0, i, s, n;
-	struct cls_tc_ent tmp, *tab;
-	/* In locals: the entries' stores could alias *cfg. */
-	const bool words = cfg->words != 0, bigrams = cfg->bigrams != 0;
-	const bool negmark = cfg->negmark != 0;
-
-	/* The rows of one seed and the n-grams per token: as the model
-	 * file says (bits and n-gram lengths are checked on load). */
-	if (tc == NULL || cfg->maxn > 8)
-		goto rows;
-	if (cfg->perlang && l < CLS_NLANG)
-		seeds[ns++] = 0x9e3779b97f4a7c15ULL * (uint64_t)(l + 1);
-	if (cfg->shared || ns == 0)
-		seeds[ns++] = 0xcbf29ce484222325ULL;
-	tab = tc->e;
-	for (i = 0; i < t->ntok; i++) {
-		const struct cls_tok *k = &t->tok[i];
-		const char *w = t->buf + k->off;
-		struct cls_tc_ent *e = &tmp;
-		uint8_t tag = (uint8_t)((l + 1) |
-		    (k->flags & CLS_TOK_SYM ? 0x80 : 0));
-		bool neg, big;
-
-		if (k->len == 0)
-			continue;
-		if (k->len <= CLS_TC_MAXLEN) {
-			uint64_t key = cls_hash(w, k->len) ^
-			    (uint64_t)tag * 0x9e3779b97f4a7c15ULL;
-
-			key += key == 0;
-			e = &tab[key >> (64 - CLS_TC_BITS)];
-			tc->lookups++;
-			if (e->key != key || e->tag != tag ||
-			    e->len != k->len || !cls_same(e->tok, w, k->len)) {
-				tc->misses++;
-				cls_tc_fill(m, seeds, ns, t, k, e);
-				e->key = key;
-				e->tag = tag;
-				e->len = (uint8_t)k->len;
-				memcpy(e->tok, w, k->len);
-			}
-		} else
-			cls_tc_fill(m, seeds, ns, t, k, e);
-		ac += e->ng;
-		nchar += e->nng;
-		neg = negmark && (k->flags & CLS_TOK_NEG);
-		if (words) {
-			aw += neg ? e->wn : e->wp;
-			nw += ns;
-		}
-		big = bigrams && i > 0 && !(k->flags & CLS_TOK_BREAK);
-		for (s = 0; s < ns; s++) {
-			uint64_t hw = neg ? cls_fnv(e->hw[s], "!", 1) :
-			    e->hw[s];
-
-			if (big) {
-				aw += cls_row_at(m, prev[s] * 31 + hw, mask);
-				nw++;
-			}
-			prev[s] = hw;
-		}
-	}
-	for (s = 0; s < ns; s++) {
-		aw += cls_row_at(m, seeds[s] ^ 0x62696173, mask);
-		nw++;
-		if (t->nexcl > 0) {
-			aw += cls_row_at(m, seeds[s] ^ (t->nexcl > 2 ?
-			    0x65786333 : 0x65786331), mask);
-			nw++;
-		}
-		if (t->nletters >= 8 && t->nupper * 2 > t->nletters) {
-			aw += cls_row_at(m, seeds[s] ^ 0x75707072, mask);
-			nw++;
-		}
-	}
-	if (lx != NULL) {
-		/* At most 2 rows per seed and match, and one per seed. */
-		size_t lcap = 4 * nm + 8;
-
-		f = arena_alloc(a, lcap * sizeof(*f));
-		n = cls_lex_features(cfg, l, lx, mt, nm, t, f, 0, lcap);
-		for (i = 0; i < n; i++)
-			aw += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
-		nw += n;
-	}
-	/* Rows the old way would have dropped: do it the old way. */
-	if (nchar + nw <= cap) {
-		cls_model_finish(m, ac, aw, nchar + nw, nchar, prob);
-		return;
-	}
-rows:
-	f = arena_alloc(a, cap * sizeof(*f));
-	n = cls_features(cfg, l, t, f, cap, &nchar);
-	if (lx != NULL)
-		n = cls_lex_features(cfg, l, lx, mt, nm, t, f, n, cap);
-	cls_model_predict(m, f, n, nchar, prob);
-}
-
 /* xorshift64*: the one random source of training, seeded. */
 static uint64_t
 cls_rand(uint64_t *s)
@@ -908,4 +704,258 @@ cls_lex_features(const struct cls_cfg *cfg, enum cls_lang l,
 			cls_emit(out, cap, &n, seeds[s] ^ 0x6e6f6e65, mask);
 	}
 	return n;
+}
+
+/*
+ * The word cache.  An entry holds one token (of a language, with its
+ * CLS_TOK_SYM flag) of up to CLS_TC_MAXLEN bytes: what the lexicon and
+ * the negators make of it (first, so an entry is its struct cls_tokx),
+ * the n-gram rows' weights summed over the seeds and their number, the
+ * weights of its word rows outside a negation scope, and its word hash
+ * per seed.  Integer sums, so the order rows are added in does not
+ * matter: the probabilities are those of cls_model_predict().  An entry
+ * a review uses is not taken by another word of the same review (the
+ * epoch): that word gets one of its own in the arena.
+ */
+#define CLS_TC_BITS	15
+#define CLS_TC_MAXLEN	48
+
+struct cls_tc_ent {
+	struct cls_tokx	 x;
+	uint8_t		 tag;		/* language + 1, 0x80 for a symbol */
+	uint8_t		 len;
+	uint16_t	 nng;
+	cls_v4i		 ng, wp;
+	uint64_t	 key;		/* 0: empty */
+	uint64_t	 hw[2];
+	uint32_t	 epoch;
+	char		 tok[CLS_TC_MAXLEN];
+};
+
+struct cls_tcache {
+	struct cls_tc_ent *e;
+	uint64_t	 lookups, misses;
+	uint32_t	 epoch;
+};
+
+struct cls_tcache *
+cls_tcache_new(void)
+{
+	struct cls_tcache *tc;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return NULL;
+	if ((tc->e = calloc((size_t)1 << CLS_TC_BITS, sizeof(*tc->e))) ==
+	    NULL) {
+		free(tc);
+		return NULL;
+	}
+	return tc;
+}
+
+void
+cls_tcache_free(struct cls_tcache *tc)
+{
+	if (tc == NULL)
+		return;
+	free(tc->e);
+	free(tc);
+}
+
+void
+cls_tcache_stats(const struct cls_tcache *tc, uint64_t *lookups,
+    uint64_t *misses)
+{
+	*lookups = tc != NULL ? tc->lookups : 0;
+	*misses = tc != NULL ? tc->misses : 0;
+}
+
+static inline cls_v4i
+cls_row_at(const struct cls_model *m, uint64_t h, uint32_t mask)
+{
+	return cls_row(m->w + (size_t)(mix64(h) & mask) * CLS_NCLASS);
+}
+
+static size_t
+cls_seeds(const struct cls_cfg *cfg, enum cls_lang l, uint64_t seeds[2])
+{
+	size_t ns = 0;
+
+	if (cfg->perlang && l < CLS_NLANG)
+		seeds[ns++] = 0x9e3779b97f4a7c15ULL * (uint64_t)(l + 1);
+	if (cfg->shared || ns == 0)
+		seeds[ns++] = 0xcbf29ce484222325ULL;
+	return ns;
+}
+
+/* Fill e with token i of t (what the rows of that token would give). */
+static void
+cls_tc_fill(const struct cls_model *m, enum cls_lang l,
+    const struct cls_text *t, const struct cls_lex *lx, size_t i,
+    struct cls_tc_ent *e)
+{
+	const struct cls_cfg *cfg = &m->cfg;
+	const struct cls_tok *k = &t->tok[i];
+	uint32_t rows[CLS_NGRAM_CPS * 8], mask = (1u << cfg->bits) - 1;
+	struct cls_text one = *t;
+	cls_v4i z = { 0, 0, 0, 0 };
+	uint64_t seeds[2];
+	size_t s, j, nr, ns = cls_seeds(cfg, l, seeds);
+
+	e->ng = e->wp = z;
+	e->nng = 0;
+	one.tok = (struct cls_tok *)k;
+	one.ntok = 1;
+	for (s = 0; s < ns; s++) {
+		nr = 0;
+		if (cfg->maxn > 0)
+			cls_char_features(cfg, &one, seeds[s], rows,
+			    sizeof(rows) / sizeof(rows[0]), &nr);
+		for (j = 0; j < nr; j++)
+			e->ng += cls_row(m->w + (size_t)rows[j] * CLS_NCLASS);
+		e->nng += (uint16_t)nr;
+		e->hw[s] = cls_fnv(seeds[s] ^ 0x776f7264, t->buf + k->off,
+		    k->len);
+		e->wp += cls_row_at(m, e->hw[s], mask);
+	}
+	e->x.negk = (uint8_t)cls_neg_kind(t, k, l);
+	e->x.nslot = (int8_t)(lx != NULL ? cls_lex_slots(lx, t, i, e->x.slot,
+	    CLS_TOKX_SLOTS) : -1);
+}
+
+const struct cls_tokx *const *
+cls_tc_tokens(const struct cls_model *m, struct cls_tcache *tc,
+    enum cls_lang l, const struct cls_text *t, const struct cls_lex *lx,
+    struct arena *a)
+{
+	struct cls_tc_ent **ents, *tab = tc->e;
+	uint32_t epoch = ++tc->epoch;
+	size_t i;
+
+	ents = arena_alloc(a, (t->ntok + 1) * sizeof(*ents));
+	for (i = 0; i < t->ntok; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		const char *w = t->buf + k->off;
+		uint8_t tag = (uint8_t)((l + 1) |
+		    (k->flags & CLS_TOK_SYM ? 0x80 : 0));
+		struct cls_tc_ent *e;
+		uint64_t key;
+
+		ents[i] = NULL;
+		if (k->len == 0)
+			continue;
+		if (k->len > CLS_TC_MAXLEN) {
+			e = arena_alloc(a, sizeof(*e));
+			cls_tc_fill(m, l, t, lx, i, e);
+			ents[i] = e;
+			continue;
+		}
+		key = cls_hash(w, k->len) ^ (uint64_t)tag *
+		    0x9e3779b97f4a7c15ULL;
+		key += key == 0;
+		e = &tab[key >> (64 - CLS_TC_BITS)];
+		tc->lookups++;
+		if (e->key != key || e->tag != tag || e->len != k->len ||
+		    !cls_same(e->tok, w, k->len)) {
+			tc->misses++;
+			/* Taken by another word of this review. */
+			if (e->key != 0 && e->epoch == epoch)
+				e = arena_alloc(a, sizeof(*e));
+			cls_tc_fill(m, l, t, lx, i, e);
+			e->key = key;
+			e->tag = tag;
+			e->len = (uint8_t)k->len;
+			memcpy(e->tok, w, k->len);
+		}
+		e->epoch = epoch;
+		ents[i] = e;
+	}
+	return (const struct cls_tokx *const *)ents;
+}
+
+void
+cls_text_predict(const struct cls_model *m, struct cls_tcache *tc,
+    enum cls_lang l, const struct cls_text *t, const struct cls_lex *lx,
+    const struct cls_match *mt, size_t nm, size_t cap, struct arena *a,
+    const struct cls_tokx *const *tx, float prob[CLS_NCLASS])
+{
+	const struct cls_cfg *cfg = &m->cfg;
+	uint32_t mask = (1u << cfg->bits) - 1, *f;
+	cls_v4i ac = { 0, 0, 0, 0 }, aw = { 0, 0, 0, 0 };
+	uint64_t seeds[2], prev[2] = { 0, 0 };
+	size_t ns, nchar = 0, nw = 0, i, s, n;
+	/* In locals: stores through the entries could alias *cfg. */
+	const bool words = cfg->words != 0, bigrams = cfg->bigrams != 0;
+	const bool negmark = cfg->negmark != 0;
+
+	if (tc == NULL || cfg->maxn > 8)
+		goto rows;
+	if (tx == NULL)
+		tx = cls_tc_tokens(m, tc, l, t, lx, a);
+	ns = cls_seeds(cfg, l, seeds);
+	for (i = 0; i < t->ntok; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		const struct cls_tc_ent *e = (const struct cls_tc_ent *)tx[i];
+		bool neg, big;
+
+		if (e == NULL)
+			continue;
+		ac += e->ng;
+		nchar += e->nng;
+		neg = negmark && (k->flags & CLS_TOK_NEG);
+		big = bigrams && i > 0 && !(k->flags & CLS_TOK_BREAK);
+		for (s = 0; s < ns; s++) {
+			uint64_t hw = e->hw[s];
+
+			if (neg) {
+				hw = cls_fnv(hw, "!", 1);
+				if (words)
+					aw += cls_row_at(m, hw, mask);
+			}
+			if (big) {
+				aw += cls_row_at(m, prev[s] * 31 + hw, mask);
+				nw++;
+			}
+			prev[s] = hw;
+		}
+		if (words) {
+			if (!neg)
+				aw += e->wp;
+			nw += ns;
+		}
+	}
+	for (s = 0; s < ns; s++) {
+		aw += cls_row_at(m, seeds[s] ^ 0x62696173, mask);
+		nw++;
+		if (t->nexcl > 0) {
+			aw += cls_row_at(m, seeds[s] ^ (t->nexcl > 2 ?
+			    0x65786333 : 0x65786331), mask);
+			nw++;
+		}
+		if (t->nletters >= 8 && t->nupper * 2 > t->nletters) {
+			aw += cls_row_at(m, seeds[s] ^ 0x75707072, mask);
+			nw++;
+		}
+	}
+	if (lx != NULL) {
+		/* At most 2 rows per seed and match, and one per seed. */
+		size_t lcap = 4 * nm + 8;
+
+		f = arena_alloc(a, lcap * sizeof(*f));
+		n = cls_lex_features(cfg, l, lx, mt, nm, t, f, 0, lcap);
+		for (i = 0; i < n; i++)
+			aw += cls_row(m->w + (size_t)f[i] * CLS_NCLASS);
+		nw += n;
+	}
+	/* Rows the old way would have dropped: do it the old way. */
+	if (nchar + nw <= cap) {
+		cls_model_finish(m, ac, aw, nchar + nw, nchar, prob);
+		return;
+	}
+rows:
+	f = arena_alloc(a, cap * sizeof(*f));
+	n = cls_features(cfg, l, t, f, cap, &nchar);
+	if (lx != NULL)
+		n = cls_lex_features(cfg, l, lx, mt, nm, t, f, n, cap);
+	cls_model_predict(m, f, n, nchar, prob);
 }

@@ -371,36 +371,42 @@ static struct cls_cpinfo cls_cptab[CLS_CPTAB];
 static pthread_once_t cls_cptab_once = PTHREAD_ONCE_INIT;
 
 /*
- * The same for cls_norm()'s word loop, one 16-byte entry a code point:
+ * The same for cls_norm()'s word loop, one 24-byte entry a code point:
  * n is 0 unless the code point simply continues a word (a letter, digit
  * or mark that is kept: no apostrophe, no mark to drop), so one test
- * says whether the loop goes on.  acc adds 1 for a letter and 1 << 16 for
- * a capital; lead holds the CLS_L_* bits of the first folded byte; sidx is
- * the script of a letter (CLS_NLANG: none); pk the folded code point
- * packed as cls_text.cp holds it.
+ * says whether the loop goes on.  acc adds to the word's counts (below);
+ * sidx is the script of a letter (CLS_NLANG: none); pk the folded code
+ * point packed as cls_text.cp holds it.
  */
-#define CLS_L_NONDIGIT	0x1
-#define CLS_L_CYR	0x2
-#define CLS_L_LAT	0x4
-
 struct cls_fast {
 	char		 u[4];
 	uint32_t	 pk;
-	uint32_t	 acc;
+	uint64_t	 acc;	/* CLS_A_* counts */
 	uint8_t		 n;
-	uint8_t		 lead;
 	uint8_t		 sidx;
-	uint8_t		 pad;
 };
+
+/*
+ * A word's counts in one uint64, 12 bits each (a token of a text of at
+ * most CLS_FAST_MAX bytes has fewer than 4096 code points): letters,
+ * capitals, code points that are not digits, led by a Cyrillic byte, by
+ * a Latin letter.
+ */
+#define CLS_A_LETTER	((uint64_t)1)
+#define CLS_A_UPPER	((uint64_t)1 << 12)
+#define CLS_A_NONDIGIT	((uint64_t)1 << 24)
+#define CLS_A_CYR	((uint64_t)1 << 36)
+#define CLS_A_LAT	((uint64_t)1 << 48)
+#define CLS_A_FIELD(a, f)	((unsigned)((a) / (f)) & 0xfff)
 
 static struct cls_fast cls_fasttab[CLS_CPTAB];
 
-static inline unsigned
-cls_lbits(uint16_t lead)
+static inline uint64_t
+cls_lcount(uint16_t lead)
 {
-	return (lead & CLS_TOK_NONDIGIT ? CLS_L_NONDIGIT : 0) |
-	    (lead & CLS_TOK_HASCYR ? CLS_L_CYR : 0) |
-	    (lead & CLS_TOK_HASLAT ? CLS_L_LAT : 0);
+	return (lead & CLS_TOK_NONDIGIT ? CLS_A_NONDIGIT : 0) |
+	    (lead & CLS_TOK_HASCYR ? CLS_A_CYR : 0) |
+	    (lead & CLS_TOK_HASLAT ? CLS_A_LAT : 0);
 }
 
 static void
@@ -436,10 +442,11 @@ cls_cptab_init(void)
 		    CLS_K_WORD)
 			fe->n = ci->n;
 		if (ci->kind & CLS_K_LETTER)
-			fe->acc = 1 + (ci->kind & CLS_K_UPPER ? 1u << 16 : 0);
+			fe->acc = CLS_A_LETTER +
+			    (ci->kind & CLS_K_UPPER ? CLS_A_UPPER : 0);
+		fe->acc += cls_lcount(ci->lead);
 		fe->sidx = (ci->kind & CLS_K_LETTER) && ci->script >= 0 ?
 		    (uint8_t)ci->script : CLS_NLANG;
-		fe->lead = (uint8_t)cls_lbits(ci->lead);
 	}
 }
 
@@ -677,24 +684,69 @@ cls_norm_ref(struct arena *a, const char *s, size_t n, struct cls_text *t)
  */
 #define CLS_FAST_MAX	4000
 
-void
-cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
+/* The state of cls_norm_fast() between code points. */
+struct cls_nstate {
+	struct cls_tok	*cur;
+	size_t		 off, soff, send, cp0;
+	uint64_t	 acc;
+	unsigned	 flags;
+};
+
+/* A word ends: its token written, its counts added. */
+static inline void
+cls_end_word(struct cls_nstate *w, size_t len, uint32_t *cps, size_t *ncp,
+    unsigned *nletters, unsigned *nupper, unsigned *nunmask)
+{
+	unsigned nl = CLS_A_FIELD(w->acc, CLS_A_LETTER);
+	unsigned nu = CLS_A_FIELD(w->acc, CLS_A_UPPER);
+	unsigned flags = w->flags;
+	struct cls_tok *k = w->cur;
+
+	if (nl >= 2 && nu == nl)
+		flags |= CLS_TOK_UPPER;
+	*nletters += nl;
+	*nupper += nu;
+	if (CLS_A_FIELD(w->acc, CLS_A_NONDIGIT) == 0)
+		flags |= CLS_TOK_NUM;
+	else if (CLS_A_FIELD(w->acc, CLS_A_CYR) != 0 &&
+	    CLS_A_FIELD(w->acc, CLS_A_LAT) != 0) {
+		flags |= CLS_TOK_HASCYR;	/* cls_unmask() it, below */
+		(*nunmask)++;
+	}
+	k->off = (uint32_t)w->off;
+	k->len = (uint16_t)(len - w->off);
+	k->flags = (uint16_t)flags;
+	k->soff = (uint32_t)w->soff;
+	k->slen = (uint32_t)(w->send - w->soff);
+	k->cp = (uint32_t)w->cp0;
+	k->ncp = (uint16_t)(*ncp - w->cp0);
+	cps[(*ncp)++] = ' ';
+}
+
+/*
+ * cls_norm() proper: the same result as cls_norm_ref() for texts of up
+ * to CLS_FAST_MAX bytes (so no token nears the 16-bit lengths and no
+ * count overflows its 12 bits), with the state in locals (a store into
+ * the folded text could alias any field of *t), a word's plain code
+ * points folded by one table entry each, and the code points of the
+ * words kept for the n-grams.  Only empty tokens (a lone tatweel)
+ * differ: their slen is 0, where cls_norm_ref() leaves it unset.
+ * Without `scripts`, t->script stays 0.
+ */
+static inline __attribute__((always_inline)) void
+cls_norm_fast(struct arena *a, const char *s, size_t n, struct cls_text *t,
+    bool scripts)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	struct cls_tok *tok, *cur = NULL;
+	struct cls_tok *tok;
+	struct cls_nstate w = { NULL, 0, 0, 0, 0, 0, 0 };
 	unsigned script[CLS_NLANG + 1] = { 0 };
 	unsigned nletters = 0, nupper = 0, nexcl = 0, nunmask = 0;
-	uint32_t *cps, acc = 0;
-	size_t i = 0, len = 1, ncp = 1, ntok = 0, off = 0, soff = 0;
-	size_t send = 0, cp0 = 0, cap;
-	unsigned lead = 0, tflags = 0;
+	uint32_t *cps;
+	size_t i = 0, len = 1, ncp = 1, ntok = 0, cap;
 	bool inword = false, brk = false;
 	char *buf;
 
-	if (n > CLS_FAST_MAX) {
-		cls_norm_ref(a, s, n, t);
-		return;
-	}
 	pthread_once(&cls_cptab_once, cls_cptab_init);
 	cap = 4 * n + 2;
 	buf = arena_alloc(a, cap + CLS_BUF_SLACK);
@@ -710,8 +762,11 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 
 		if (b == ' ') {
 			i++;
-			if (inword)
-				goto endword;
+			if (inword) {
+				cls_end_word(&w, len, cps, &ncp, &nletters,
+				    &nupper, &nunmask);
+				inword = false;
+			}
 			continue;
 		}
 		if (b < 0x80) {
@@ -748,33 +803,41 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			if (!inword) {
 				if (buf[len - 1] != ' ')
 					buf[len++] = ' ';
-				cur = &tok[ntok++];
-				off = len;
-				tflags = brk ? CLS_TOK_BREAK : 0;
-				soff = send = at;
-				cp0 = ncp;
-				acc = 0;
-				lead = 0;
+				w.cur = &tok[ntok++];
+				w.off = len;
+				w.flags = brk ? CLS_TOK_BREAK : 0;
+				w.soff = w.send = at;
+				w.cp0 = ncp;
+				w.acc = 0;
 				brk = false;
 				inword = true;
 			}
-			if (kd & CLS_K_LETTER) {
-				acc += 1 + (kd & CLS_K_UPPER ? 1u << 16 : 0);
-				if (ci != NULL)
-					script[cls_fasttab[c].sidx]++;
-			}
 			if (ci != NULL) {
+				const struct cls_fast *fe = &cls_fasttab[c];
+
+				/* A letter counts even when it is dropped. */
+				if (kd & CLS_K_LETTER) {
+					w.acc += CLS_A_LETTER +
+					    (kd & CLS_K_UPPER ? CLS_A_UPPER :
+					    0);
+					if (scripts)
+						script[fe->sidx]++;
+				}
 				if (ci->n == 0)
 					continue;
 				memcpy(buf + len, ci->u, 4);
 				len += ci->n;
-				cps[ncp++] = cls_fasttab[c].pk;
-				lead |= cls_fasttab[c].lead;
+				cps[ncp++] = fe->pk;
+				w.acc += cls_lcount(ci->lead);
 			} else {
 				int32_t f;
 				size_t k, j;
 				uint32_t pk = 0;
 
+				if (kd & CLS_K_LETTER)
+					w.acc += CLS_A_LETTER +
+					    (kd & CLS_K_UPPER ? CLS_A_UPPER :
+					    0);
 				if (kd & CLS_K_UPPER)
 					c = cls_lower(c);
 				if ((f = cls_fold_cp(c)) == 0)
@@ -785,43 +848,48 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 				for (j = 0; j < k; j++)
 					pk = pk << 8 | (unsigned char)buf[len + j];
 				if (k > 0)
-					lead |= cls_lbits(cls_lead_flags(
+					w.acc += cls_lcount(cls_lead_flags(
 					    buf[len]));
 				len += k;
 				cps[ncp++] = pk;
 			}
-			/* The rest of a plain word, one table entry a code
-			 * point. */
-			while (i < n) {
+			/*
+			 * The rest of a plain word, one table entry a code
+			 * point (the text's last byte is left to the loop
+			 * above, so p[i + 1] can be read).
+			 */
+			while (i + 1 < n) {
 				const struct cls_fast *fe;
-				unsigned d = p[i], k;
+				unsigned d = p[i], k = 1;
 
-				if (d < 0x80) {
-					k = 1;
-				} else if (d >= 0xc2 && d <= 0xdf &&
-				    n - i >= 2 && (p[i + 1] & 0xc0) == 0x80) {
-					d = (d & 0x1f) << 6 | (p[i + 1] & 0x3f);
+				if (d >= 0x80) {
+					unsigned d1 = p[i + 1];
+
+					if (d - 0xc2 > 0xdf - 0xc2 ||
+					    (d1 & 0xc0) != 0x80)
+						break;
+					d = (d & 0x1f) << 6 | (d1 & 0x3f);
 					k = 2;
-				} else
-					break;
+				}
 				fe = &cls_fasttab[d];
 				if (fe->n == 0)
 					break;
 				memcpy(buf + len, fe->u, 4);
 				len += fe->n;
 				cps[ncp++] = fe->pk;
-				acc += fe->acc;
-				lead |= fe->lead;
-				script[fe->sidx]++;
+				w.acc += fe->acc;
+				if (scripts)
+					script[fe->sidx]++;
 				i += k;
 			}
-			send = i;
+			w.send = i;
 			continue;
 		}
 		/* Not part of a word: ends one. */
 		if (inword) {
-			i = at;		/* come back to this code point */
-			goto endword;
+			cls_end_word(&w, len, cps, &ncp, &nletters, &nupper,
+			    &nunmask);
+			inword = false;
 		}
 		if (c == '!')
 			nexcl++;
@@ -846,59 +914,9 @@ cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
 			k->cp = 0;
 			k->ncp = 0;
 		}
-		continue;
-endword:
-		{
-			unsigned nl = acc & 0xffff, nu = acc >> 16;
-
-			if (nl >= 2 && nu == nl)
-				tflags |= CLS_TOK_UPPER;
-			nletters += nl;
-			nupper += nu;
-			if (!(lead & CLS_L_NONDIGIT))
-				tflags |= CLS_TOK_NUM;
-			else if ((lead & (CLS_L_CYR | CLS_L_LAT)) ==
-			    (CLS_L_CYR | CLS_L_LAT)) {
-				tflags |= CLS_TOK_HASCYR;
-				nunmask++;
-			}
-			cur->off = (uint32_t)off;
-			cur->len = (uint16_t)(len - off);
-			cur->flags = (uint16_t)tflags;
-			cur->soff = (uint32_t)soff;
-			cur->slen = (uint32_t)(send - soff);
-			cur->cp = (uint32_t)cp0;
-			cur->ncp = (uint16_t)(ncp - cp0);
-			cps[ncp++] = ' ';
-			inword = false;
-		}
 	}
-	if (inword) {
-		/* The same as endword above, for the last word. */
-		{
-			unsigned nl = acc & 0xffff, nu = acc >> 16;
-
-			if (nl >= 2 && nu == nl)
-				tflags |= CLS_TOK_UPPER;
-			nletters += nl;
-			nupper += nu;
-			if (!(lead & CLS_L_NONDIGIT))
-				tflags |= CLS_TOK_NUM;
-			else if ((lead & (CLS_L_CYR | CLS_L_LAT)) ==
-			    (CLS_L_CYR | CLS_L_LAT)) {
-				tflags |= CLS_TOK_HASCYR;
-				nunmask++;
-			}
-			cur->off = (uint32_t)off;
-			cur->len = (uint16_t)(len - off);
-			cur->flags = (uint16_t)tflags;
-			cur->soff = (uint32_t)soff;
-			cur->slen = (uint32_t)(send - soff);
-			cur->cp = (uint32_t)cp0;
-			cur->ncp = (uint16_t)(ncp - cp0);
-			cps[ncp++] = ' ';
-		}
-	}
+	if (inword)
+		cls_end_word(&w, len, cps, &ncp, &nletters, &nupper, &nunmask);
 	if (buf[len - 1] != ' ')
 		buf[len++] = ' ';
 	buf[len] = '\0';
@@ -924,6 +942,25 @@ endword:
 		if (k->off != was)
 			k->ncp = CLS_NCP_BUF;
 	}
+}
+
+void
+cls_norm(struct arena *a, const char *s, size_t n, struct cls_text *t)
+{
+	if (n > CLS_FAST_MAX)
+		cls_norm_ref(a, s, n, t);
+	else
+		cls_norm_fast(a, s, n, t, true);
+}
+
+void
+cls_norm_noscript(struct arena *a, const char *s, size_t n,
+    struct cls_text *t)
+{
+	if (n > CLS_FAST_MAX)
+		cls_norm_ref(a, s, n, t);
+	else
+		cls_norm_fast(a, s, n, t, false);
 }
 
 enum cls_lang
@@ -1076,6 +1113,59 @@ cls_neg_init(void)
 				cls_neg_first[l][b / 64] |= (uint64_t)1 <<
 				    (b % 64);
 			}
+}
+
+unsigned
+cls_neg_kind(const struct cls_text *t, const struct cls_tok *k,
+    enum cls_lang l)
+{
+	unsigned b;
+
+	if (l >= CLS_NLANG)
+		return 0;
+	pthread_once(&cls_neg_once, cls_neg_init);
+	if (k->len == 0 || k->len >= 64 ||
+	    !(cls_neg_lens[l] & (uint64_t)1 << k->len))
+		return 0;
+	b = cls_neg_key(t->buf + k->off, k->len);
+	if (!(cls_neg_first[l][b / 64] & (uint64_t)1 << (b % 64)))
+		return 0;
+	if (cls_tok_in(t, k, cls_neg_pre[l]))
+		return CLS_NEG_PRE;
+	if (cls_neg_post[l][0].s != NULL && cls_tok_in(t, k, cls_neg_post[l]))
+		return CLS_NEG_POST;
+	return 0;
+}
+
+void
+cls_mark_neg_x(struct cls_text *t, enum cls_lang l,
+    const struct cls_tokx *const *tx)
+{
+	size_t i, j;
+
+	if (l >= CLS_NLANG)
+		return;
+	for (i = 0; i < t->ntok; i++) {
+		unsigned kind = tx[i] != NULL ? tx[i]->negk :
+		    cls_neg_kind(t, &t->tok[i], l);
+
+		if (kind == CLS_NEG_PRE) {
+			t->tok[i].flags |= CLS_TOK_NEGATOR;
+			for (j = i + 1; j < t->ntok && j <= i + CLS_NEG_SCOPE;
+			    j++) {
+				if (t->tok[j].flags & CLS_TOK_BREAK)
+					break;
+				t->tok[j].flags |= CLS_TOK_NEG;
+			}
+		} else if (kind == CLS_NEG_POST) {
+			t->tok[i].flags |= CLS_TOK_NEGATOR;
+			for (j = i; j > 0 && j + 2 > i; j--) {
+				if (t->tok[j].flags & CLS_TOK_BREAK)
+					break;
+				t->tok[j - 1].flags |= CLS_TOK_NEG;
+			}
+		}
+	}
 }
 
 void

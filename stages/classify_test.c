@@ -276,10 +276,10 @@ test_classify_word_cache_equals_rows(void **state)
 				mt = cls_lex_match(lx, &t, &arena, &nm);
 				cls_text_predict(&builtin.model, tc,
 				    (enum cls_lang)l, &t, lx, mt, nm, 4096,
-				    &arena, pa);
+				    &arena, NULL, pa);
 				cls_text_predict(&builtin.model, NULL,
 				    (enum cls_lang)l, &t, lx, mt, nm, 4096,
-				    &arena, pb);
+				    &arena, NULL, pb);
 				assert_memory_equal(pa, pb, sizeof(pa));
 				arena_reset(&arena);
 			}
