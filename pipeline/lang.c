@@ -833,6 +833,43 @@ post_bad(const uint16_t *post, uint32_t n, uint16_t nprof)
 	return x != 0;
 }
 
+/* Where load_table() is in the dense rows. */
+struct dense_rows {
+	size_t	cap, off;		/* u16s allocated, used */
+};
+
+/*
+ * The key at slot j with the c postings from `first` gets a dense row
+ * when dense_script() says so and there is room.  0, or -1 out of memory.
+ */
+static __attribute__((noinline)) int
+dense_row(struct lang_model *m, uint32_t j, uint32_t first, uint32_t c,
+    struct dense_rows *dr)
+{
+	enum lang_script s;
+	uint16_t *row;
+	uint32_t e;
+
+	if ((s = dense_script(m, first, c)) == LS_NONE ||
+	    dr->off / 4 >= LANG_DENSE_MAX)
+		return 0;
+	if (dr->off + LANG_ROW(m->nlanes[s]) > dr->cap) {
+		dr->cap = dr->cap == 0 ? 1 << 16 : dr->cap * 2;
+		if ((row = realloc(m->grows, dr->cap * sizeof(*row))) == NULL)
+			return -1;
+		m->grows = row;
+	}
+	row = m->grows + dr->off;
+	memset(row, 0, LANG_ROW(m->nlanes[s]) * sizeof(*row));
+	/* A profile twice still fits: 64 x 1023 < 65536. */
+	for (e = first; e < first + c; e++)
+		row[m->lane_of[m->post[e] >> LANG_QBITS]] +=
+		    m->post[e] & LANG_QMASK;
+	m->kpost[j] = LANG_DENSE(dr->off, s);
+	dr->off += LANG_ROW(m->nlanes[s]);
+	return 0;
+}
+
 /*
  * Build the n-gram table from the sorted keys and their posting counts,
  * and copy the postings, checking what lookups rely on.
@@ -842,14 +879,11 @@ load_table(struct lang_model *m, const unsigned char *keys,
     const unsigned char *counts, const unsigned char *post, uint32_t nkeys,
     uint32_t npost, char *err, size_t errlen)
 {
-	uint32_t nslots, i, j, e, key, prev = 0, c, next, bad = 0, mask;
+	uint32_t nslots, i, j, key, prev = 0, c, next, bad = 0, mask;
 	uint32_t *ktab, *ptab;
 	unsigned shift;
 	uint64_t first;
-	size_t cap = 0, off = 0;
-	enum lang_script s;
-	bool wrapped = false;
-	uint16_t *row;
+	struct dense_rows dr = { 0, 0 };
 
 	for (nslots = 1024; nslots < 2 * nkeys; nslots *= 2)
 		;
@@ -884,11 +918,11 @@ load_table(struct lang_model *m, const unsigned char *keys,
 	}
 	/*
 	 * The keys come sorted and a key's first slot is its high bits, so
-	 * the table fills from one end: until a probe wraps around, a key
-	 * goes to its first slot or just after the key before it, and the
-	 * probe loop is needed only after a wrap.
+	 * the table fills from one end: a key goes to its first slot or just
+	 * after the key before it, and the probe loop is needed only when
+	 * that is past the end (then the key wraps around, and so do the
+	 * keys after it).
 	 */
-	/* Locals: the stores below could alias m's fields. */
 	ktab = m->keys;
 	ptab = m->kpost;
 	mask = m->mask;
@@ -900,34 +934,23 @@ load_table(struct lang_model *m, const unsigned char *keys,
 		bad |= (key <= prev) | (c - 1 >= LANG_MAX);
 		j = key >> shift;
 		j = j < next ? next : j;
-		if (__builtin_expect(wrapped || j > mask, 0)) {
-			wrapped = true;
+		if (__builtin_expect(j > mask, 0)) {
+			/*
+			 * Past the end: this key probes, and so does every
+			 * key after it (next stays past the end).
+			 */
 			for (j = key >> shift; ktab[j] != 0;
 			    j = (j + 1) & mask)
 				;
-		}
-		next = j + 1;
+			next = UINT32_MAX;
+		} else
+			next = j + 1;
 		ktab[j] = key;
 		ptab[j] = (uint32_t)(first << 7 | c);
+		/* Few keys have three postings or more: out of line. */
 		if (c >= 3 && first + c <= npost &&
-		    (s = dense_script(m, (uint32_t)first, c)) != LS_NONE &&
-		    off / 4 < LANG_DENSE_MAX) {
-			if (off + LANG_ROW(m->nlanes[s]) > cap) {
-				cap = cap == 0 ? 1 << 16 : cap * 2;
-				if ((row = realloc(m->grows, cap *
-				    sizeof(*row))) == NULL)
-					goto oom;
-				m->grows = row;
-			}
-			row = m->grows + off;
-			memset(row, 0, LANG_ROW(m->nlanes[s]) * sizeof(*row));
-			/* A profile twice still fits: 64 x 1023 < 65536. */
-			for (e = (uint32_t)first; e < first + c; e++)
-				row[m->lane_of[m->post[e] >> LANG_QBITS]] +=
-				    m->post[e] & LANG_QMASK;
-			ptab[j] = LANG_DENSE(off, s);
-			off += LANG_ROW(m->nlanes[s]);
-		}
+		    dense_row(m, j, (uint32_t)first, c, &dr) == -1)
+			goto oom;
 		first += c;
 		prev = key;
 	}
@@ -1468,7 +1491,7 @@ int
 lang_detect(const struct lang_model *m, const char *text, size_t n,
     const struct lang_set *allowed, struct lang_result *out)
 {
-	unsigned counts[LS_COUNT], cnt[LS_COUNT + 1], letters, best_n;
+	unsigned cnt[LS_COUNT + 1], letters, best_n;
 	struct lang_scorer sc;
 	uint64_t all, cand;
 	enum lang_script script, top, guess;
@@ -1488,30 +1511,34 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 		lang_tab_init();
 	memset(cnt, 0, sizeof(cnt));
 	guess = scan_count(m, text, n, all, cnt, &sc);
-	letters = counts_out(cnt, counts);
 	/* Japanese mixes kana and kanji: any kana makes the Han letters its. */
-	if (counts[LS_HIRA] + counts[LS_KANA] > 0) {
-		counts[LS_HIRA] += counts[LS_KANA] + counts[LS_HANI];
-		counts[LS_KANA] = counts[LS_HANI] = 0;
+	if (cnt[LS_HIRA] + cnt[LS_KANA] > 0) {
+		cnt[LS_HIRA] += cnt[LS_KANA] + cnt[LS_HANI];
+		cnt[LS_KANA] = cnt[LS_HANI] = 0;
 	}
 
-	/* The most used script, and the most used one we have a language for. */
+	/*
+	 * The most used script, and the most used one we have a language
+	 * for; the letters (moving kana and kanji changed no sum).
+	 */
 	top = LS_NONE;
 	script = LS_NONE;
 	best_n = 0;
+	letters = 0;
 	for (s = 1; s < LS_COUNT; s++) {
-		if (counts[s] == 0)
+		if (cnt[s] == 0)
 			continue;
-		if (counts[s] > counts[top] || top == LS_NONE)
+		letters += cnt[s];
+		if (cnt[s] > cnt[top] || top == LS_NONE)
 			top = s;
-		if ((m->by_script[s] & all) != 0 && counts[s] > best_n) {
-			best_n = counts[s];
+		if ((m->by_script[s] & all) != 0 && cnt[s] > best_n) {
+			best_n = cnt[s];
 			script = s;
 		}
 	}
 	if (letters == 0) {
 		und(out, LS_NONE);
-		if (counts[LS_NONE] > 0)
+		if (cnt[LS_NONE] > 0)
 			out->script = "Zsye";
 		return -1;
 	}
