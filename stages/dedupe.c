@@ -186,6 +186,7 @@ struct dedupe {
 	uint32_t	*mtag;		/* their record numbers */
 	/* Grouping tables, reused from partition to partition. */
 	int32_t		*ghead, *gtail, *gnext;
+	uint32_t	*gmulti;	/* slots of groups of two or more */
 	uint32_t	*gseq;
 	size_t		 gslots, gn, gseqcap;
 	char		*lead;
@@ -640,6 +641,18 @@ dedupe_give(struct dedupe *d, struct dd_job *j, struct slice text)
 	pthread_mutex_unlock(&d->qlock);
 }
 
+/* The key k (of the name's length) is the name: bytes compared inline. */
+static inline bool
+dedupe_name_is(struct slice k, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < k.n; i++)
+		if (k.p[i] != name[i])
+			return false;
+	return true;
+}
+
 static int
 dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 {
@@ -668,7 +681,7 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 			continue;
 		for (k = 0; k < d->nuniq; k++)
 			if (u[k] == NULL && kv->key.n == d->fieldlen[k] &&
-			    memcmp(kv->key.p, d->field[k], kv->key.n) == 0) {
+			    dedupe_name_is(kv->key, d->field[k])) {
 				u[k] = kv;
 				left--;
 				break;
@@ -676,7 +689,15 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	}
 	for (k = 0; k < nf; k++)
 		f[k] = u[d->fielduniq[k]];
-	if (f[0] == NULL || (vp = f[0]->val, mp_next(&vp, f[0]->val +
+	/* A text of up to 255 bytes, nearly every one, read in place. */
+	if (f[0] != NULL && ((unsigned char)f[0]->val[0] & 0xe0) == 0xa0) {
+		v.type = MP_STR;
+		v.v.s = (struct slice){ f[0]->val + 1, f[0]->vlen - 1 };
+	} else if (f[0] != NULL && (unsigned char)f[0]->val[0] == 0xd9 &&
+	    f[0]->vlen >= 2) {
+		v.type = MP_STR;
+		v.v.s = (struct slice){ f[0]->val + 2, f[0]->vlen - 2 };
+	} else if (f[0] == NULL || (vp = f[0]->val, mp_next(&vp, f[0]->val +
 	    f[0]->vlen, &v) != MP_OK) || v.type == MP_NIL)
 		return stage_reject(ctx, r, "missing_field", "no 'text'");
 	if (v.type != MP_STR)
@@ -865,13 +886,15 @@ dedupe_load(struct stage_ctx *ctx, struct dedupe *d, int p)
 	return 0;
 }
 
+static int	dd_u32_cmp(const void *, const void *);
+
 /* Group partition p by key and link the records of each group. */
 static int
 dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 {
 	struct dd_vec *e = &d->part[p].mem;
 	char *lead;
-	size_t n, i, cap, mask, s, gn, gcap;
+	size_t n, i, cap, mask, s, gn, gcap, nmulti, m;
 	int32_t *head, *tail, *next;
 	uint32_t *g, seq, s0;
 	uint64_t key, k2;
@@ -896,8 +919,10 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	}
 	if (n > d->gn) {
 		free(d->gnext);
+		free(d->gmulti);
 		d->gnext = malloc(n * sizeof(*d->gnext));
-		d->gn = d->gnext != NULL ? n : 0;
+		d->gmulti = malloc(n * sizeof(*d->gmulti));
+		d->gn = d->gnext != NULL && d->gmulti != NULL ? n : 0;
 	}
 	if (d->lead == NULL)
 		d->lead = malloc(DD_MAX_LEADERS * d->msz);
@@ -913,6 +938,7 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 	g = d->gseq;
 	gcap = d->gseqcap;
 	memset(head, 0xff, cap * sizeof(*head));
+	nmulti = 0;
 	for (i = 0; i < n; i++) {
 		memcpy(&key, dd_vec_at(e, i), 8);
 		next[i] = -1;
@@ -923,15 +949,24 @@ dedupe_partition(struct stage_ctx *ctx, struct dedupe *d, int p)
 			}
 			memcpy(&k2, dd_vec_at(e, (size_t)head[s]), 8);
 			if (k2 == key) {
+				/* A second member: the group is worth a look. */
+				if (tail[s] == head[s])
+					d->gmulti[nmulti++] = (uint32_t)s;
 				next[tail[s]] = (int32_t)i;
 				tail[s] = (int32_t)i;
 				break;
 			}
 		}
 	}
-	for (s = 0; s < cap; s++) {
-		if (head[s] == -1 || next[head[s]] == -1)
-			continue;
+	/*
+	 * The groups of two or more in slot order, as a scan of every slot
+	 * would meet them: the order in which band groups link records
+	 * decides which become leaders.
+	 */
+	if (nmulti > 1)
+		qsort(d->gmulti, nmulti, sizeof(*d->gmulti), dd_u32_cmp);
+	for (m = 0; m < nmulti; m++) {
+		s = d->gmulti[m];
 		gn = 0;
 		for (j = head[s]; j != -1; j = next[j]) {
 			if (gn == gcap) {
@@ -1509,6 +1544,7 @@ dedupe_free(struct stage_ctx *ctx)
 	free(d->ghead);
 	free(d->gtail);
 	free(d->gnext);
+	free(d->gmulti);
 	free(d->gseq);
 	free(d->lead);
 	free(d->bylist);
