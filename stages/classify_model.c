@@ -853,11 +853,16 @@ cls_tc_tokens(const struct cls_model *m, struct cls_tcache *tc,
 		key = cls_hash(w, k->len) ^ (uint64_t)tag *
 		    0x9e3779b97f4a7c15ULL;
 		key += key == 0;
-		e = &tab[key >> (64 - CLS_TC_BITS)];
+		/* Two ways: a word goes where the older one was used. */
+		e = &tab[(key >> (64 - CLS_TC_BITS)) & ~(size_t)1];
 		tc->lookups++;
+		if (e->key != key && e[1].key == key)
+			e++;
 		if (e->key != key || e->tag != tag || e->len != k->len ||
 		    !cls_same(e->tok, w, k->len)) {
 			tc->misses++;
+			if (e->key == key || e[1].epoch < e->epoch)
+				e = e->key == key ? e : e + 1;
 			/* Taken by another word of this review. */
 			if (e->key != 0 && e->epoch == epoch)
 				e = arena_alloc(a, sizeof(*e));

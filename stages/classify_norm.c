@@ -769,6 +769,39 @@ cls_norm_fast(struct arena *a, const char *s, size_t n, struct cls_text *t,
 			}
 			continue;
 		}
+		/*
+		 * A code point that simply continues a word (nearly every
+		 * one): start the word if none is open, then the word loop
+		 * below takes it, as it would the ones after it.
+		 */
+		if (i + 1 < n) {
+			unsigned d = b;
+
+			if (d >= 0x80) {
+				unsigned d1 = p[i + 1];
+
+				if (d - 0xc2 > 0xdf - 0xc2 ||
+				    (d1 & 0xc0) != 0x80)
+					goto general;
+				d = (d & 0x1f) << 6 | (d1 & 0x3f);
+			}
+			if (cls_fasttab[d].n == 0)
+				goto general;
+			if (!inword) {
+				if (buf[len - 1] != ' ')
+					buf[len++] = ' ';
+				w.cur = &tok[ntok++];
+				w.off = len;
+				w.flags = brk ? CLS_TOK_BREAK : 0;
+				w.soff = w.send = at;
+				w.cp0 = ncp;
+				w.acc = 0;
+				brk = false;
+				inword = true;
+			}
+			goto word;
+		}
+general:
 		if (b < 0x80) {
 			c = (int32_t)b;
 			i++;
@@ -858,6 +891,7 @@ cls_norm_fast(struct arena *a, const char *s, size_t n, struct cls_text *t,
 			 * point (the text's last byte is left to the loop
 			 * above, so p[i + 1] can be read).
 			 */
+word:
 			while (i + 1 < n) {
 				const struct cls_fast *fe;
 				unsigned d = p[i], k = 1;
