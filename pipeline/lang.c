@@ -113,16 +113,16 @@ struct lang_model {
 	uint32_t	*kpost;		/* nslots: see LANG_DENSE */
 	uint32_t	 mask;
 	unsigned	 shift;		/* 32 - log2(slots) */
-	const uint16_t	*post;		/* in the file's bytes, or post_own */
+	const uint16_t	*post;		/* in the file, or post_own */
 	uint16_t	*post_own;
 	uint16_t	*grows;		/* rows of the n-grams kept dense */
 	struct lang_wslot *words;	/* wmask + 1 slots, or NULL */
 	uint32_t	 wmask;
 	unsigned	 wshift;	/* 64 - log2(word slots) */
 	uint32_t	 nwords;
-	const uint16_t	*rows;		/* in the file's bytes, or rows_own */
+	const uint16_t	*rows;		/* in the file, or rows_own */
 	uint16_t	*rows_own;
-	size_t		 keys_len, words_len;	/* bytes of the two tables */
+	size_t		 keys_len, words_len;	/* table bytes */
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
 };
@@ -928,7 +928,8 @@ load_table(struct lang_model *m, const unsigned char *keys,
 	mask = m->mask;
 	shift = m->shift;
 	for (i = 0, first = 0, next = 0; i < nkeys; i++) {
-		memcpy(&key, keys + 4 * (size_t)i, 4);	/* little-endian */
+		/* Little-endian, as the file. */
+		memcpy(&key, keys + 4 * (size_t)i, 4);
 		c = counts[i];
 		/* Checked after the loop (and then found again): no branch. */
 		bad |= (key <= prev) | (c - 1 >= LANG_MAX);

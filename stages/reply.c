@@ -581,7 +581,8 @@ render(struct compose *c, struct buf *out, struct slice t)
 			break;
 		default:
 keep:
-			out_add(out, p, close + 1 - p);	/* the checker sees it */
+			/* The checker sees it. */
+			out_add(out, p, close + 1 - p);
 		}
 		p = close + 1;
 	}
@@ -589,7 +590,8 @@ keep:
 
 /*
  * Append one variant of slot `s` to `out`, separated by character `sep`
- * (0: none) when `out` is not empty.  Returns false when the slot has no variant for the tone.
+ * (0: none) when `out` is not empty.  Returns false when the slot has no
+ * variant for the tone.
  */
 static bool
 say(struct compose *c, struct buf *out, const struct reply_slotv *s,

@@ -150,7 +150,7 @@ struct reply_dstem {
  */
 struct reply_dtier {
 	struct reply_dstem *st;		/* by bucket */
-	uint32_t	*start;		/* REPLY_DX_BUCKETS + 1 offsets */
+	uint32_t	*start;		/* REPLY_DX_BUCKETS + 1 */
 	uint64_t	*bits;
 	uint32_t	 n;
 };
@@ -184,8 +184,8 @@ struct reply_bank {
 	struct reply_dtier dt[2];	/* detect stems of 4-7, 8+ bytes */
 	struct reply_dstem *dx_short;	/* detect stems of 2 or 3 bytes */
 	uint32_t	 ndx_short;
-	uint64_t	*dx_pair;	/* bit: a short stem starts with the pair */
-	bool		 dx_lead;	/* every long stem starts a character */
+	uint64_t	*dx_pair;	/* bit: a short stem's first pair */
+	bool		 dx_lead;	/* every stem starts a character */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */
