@@ -246,6 +246,13 @@ void	stats_day(int64_t t, char b[16]);
 void	stats_iso(int64_t t, char b[32]);
 /* Parse --now: unix seconds or YYYY-MM-DD[THH:MM[:SS]][Z]. */
 int	stats_parse_time(const char *s, int64_t *t);
+/*
+ * "%.*f" of v: stats_fix() writes it to d (room for 32 bytes) and returns
+ * its length, or 0 when v is not a case it does exactly (prec over 6,
+ * |v| >= 1e9, subnormal, NaN); stats_addfix() appends it to b either way.
+ */
+size_t	stats_fix(char *d, int prec, double v);
+void	stats_addfix(struct buf *b, int prec, double v);
 /* Append `s` JSON-escaped (without quotes) / HTML-escaped. */
 void	stats_json_str(struct buf *b, const char *p, size_t n);
 void	stats_html_str(struct buf *b, const char *p, size_t n);

@@ -96,8 +96,13 @@ static void
 svg_text(struct buf *b, double x, double y, const char *anchor,
     const char *p, size_t n)
 {
-	buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y,
-	    anchor);
+	buf_adds(b, "<text x=\"");
+	stats_addfix(b, 1, x);
+	buf_adds(b, "\" y=\"");
+	stats_addfix(b, 1, y);
+	buf_adds(b, "\" text-anchor=\"");
+	buf_adds(b, anchor);
+	buf_adds(b, "\">");
 	esc(b, p, n);
 	buf_adds(b, "</text>\n");
 }
@@ -106,8 +111,17 @@ static void
 svg_rect(struct buf *b, double x, double y, double w, double h,
     const char *fill, const char *tip)
 {
-	buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\""
-	    " fill=\"%s\">", x, y, w < 0 ? 0 : w, h < 0 ? 0 : h, fill);
+	buf_adds(b, "<rect x=\"");
+	stats_addfix(b, 1, x);
+	buf_adds(b, "\" y=\"");
+	stats_addfix(b, 1, y);
+	buf_adds(b, "\" width=\"");
+	stats_addfix(b, 1, w < 0 ? 0 : w);
+	buf_adds(b, "\" height=\"");
+	stats_addfix(b, 1, h < 0 ? 0 : h);
+	buf_adds(b, "\" fill=\"");
+	buf_adds(b, fill);
+	buf_adds(b, "\">");
 	if (tip != NULL) {
 		buf_adds(b, "<title>");
 		escs(b, tip);

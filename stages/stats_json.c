@@ -7,6 +7,7 @@
  * so the file is the same bytes for the same input whatever the order or
  * the sharding.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,17 +182,88 @@ jsnum(struct buf *b, const char *s, uint64_t v)
 	jnum(b, v);
 }
 
+/*
+ * "%.*f" of v into d when prec is 0..6 and v a normal number below 1e9
+ * in magnitude: v is m * 2^e exactly, so v * 10^prec is m * 10^prec
+ * shifted, rounded to nearest with ties to even as glibc's printf does
+ * (the sign is kept: -0.0001 is "-0.000").  Returns the bytes, or 0 for
+ * snprintf() to do it.  stats_test.c compares it with snprintf().
+ */
+size_t
+stats_fix(char *d, int prec, double v)
+{
+	static const uint64_t p10[7] = { 1, 10, 100, 1000, 10000, 100000,
+	    1000000 };
+	unsigned __int128 n, r, half;
+	uint64_t bits, m, q, ip, fp;
+	char tmp[24];
+	size_t o = 0, k;
+	int e, sh, i;
+
+	if (prec < 0 || prec > 6 || !(fabs(v) < 1e9))
+		return 0;
+	memcpy(&bits, &v, 8);
+	e = (int)(bits >> 52 & 0x7ff);
+	m = bits & ((1ULL << 52) - 1);
+	if (e == 0 && m != 0)
+		return 0;		/* subnormal */
+	if (e == 0)
+		q = 0;
+	else {
+		m |= 1ULL << 52;
+		e -= 1075;
+		n = (unsigned __int128)m * p10[prec];
+		if (e >= 0)
+			q = (uint64_t)(n << e);
+		else if ((sh = -e) >= 120)
+			q = 0;
+		else {
+			q = (uint64_t)(n >> sh);
+			r = n - ((unsigned __int128)q << sh);
+			half = (unsigned __int128)1 << (sh - 1);
+			if (r > half || (r == half && (q & 1)))
+				q++;
+		}
+	}
+	if (bits >> 63)
+		d[o++] = '-';
+	ip = q / p10[prec];
+	fp = q % p10[prec];
+	k = 0;
+	do {
+		tmp[k++] = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip != 0);
+	while (k > 0)
+		d[o++] = tmp[--k];
+	if (prec > 0) {
+		d[o++] = '.';
+		for (i = prec - 1; i >= 0; i--) {
+			d[o + (size_t)i] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		o += (size_t)prec;
+	}
+	return o;
+}
+
 /* Append a double with `prec` decimals, as "%.*f" prints it. */
+void
+stats_addfix(struct buf *b, int prec, double v)
+{
+	char d[64];
+	size_t n;
+
+	if ((n = stats_fix(d, prec, v)) != 0)
+		buf_add(b, d, n);
+	else
+		buf_addf(b, "%.*f", prec, v);
+}
+
 static void
 jfix(struct buf *b, int prec, double v)
 {
-	char d[64];
-	int n = snprintf(d, sizeof(d), "%.*f", prec, v);
-
-	if (n > 0 && (size_t)n < sizeof(d))
-		buf_add(b, d, (size_t)n);
-	else
-		buf_addf(b, "%.*f", prec, v);
+	stats_addfix(b, prec, v);
 }
 
 static void

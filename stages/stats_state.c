@@ -738,6 +738,44 @@ group_add(uint64_t *g, const struct stats_rec *r, const struct stats_facts *f)
 		g[f->kind]++;
 }
 
+/*
+ * group_add() for the n groups g[] (NULL: sampled out): the counters the
+ * record adds to are listed once.
+ */
+static void
+groups_add(uint64_t *const *g, size_t n, const struct stats_rec *r,
+    const struct stats_facts *f)
+{
+	size_t idx[8 + 64], ni = 0, i, j;
+
+	if (r->ntopics > 64) {
+		for (j = 0; j < n; j++)
+			group_add(g[j], r, f);
+		return;
+	}
+	idx[ni++] = SG_N;
+	idx[ni++] = f->sent;
+	idx[ni++] = SG_R0 + (size_t)r->rating;
+	if (r->has_score)
+		idx[ni++] = SG_SCORE_N;
+	if (r->has_due)
+		idx[ni++] = SG_DUE;
+	if (r->ntopics != 0)
+		idx[ni++] = SG_COMPLAINT;
+	for (i = 0; i < r->ntopics; i++)
+		idx[ni++] = f->topic[i];
+	if (f->kind != 0)
+		idx[ni++] = f->kind;
+	for (j = 0; j < n; j++) {
+		if (g[j] == NULL)
+			continue;
+		for (i = 0; i < ni; i++)
+			g[j][idx[i]]++;
+		if (r->has_score)
+			g[j][SG_SCORE_SUM] += (uint64_t)r->score_micro;
+	}
+}
+
 static inline __attribute__((always_inline)) void
 count1(struct stab *t, struct slice k)
 {
@@ -773,8 +811,8 @@ stats_add(struct stats *s, const struct stats_rec *r)
 	struct buf *kb = &s->keybuf;
 	struct stats_facts f;
 	char day[16];
-	size_t i, dlen;
-	uint64_t *v;
+	size_t i, dlen, ng;
+	uint64_t *v, *gs[5];
 
 	s->records++;
 	facts_of(r, &f);
@@ -786,23 +824,27 @@ stats_add(struct stats *s, const struct stats_rec *r)
 		    s->pend_n > 2 * s->pend_settled + 256)
 			pend_rehash(s, s->pend_cap);
 	}
-	group_add(stab_get(&s->tab[ST_ALL], "", 0), r, &f);
+	/* The five groups' counters (each table its own: no lookup moves
+	 * another's entries), then the record added to all of them. */
+	ng = 0;
+	gs[ng++] = stab_get(&s->tab[ST_ALL], "", 0);
 	k = r->has_platform ? r->platform : SLICE_LIT("unknown");
-	group_add(stab_get(&s->tab[ST_PLATFORM], k.p, k.n), r, &f);
+	gs[ng++] = stab_get(&s->tab[ST_PLATFORM], k.p, k.n);
 	if (r->has_seller) {
-		group_add(stab_get(&s->tab[ST_SELLER], r->seller.p,
-		    r->seller.n), r, &f);
+		gs[ng++] = stab_get(&s->tab[ST_SELLER], r->seller.p,
+		    r->seller.n);
 		hll_add(s->hll_sellers, r->seller.p, r->seller.n);
 	}
 	k = r->has_lang ? r->lang : SLICE_LIT("unknown");
-	group_add(stab_get(&s->tab[ST_LANG], k.p, k.n), r, &f);
+	gs[ng++] = stab_get(&s->tab[ST_LANG], k.p, k.n);
 	if (r->has_created)
 		dlen = day_of(s, 0, r->created, day);
 	else {
 		memcpy(day, "unknown", 8);
 		dlen = 7;
 	}
-	group_add(stab_get(&s->tab[ST_DAY], day, dlen), r, &f);
+	gs[ng++] = stab_get(&s->tab[ST_DAY], day, dlen);
+	groups_add(gs, ng, r, &f);
 	if (r->has_buyer)
 		hll_add(s->hll_buyers, r->buyer.p, r->buyer.n);
 

@@ -617,6 +617,61 @@ test_stats_scan_agrees_on_odd_records(void **state)
 	buf_release(&b);
 }
 
+/* stats_fix() prints what snprintf("%.*f") prints, ties included. */
+static void
+fix_same(int prec, double v)
+{
+	char a[64], b[64];
+	size_t n = stats_fix(a, prec, v);
+	int m = snprintf(b, sizeof(b), "%.*f", prec, v);
+
+	if (n == 0)
+		return;
+	assert_int_equal(n, (size_t)m);
+	assert_memory_equal(a, b, n);
+}
+
+static void
+test_stats_fix_matches_printf(void **state)
+{
+	uint64_t x = 88172645463325252ULL, bits;
+	double v;
+	long i, j;
+	int p;
+
+	(void)state;
+	for (p = 0; p <= 6; p++) {
+		for (i = 0; i <= 400; i++)
+			for (j = 1; j <= 60; j++) {
+				fix_same(p, (double)i / (double)j);
+				fix_same(p, -(double)i / (double)j);
+			}
+		/* Exact ties: odd multiples of 1/32 at 4 decimals. */
+		for (i = -4000; i <= 4000; i++) {
+			fix_same(p, (double)i / 32.0);
+			fix_same(p, (double)i / 1024.0);
+			fix_same(p, (double)i * 0.05);
+		}
+		for (i = 0; i < 20000; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			bits = (x & 0x800fffffffffffffULL) |
+			    (uint64_t)(990 + x % 70) << 52;
+			memcpy(&v, &bits, sizeof(v));
+			fix_same(p, v);
+		}
+		fix_same(p, 0.0);
+		fix_same(p, -0.0);
+		fix_same(p, -0.0001);
+		fix_same(p, 1e-300);
+		fix_same(p, 5e8 + 0.5);
+	}
+	/* Left to snprintf(). */
+	assert_int_equal(stats_fix((char [64]){ 0 }, 2, 1e10), 0);
+	assert_int_equal(stats_fix((char [64]){ 0 }, 7, 1.0), 0);
+}
+
 int
 main(void)
 {
@@ -632,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_stats_last_key_dropped_by_sampling),
 		cmocka_unit_test(test_stats_scan_takes_chain_records),
 		cmocka_unit_test(test_stats_scan_agrees_on_odd_records),
+		cmocka_unit_test(test_stats_fix_matches_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
