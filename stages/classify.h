@@ -323,6 +323,9 @@ struct cls_lex_word {
 struct cls_lex_entry {
 	uint8_t		 cls;	/* enum cls_lx */
 	uint8_t		 nw;
+	/* The second word's first two bytes (one when it has one), to
+	 * pass over terms whose second word cannot match. */
+	uint16_t	 w1tag, w1mask;
 	int32_t		 next;	/* next entry with the same first key, -1 */
 	int32_t		 next1;	/* the same, one-word entries only */
 	struct cls_lex_word w[CLS_LEX_MAXW];

@@ -147,6 +147,12 @@ cls_lex_add(struct cls_lex *lx, int cls, const char *term, size_t tn,
 		e->nw++;
 		i = j;
 	}
+	if (e->nw > 1) {
+		const unsigned char *w1 = (const unsigned char *)e->w[1].p;
+
+		e->w1tag = (uint16_t)(w1[0] | (e->w[1].n > 1 ? w1[1] << 8 : 0));
+		e->w1mask = e->w[1].n > 1 ? 0xffff : 0xff;
+	}
 	if (e->nw > 0)
 		lx->n++;
 	return 0;
@@ -350,8 +356,16 @@ cls_walk(const struct cls_lex *lx, size_t at, const struct cls_text *t,
     size_t i, size_t skip, struct cls_match *out, size_t *n, size_t cap)
 {
 	bool first_ok, one = false;
+	unsigned next2 = 0;
 	int32_t e;
 
+	if (i + 1 < t->ntok) {
+		const struct cls_tok *nk = &t->tok[i + 1];
+		const unsigned char *q =
+		    (const unsigned char *)t->buf + nk->off;
+
+		next2 = q[0] | (nk->len > 1 ? (unsigned)q[1] << 8 : 0);
+	}
 	/*
 	 * A chain holds the entries whose first word has this 64-bit key:
 	 * checking the head's first word checks them all, but for a
@@ -387,6 +401,8 @@ cls_walk(const struct cls_lex *lx, size_t at, const struct cls_text *t,
 		unsigned j;
 
 		if (i + en->nw > t->ntok)
+			continue;
+		if (en->nw > 1 && ((next2 ^ en->w1tag) & en->w1mask) != 0)
 			continue;
 		if (!first_ok && !cls_word_ok(&en->w[0], t, &t->tok[i], skip))
 			continue;
