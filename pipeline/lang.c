@@ -120,8 +120,7 @@ struct lang_model {
 	uint32_t	 wmask;
 	unsigned	 wshift;	/* 64 - log2(word slots) */
 	uint32_t	 nwords;
-	const uint16_t	*rows;		/* in the file, or rows_own */
-	uint16_t	*rows_own;
+	const unsigned char *rows;	/* u16s in the file, maybe unaligned */
 	size_t		 keys_len, words_len;	/* table bytes */
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
@@ -986,7 +985,7 @@ load_words(struct lang_model *m, const unsigned char *hashes,
     uint32_t nwords, size_t nrow, char *err, size_t errlen)
 {
 	uint64_t h, prev = 0;
-	uint32_t nslots, i, j, off = 0, s;
+	uint32_t nslots, i, j, off = 0, s, next;
 
 	if (nwords == 0)
 		return 0;
@@ -999,25 +998,25 @@ load_words(struct lang_model *m, const unsigned char *hashes,
 	m->words = table_alloc(m->words_len, true);
 	if (m->words == NULL)
 		goto oom;
-	if ((uintptr_t)rows % sizeof(*m->rows) == 0)
-		m->rows = (const uint16_t *)(const void *)rows;
-	else {
-		if ((m->rows_own = malloc((nrow + 1) *
-		    sizeof(*m->rows))) == NULL)
-			goto oom;
-		memcpy(m->rows_own, rows, nrow * 2);
-		m->rows = m->rows_own;
-	}
-	for (i = 0; i < nwords; i++) {
+	/* Read with memcpy(), so they are used in place even unaligned. */
+	m->rows = rows;
+	/* Sorted hashes fill the table from one end, as load_table(). */
+	for (i = 0, next = 0; i < nwords; i++) {
 		h = rd64(hashes + 8 * (size_t)i);
 		s = scripts[i];
 		if (h <= prev) {
 			snprintf(err, errlen, "bad word %u in profile file", i);
 			return -1;
 		}
-		for (j = (uint32_t)(h >> m->wshift); m->words[j].hash != 0;
-		    j = (j + 1) & m->wmask)
-			;
+		j = (uint32_t)(h >> m->wshift);
+		j = j < next ? next : j;
+		if (j > m->wmask) {
+			for (j = (uint32_t)(h >> m->wshift);
+			    m->words[j].hash != 0; j = (j + 1) & m->wmask)
+				;
+			next = UINT32_MAX;
+		} else
+			next = j + 1;
 		m->words[j].hash = h;
 		m->words[j].row = off;
 		m->words[j].script = s;
@@ -1112,7 +1111,6 @@ lang_model_free(struct lang_model *m)
 	free(m->post_own);
 	free(m->grows);
 	table_free(m->words, m->words_len, true);
-	free(m->rows_own);
 	free(m);
 }
 
@@ -1202,15 +1200,15 @@ add8(int32_t *lacc, lang_v8hu h)
 	memcpy(lacc + 4, &b, sizeof(b));
 }
 
-/* Add row[0..n-1] (n a multiple of 8) to lacc[]. */
+/* Add the u16s row[0..n-1] (n a multiple of 8; any alignment) to lacc[]. */
 static inline void
-add_row(int32_t *lacc, const uint16_t *row, unsigned n)
+add_row(int32_t *lacc, const unsigned char *row, unsigned n)
 {
 	lang_v8hu h;
 	unsigned l;
 
 	for (l = 0; l < n; l += 8) {
-		memcpy(&h, row + l, sizeof(h));
+		memcpy(&h, row + 2 * l, sizeof(h));
 		add8(lacc + l, h);
 	}
 }
@@ -1283,7 +1281,7 @@ score_ngrams(struct lang_scorer *sc, uint32_t *w, unsigned len)
 }
 
 /* The row of the frequent word w[0..len-1] of `script`, or NULL. */
-static inline const uint16_t *
+static inline const unsigned char *
 word_row(const struct lang_model *m, enum lang_script script,
     const uint32_t *w, unsigned len)
 {
@@ -1294,7 +1292,7 @@ word_row(const struct lang_model *m, enum lang_script script,
 	    j = (j + 1) & m->wmask)
 		if (m->words[j].hash == h)
 			return m->words[j].script == script ?
-			    m->rows + m->words[j].row : NULL;
+			    m->rows + 2 * (size_t)m->words[j].row : NULL;
 	return NULL;
 }
 
@@ -1307,7 +1305,7 @@ score_word(void *arg, uint32_t *w, unsigned len)
 {
 	struct lang_scorer *sc = arg;
 	const struct lang_model *m = sc->m;
-	const uint16_t *row;
+	const unsigned char *row;
 	int32_t best, second, a;
 	unsigned l, k;
 

@@ -11,6 +11,7 @@
  *
  * The identifier itself is pipeline/lang.c, so other stages can use it.
  */
+#include <endian.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,19 +97,15 @@ put_fixstr(char *o, const char *s, size_t n)
  */
 static int
 langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
-    const struct lang_result *res, double conf)
+    uint32_t kept, const struct lang_result *res, double conf)
 {
 	const struct rec_kv *kv;
 	unsigned char h[5];
 	size_t len, nl = strlen(res->lang), ns = strlen(res->script);
-	uint32_t k, kept = 0;
+	uint32_t k;
 	uint64_t bits;
 	char *w;
-	int i;
 
-	for (k = 0; k < r->nkeys; k++)
-		if (!is_langid_key(r->kv[k].key))
-			kept++;
 	buf_reset(&li->out);
 	buf_grow(&li->out, r->n + nl + ns + 64);
 	w = li->out.p;
@@ -135,8 +132,9 @@ langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
 	w = put_fixstr(w, "lang_conf", 9);
 	*w++ = (char)0xcb;
 	memcpy(&bits, &conf, sizeof(bits));
-	for (i = 56; i >= 0; i -= 8)
-		*w++ = (char)(bits >> i);
+	bits = htobe64(bits);
+	memcpy(w, &bits, sizeof(bits));
+	w += sizeof(bits);
 	w = put_fixstr(w, "script", 6);
 	w = put_fixstr(w, res->script, ns);
 	li->out.len = (size_t)(w - li->out.p);
@@ -144,25 +142,63 @@ langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
 	return stage_emit(ctx, li->out.p, li->out.len);
 }
 
+/* As rec_get_str() on the value of kv (NULL: absent): 0 and *s, or -1. */
+static int
+val_str(const struct rec_kv *kv, struct slice *s)
+{
+	const char *p;
+	struct mp_val v;
+	unsigned char c;
+
+	if (kv == NULL)
+		return -1;
+	/* A short string, as mp_next() would read it, without the call. */
+	c = (unsigned char)kv->val[0];
+	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
+		s->p = kv->val + 1;
+		s->n = c & 0x1f;
+		return 0;
+	}
+	p = kv->val;
+	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
+		return -1;
+	*s = v.v.s;
+	return 0;
+}
+
 static int
 langid_process(struct stage_ctx *ctx, const struct rec *r)
 {
 	struct langid *li = ctx->priv;
+	const struct rec_kv *text_kv = NULL, *title_kv = NULL;
 	struct lang_result res;
-	struct slice text;
+	struct slice text, k;
+	uint32_t i, kept = 0;
 
+	/* One walk: the pairs kept, and the first text and title. */
+	for (i = 0; i < r->nkeys; i++) {
+		k = r->kv[i].key;
+		if (!is_langid_key(k))
+			kept++;
+		if (k.n == 4 && text_kv == NULL && memcmp(k.p, "text", 4) == 0)
+			text_kv = &r->kv[i];
+		else if (k.n == 5 && title_kv == NULL &&
+		    memcmp(k.p, "title", 5) == 0)
+			title_kv = &r->kv[i];
+	}
 	res.lang = "und";
 	res.script = "Zyyy";
 	res.conf = 0;
-	if (rec_get_str(r, "text", &text) == 0)
+	if (val_str(text_kv, &text) == 0)
 		lang_detect(li->model, text.p, text.n, &li->allowed, &res);
-	if (res.conf == 0 && rec_get_str(r, "title", &text) == 0)
+	if (res.conf == 0 && val_str(title_kv, &text) == 0)
 		lang_detect(li->model, text.p, text.n, &li->allowed, &res);
 	if (res.conf < li->min_conf || res.conf == 0) {
 		res.lang = "und";
 		res.conf = 0;
 	}
-	return langid_emit(ctx, li, r, &res, round(res.conf * 1000) / 1000);
+	return langid_emit(ctx, li, r, kept, &res,
+	    round(res.conf * 1000) / 1000);
 }
 
 static void
