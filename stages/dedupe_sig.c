@@ -6,6 +6,8 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -34,6 +36,49 @@ dd_probe_build(void)
 
 static void	dd_sig_densify(struct dd_sig *);
 
+/*
+ * norm's two-byte table (norm.h) keyed by the two bytes as one
+ * little-endian 16-bit load: dd_pair[p[1] << 8 | p[0]] is
+ * two[(p[0] - 0xc0) << 8 | p[1]] for lead bytes 0xc0..0xdf and 0 for any
+ * other pair, so a walk tests a pair with one load instead of checking
+ * the lead byte first.  512 KiB of zeroed memory, of which the rows of
+ * the scripts in the text are touched.
+ */
+static uint64_t		*dd_pair;
+static pthread_once_t	dd_pair_once = PTHREAD_ONCE_INIT;
+/* norm's ASCII table for every byte, 0 (ends an ASCII run) from 0x80. */
+static unsigned char	dd_byte[256];
+
+static void
+dd_pair_build(void)
+{
+	const uint64_t *two = norm_step_tab()->two;
+	uint32_t a, b;
+
+	memcpy(dd_byte, norm_step_tab()->ascii, 128);
+	if ((dd_pair = calloc(1 << 16, sizeof(*dd_pair))) == NULL) {
+		fputs("revpipe dedupe: out of memory\n", stderr);
+		abort();
+	}
+	for (a = 0xc0; a <= 0xdf; a++)
+		for (b = 0; b < 256; b++)
+			dd_pair[b << 8 | a] = two[(a - 0xc0) << 8 | b];
+}
+
+static inline const uint64_t *
+dd_pair_tab(void)
+{
+	pthread_once(&dd_pair_once, dd_pair_build);
+	return dd_pair;
+}
+
+/* The two bytes at p as dd_pair's index. */
+static inline uint32_t
+dd_pair_at(const unsigned char *p)
+{
+	return (uint32_t)p[1] << 8 | p[0];
+}
+
 /* Add code point c to the window; from the DD_SHINGLE-th on, hash. */
 #define DD_PUSH(c) do {							\
 	w = w << 16 ^ (c);						\
@@ -52,7 +97,7 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 {
 	const struct norm_step_tab *nt = norm_step_tab();
 	const unsigned char *ascii = nt->ascii;
-	const uint64_t *two = nt->two;
+	const uint64_t *pair = dd_pair_tab();
 	const unsigned char *p = (const unsigned char *)text.p;
 	const unsigned char *end = p + text.n;
 	uint32_t bins[DD_K], pend[NORM_STEP_MAX], t, c, u, i, v, len = 0;
@@ -82,8 +127,7 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 				for (;;) {
 					form[o++] = (char)c;
 					DD_PUSH(c);
-					if (p == end || *p >= 0x80 ||
-					    (c = ascii[*p]) <= ' ')
+					if (p == end || (c = dd_byte[*p]) <= ' ')
 						break;
 					p++;
 				}
@@ -91,8 +135,7 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 				sep = o > 0;
 			continue;
 		}
-		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
-		    (x = two[c << 8 | p[1]]) != 0) {
+		if (p + 1 < end && (x = pair[dd_pair_at(p)]) != 0) {
 			if (sep) {
 				form[o++] = ' ';
 				DD_PUSH(' ');
@@ -104,8 +147,8 @@ dd_sig_text(struct dd_sig *s, struct slice text, char *restrict form)
 				memcpy(form + o, &u, sizeof(u));
 				o += (x >> 32) & 0xff;
 				DD_PUSH((uint32_t)(x >> 40));
-			} while (p + 1 < end && (c = *p - 0xc0u) < 0x20 &&
-			    (x = two[c << 8 | p[1]]) != 0);
+			} while (p + 1 < end &&
+			    (x = pair[dd_pair_at(p)]) != 0);
 			continue;
 		}
 		/* Copies: o and sep stay in registers in the loops above. */
@@ -130,7 +173,7 @@ dd_form_text(struct slice text, char *restrict form, uint32_t *ncp)
 {
 	const struct norm_step_tab *nt = norm_step_tab();
 	const unsigned char *ascii = nt->ascii;
-	const uint64_t *two = nt->two;
+	const uint64_t *pair = dd_pair_tab();
 	const unsigned char *p = (const unsigned char *)text.p;
 	const unsigned char *end = p + text.n;
 	uint32_t pend[NORM_STEP_MAX], t, c, u, n = 0;
@@ -153,8 +196,7 @@ dd_form_text(struct slice text, char *restrict form, uint32_t *ncp)
 				for (;;) {
 					form[o++] = (char)c;
 					n++;
-					if (p == end || *p >= 0x80 ||
-					    (c = ascii[*p]) <= ' ')
+					if (p == end || (c = dd_byte[*p]) <= ' ')
 						break;
 					p++;
 				}
@@ -162,8 +204,7 @@ dd_form_text(struct slice text, char *restrict form, uint32_t *ncp)
 				sep = o > 0;
 			continue;
 		}
-		if ((c = t - 0xc0) < 0x20 && p + 1 < end &&
-		    (x = two[c << 8 | p[1]]) != 0) {
+		if (p + 1 < end && (x = pair[dd_pair_at(p)]) != 0) {
 			if (sep) {
 				form[o++] = ' ';
 				n++;
@@ -175,8 +216,8 @@ dd_form_text(struct slice text, char *restrict form, uint32_t *ncp)
 				memcpy(form + o, &u, sizeof(u));
 				o += (x >> 32) & 0xff;
 				n++;
-			} while (p + 1 < end && (c = *p - 0xc0u) < 0x20 &&
-			    (x = two[c << 8 | p[1]]) != 0);
+			} while (p + 1 < end &&
+			    (x = pair[dd_pair_at(p)]) != 0);
 			continue;
 		}
 		k = 0;
