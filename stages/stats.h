@@ -77,13 +77,15 @@ struct stab_order {
 };
 
 /*
- * Tables of few keys (platform, language, sentiment, day...) remember
- * where the keys they found live, in a small direct-mapped cache of keys
- * up to 16 bytes that stab_add() tries before hashing.  An entry is good
+ * Tables of few keys (platform, language, sentiment, day...) and the
+ * seller table remember where the keys they found live, in a
+ * direct-mapped cache of keys up to 16 bytes that stab_add() tries
+ * before hashing.  An entry is good
  * while its generation is the table's; every change of the table starts
  * a new generation.
  */
-#define STAB_NCACHE	16
+#define STAB_NCACHE_BITS	4	/* small tables: 16 entries */
+#define STAB_SELLER_CACHE_BITS	10	/* sellers: 1024 entries */
 #define STAB_CACHE_MAXKEY	16
 
 struct stab_cache {
@@ -105,7 +107,8 @@ struct stab {
 	struct stab_pool pool;
 	bool		 keeplast;	/* use the cache */
 	uint64_t	 gen;		/* 1 + changes so far */
-	struct stab_cache cache[STAB_NCACHE];
+	struct stab_cache *cache;	/* 2^cbits entries, or NULL */
+	unsigned	 cbits;
 };
 
 static inline const char *

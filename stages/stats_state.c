@@ -139,6 +139,9 @@ static void
 stab_release(struct stab *t)
 {
 	stab_pool_release(&t->pool);
+	free(t->cache);
+	t->cache = NULL;
+	t->keeplast = false;
 	free(t->slot);
 	t->slot = NULL;
 	t->n = t->nslot = 0;
@@ -281,7 +284,7 @@ stab_cache_slot(struct stab *t, uint64_t w0, uint64_t w1, size_t klen)
 	uint64_t x = (w0 ^ (w1 * 0x9e3779b97f4a7c15ULL) ^ klen) *
 	    0xff51afd7ed558ccdULL;
 
-	return &t->cache[x >> 60];
+	return &t->cache[x >> (64 - t->cbits)];
 }
 
 /* stab_add() past its cache: c is the cache entry to fill, or NULL. */
@@ -540,8 +543,13 @@ stats_init(struct stats *s, size_t max_sellers, int64_t now)
 			cap = max_sellers * 4;
 		stab_init(&s->tab[i], stats_tabs[i].name, stats_tabs[i].nval,
 		    cap);
-		s->tab[i].keeplast = i != ST_SELLER && i != ST_EVIDENCE &&
-		    i != ST_SELLER_EVIDENCE;
+		if (i == ST_EVIDENCE || i == ST_SELLER_EVIDENCE)
+			continue;
+		s->tab[i].cbits = i == ST_SELLER ? STAB_SELLER_CACHE_BITS :
+		    STAB_NCACHE_BITS;
+		s->tab[i].cache = xcalloc((size_t)1 << s->tab[i].cbits,
+		    sizeof(*s->tab[i].cache));
+		s->tab[i].keeplast = true;
 	}
 	s->now = now;
 	s->max_created = STATS_NOW_UNSET;
