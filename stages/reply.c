@@ -17,6 +17,7 @@
  * reply and different reviews rarely get the same text.  Languages without
  * a bank get English, with `fallback` naming the review's language.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,11 +306,12 @@ struct compose {
 	int		 part;		/* salt: public 0, private 1, ... */
 	struct slice	 quote;		/* buyer's words to quote, or empty */
 	struct reply_facts facts;
+	int		 nused;
+	/* Last: only used[0..nused-1] is read, so it is never cleared. */
 	struct {
 		const struct reply_slotv *s;
 		int	 v;
 	} used[REPLY_MAXTMPL];
-	int		 nused;
 };
 
 /* buf_add() without the call: composing appends many short pieces. */
@@ -589,6 +591,34 @@ keep:
 }
 
 /*
+ * reply_pick(s, b, h, slot << 4 | part, tone) with the salt's mix made at
+ * load (reply_slotv.smix).
+ */
+static inline int
+pick(const struct compose *c, const struct reply_slotv *s)
+{
+	const struct reply_bank *b = c->b;
+	int tone = c->st->tone;
+	uint32_t i, fit, k;
+
+	if (c->part < 0 || c->part >= 4 || tone < 0 || tone >= 3)
+		return reply_pick(s, b, c->h, (uint64_t)(s - b->slots) << 4 |
+		    (uint64_t)c->part, tone);
+	if ((fit = s->fit[tone]) == 0)
+		return -1;
+	k = reply_mix(c->h ^ s->smix[c->part]) % fit;
+	if (fit == s->n)
+		return (int)k;	/* every variant fits: the k-th */
+	for (i = 0; i < s->n; i++) {
+		uint8_t vt = b->vars[s->first + i].tone;
+
+		if ((vt == REPLY_TONE_ANY || vt == tone) && k-- == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
  * Append one variant of slot `s` to `out`, separated by character `sep`
  * (0: none) when `out` is not empty.  Returns false when the slot has no
  * variant for the tone.
@@ -602,8 +632,7 @@ say(struct compose *c, struct buf *out, const struct reply_slotv *s,
 
 	if (s == NULL)
 		return false;
-	v = reply_pick(s, c->b, c->h, (uint64_t)(s - c->b->slots) << 4 |
-	    c->part, c->st->tone);
+	v = pick(c, s);
 	if (v < 0)
 		return false;
 	if (out->len > 0 && sep != 0)
@@ -1130,7 +1159,7 @@ reply_process(struct stage_ctx *ctx, const struct rec *r)
 	if ((why = reply_read(r, &in, detail, sizeof(detail))) != NULL)
 		return stage_reject(ctx, r, why, "%s", detail);
 
-	memset(&c, 0, sizeof(c));
+	memset(&c, 0, offsetof(struct compose, used));
 	c.st = st;
 	c.in = &in;
 	c.b = in.has_lang ? reply_bank_for(st, in.lang) : NULL;

@@ -125,6 +125,7 @@ struct reply_slotv {
 	const char	*name;	/* into the model bytes */
 	uint32_t	 namelen;
 	uint32_t	 fit[3];	/* variants fitting each REPLY_TONE_* */
+	uint64_t	 smix[4];	/* reply_mix(index << 4 | part) */
 };
 
 /* Money patterns: "pattern => template" where '#' is the number. */

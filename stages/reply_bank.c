@@ -229,6 +229,8 @@ reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
 	/* What composing asks of every variant, once. */
 	for (i = 0; i < (int)b->nslots; i++) {
 		cur = &b->slots[i];
+		for (t = 0; t < 4; t++)
+			cur->smix[t] = reply_mix((uint64_t)i << 4 | (uint64_t)t);
 		memset(cur->fit, 0, sizeof(cur->fit));
 		for (f = 0; f < (int)cur->n; f++)
 			for (t = 0; t < 3; t++)
