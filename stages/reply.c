@@ -982,24 +982,21 @@ put_str(char *o, const char *s, size_t n)
 
 /*
  * The template id "ru/ack.delivery.2" of variant v (from 1) of slot s as
- * a msgpack string at o; the end.  A slot name is cut to leave the id
- * under 96 bytes.
+ * a msgpack string at o; the end.  The slot's "LANG/name." is made at
+ * load (a long name cut to leave the id under 96 bytes).
  */
 static char *
-put_tmpl(char *o, const char *lang, size_t langlen,
-    const struct reply_slotv *s, int v)
+put_tmpl(char *o, const struct reply_slotv *s, int v)
 {
-	size_t name = s->namelen, len;
 	char digits[12];
+	size_t len;
 	int nd = 0;
 
-	if (name > 96 - langlen - 16)
-		name = 96 - langlen - 16;
 	do {
 		digits[nd++] = '0' + v % 10;
 		v /= 10;
 	} while (v > 0 && nd < 10);
-	len = langlen + 1 + name + 1 + (size_t)nd;
+	len = s->tmpllen + (size_t)nd;
 	/* len < 96: a fixstr or a str 8. */
 	if (len < 32)
 		*o++ = (char)(0xa0 | len);
@@ -1007,12 +1004,8 @@ put_tmpl(char *o, const char *lang, size_t langlen,
 		*o++ = (char)0xd9;
 		*o++ = (char)len;
 	}
-	memcpy(o, lang, langlen);
-	o += langlen;
-	*o++ = '/';
-	memcpy(o, s->name, name);
-	o += name;
-	*o++ = '.';
+	memcpy(o, s->tmpl, s->tmpllen);
+	o += s->tmpllen;
 	while (nd > 0)
 		*o++ = digits[--nd];
 	return o;
@@ -1128,8 +1121,7 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 		*w++ = (char)c->nused;
 	}
 	for (i = 0; i < c->nused; i++)
-		w = put_tmpl(w, c->b->lang, langlen, c->used[i].s,
-		    c->used[i].v + 1);
+		w = put_tmpl(w, c->used[i].s, c->used[i].v + 1);
 	if (in->rcase == RC_FAKE) {
 		w = PUT_LIT(w, "moderation");
 		*w++ = (char)0xc3;

@@ -126,6 +126,8 @@ struct reply_slotv {
 	uint32_t	 namelen;
 	uint32_t	 fit[3];	/* variants fitting each REPLY_TONE_* */
 	uint64_t	 smix[4];	/* reply_mix(index << 4 | part) */
+	const char	*tmpl;		/* "LANG/name." of its template ids */
+	uint32_t	 tmpllen;
 };
 
 /* Money patterns: "pattern => template" where '#' is the number. */

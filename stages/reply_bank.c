@@ -112,6 +112,29 @@ fold_copy(struct arena *a, const char *p, size_t n, size_t *outn)
 	return s;
 }
 
+/*
+ * "LANG/name." for the template ids of slot s, in b->mem; a long name is
+ * cut to keep an id under 96 bytes.  0, or -1 out of memory.
+ */
+static int
+tmpl_prefix(struct reply_bank *b, struct reply_slotv *s)
+{
+	size_t langlen = strlen(b->lang), name = s->namelen;
+	char *p;
+
+	if (name > 96 - langlen - 16)
+		name = 96 - langlen - 16;
+	if ((p = arena_alloc(&b->mem, langlen + name + 2)) == NULL)
+		return -1;
+	memcpy(p, b->lang, langlen);
+	p[langlen] = '/';
+	memcpy(p + langlen + 1, s->name, name);
+	p[langlen + 1 + name] = '.';
+	s->tmpl = p;
+	s->tmpllen = (uint32_t)(langlen + name + 2);
+	return 0;
+}
+
 int
 reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
     size_t n, char *err, size_t errlen)
@@ -229,6 +252,8 @@ reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
 	/* What composing asks of every variant, once. */
 	for (i = 0; i < (int)b->nslots; i++) {
 		cur = &b->slots[i];
+		if (tmpl_prefix(b, cur) == -1)
+			goto nomem;
 		for (t = 0; t < 4; t++)
 			cur->smix[t] = reply_mix((uint64_t)i << 4 | (uint64_t)t);
 		memset(cur->fit, 0, sizeof(cur->fit));
