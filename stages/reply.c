@@ -712,6 +712,7 @@ static bool
 contains(struct slice h, struct slice n)
 {
 	const char *p, *last;
+	uint32_t n4, h4;
 	uint16_t n2, h2;
 
 	if (n.n > h.n)
@@ -720,6 +721,16 @@ contains(struct slice h, struct slice n)
 	if (memchr(n.p, '=', n.n) != NULL && memchr(h.p, '=', h.n) == NULL)
 		return false;
 	last = h.p + (h.n - n.n);
+	if (n.n >= 4) {
+		/* Two Cyrillic letters rule out more than one. */
+		memcpy(&n4, n.p, 4);
+		for (p = h.p; p <= last; p++) {
+			memcpy(&h4, p, 4);
+			if (h4 == n4 && memcmp(p + 4, n.p + 4, n.n - 4) == 0)
+				return true;
+		}
+		return false;
+	}
 	memcpy(&n2, n.p, 2);
 	for (p = h.p; p <= last; p++) {
 		memcpy(&h2, p, 2);
