@@ -41,8 +41,9 @@ static void	dd_sig_densify(struct dd_sig *);
  * little-endian 16-bit load: dd_pair[p[1] << 8 | p[0]] is
  * two[(p[0] - 0xc0) << 8 | p[1]] for lead bytes 0xc0..0xdf and 0 for any
  * other pair, so a walk tests a pair with one load instead of checking
- * the lead byte first.  512 KiB of zeroed memory, of which the rows of
- * the scripts in the text are touched.
+ * the lead byte first.  512 KiB from calloc (mapped zero pages), of
+ * which only the entries of valid pairs (second byte 0x80..0xbf: 128 KiB
+ * of pages) are written.
  */
 static uint64_t		*dd_pair;
 static pthread_once_t	dd_pair_once = PTHREAD_ONCE_INIT;
@@ -62,7 +63,8 @@ dd_pair_build(void)
 	}
 	for (a = 0xc0; a <= 0xdf; a++)
 		for (b = 0; b < 256; b++)
-			dd_pair[b << 8 | a] = two[(a - 0xc0) << 8 | b];
+			if (two[(a - 0xc0) << 8 | b] != 0)
+				dd_pair[b << 8 | a] = two[(a - 0xc0) << 8 | b];
 }
 
 static inline const uint64_t *
