@@ -124,6 +124,9 @@ struct lang_model {
 	size_t		 keys_len, words_len;	/* table bytes */
 	double		 qscale;
 	bool		 common_floor;	/* all profiles share their floors */
+	/* A scorer's lanes at the start, by script: the priors. */
+	int32_t		 prior_lacc[LS_COUNT][LANG_MAX + 8];
+	int32_t		 stop_margin;	/* of a scorer, in q units */
 };
 
 static const char *const lang_script_names[LS_COUNT] = {
@@ -783,6 +786,13 @@ load_profiles(struct lang_model *m, const unsigned char *p, uint32_t nprof,
 		for (o = 0; o < LANG_ORDERS; o++)
 			if (m->prof[i].floor[o] != m->prof[0].floor[o])
 				m->common_floor = false;
+	/* What scorer_init() starts from (the rest of the lanes is 0). */
+	for (o = 0; o < LS_COUNT; o++)
+		for (i = 0; i < m->nlanes[o]; i++)
+			m->prior_lacc[o][i] =
+			    m->prof[m->lane_prof[o][i]].prior_q;
+	m->stop_margin = m->common_floor ?
+	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
 	return 0;
 }
 
@@ -1341,16 +1351,13 @@ static void
 scorer_init(struct lang_scorer *sc, const struct lang_model *m,
     enum lang_script script)
 {
-	int i;
-
-	memset(sc, 0, sizeof(*sc));
 	sc->m = m;
 	sc->script = script;
 	sc->nlanes = m->nlanes[script];
-	for (i = 0; i < (int)sc->nlanes; i++)
-		sc->lacc[i] = m->prof[m->lane_prof[script][i]].prior_q;
-	sc->stop_margin = m->common_floor ?
-	    (int32_t)(LANG_EARLY_MARGIN * m->qscale) : 0;
+	memset(sc->nfeat, 0, sizeof(sc->nfeat));
+	sc->letters = 0;
+	memcpy(sc->lacc, m->prior_lacc[script], sizeof(sc->lacc));
+	sc->stop_margin = m->stop_margin;
 }
 
 /*
