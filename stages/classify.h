@@ -426,7 +426,7 @@ struct cls_models {
 	struct cls_model model;
 	struct cls_lex	 lex[CLS_NLANG + 1];	/* [CLS_NLANG]: lex.all only */
 	bool		 have_model;
-	struct cls_tcache *tc;		/* with the model; NULL: none */
+	struct cls_tcache *tc;		/* the word cache, or NULL */
 };
 
 /* The input of one analysis: borrowed. */

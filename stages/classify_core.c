@@ -82,10 +82,6 @@ cls_models_load(struct cls_models *m, struct slice model,
 			return -1;
 		}
 		m->have_model = true;
-		if ((m->tc = cls_tcache_new()) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
 	}
 	for (l = 0; l <= CLS_NLANG; l++) {
 		/* Kazakh reviews switch to Russian: kk gets both lexicons. */

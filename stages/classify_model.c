@@ -830,16 +830,39 @@ cls_tc_tokens(const struct cls_model *m, struct cls_tcache *tc,
 {
 	struct cls_tc_ent **ents, *tab = tc->e;
 	uint32_t epoch = ++tc->epoch;
+	uint64_t *keys;
 	size_t i;
 
 	ents = arena_alloc(a, (t->ntok + 1) * sizeof(*ents));
+	keys = arena_alloc(a, (t->ntok + 1) * sizeof(*keys));
+	/*
+	 * The keys first, and the entries asked for: the table is larger
+	 * than the caches, so the reads of all words overlap.
+	 */
+	for (i = 0; i < t->ntok; i++) {
+		const struct cls_tok *k = &t->tok[i];
+		uint8_t tag = (uint8_t)((l + 1) |
+		    (k->flags & CLS_TOK_SYM ? 0x80 : 0));
+		uint64_t key;
+
+		if (k->len == 0 || k->len > CLS_TC_MAXLEN) {
+			keys[i] = 0;
+			continue;
+		}
+		key = cls_hash(t->buf + k->off, k->len) ^ (uint64_t)tag *
+		    0x9e3779b97f4a7c15ULL;
+		key += key == 0;
+		keys[i] = key;
+		__builtin_prefetch(&tab[(key >> (64 - CLS_TC_BITS)) &
+		    ~(size_t)1]);
+	}
 	for (i = 0; i < t->ntok; i++) {
 		const struct cls_tok *k = &t->tok[i];
 		const char *w = t->buf + k->off;
 		uint8_t tag = (uint8_t)((l + 1) |
 		    (k->flags & CLS_TOK_SYM ? 0x80 : 0));
 		struct cls_tc_ent *e;
-		uint64_t key;
+		uint64_t key = keys[i];
 
 		ents[i] = NULL;
 		if (k->len == 0)
@@ -850,9 +873,6 @@ cls_tc_tokens(const struct cls_model *m, struct cls_tcache *tc,
 			ents[i] = e;
 			continue;
 		}
-		key = cls_hash(w, k->len) ^ (uint64_t)tag *
-		    0x9e3779b97f4a7c15ULL;
-		key += key == 0;
 		/* Two ways: a word goes where the older one was used. */
 		e = &tab[(key >> (64 - CLS_TC_BITS)) & ~(size_t)1];
 		tc->lookups++;
