@@ -315,6 +315,42 @@ test_lang_one_language_scripts_need_no_lookup(void **state)
 	expect("とても良い商品です", "ja", "Jpan");
 }
 
+/*
+ * Only the words of the chosen script are scored, wherever the words of
+ * other scripts stand: before the first of them (the script of the first
+ * letter loses the count and the text is scored again), between them or
+ * after them.  The margin, the features and the letters are the same as
+ * for those words alone; only the confidence scales with the share.
+ */
+static void
+test_lang_other_scripts_do_not_score(void **state)
+{
+	static const char *const pairs[][2] = {
+	    { "OK, отличный товар, спасибо большое",
+		"отличный товар, спасибо большое" },
+	    { "отличный товар, super, спасибо большое",
+		"отличный товар, спасибо большое" },
+	    { "Great product! Очень хороший товар, доставка быстрая",
+		"Очень хороший товар, доставка быстрая" },
+	    { "ممتاز جدا the best seller ever thank you so much",
+		"the best seller ever thank you so much" },
+	    { "Ürün çok güzel, спасибо", "Ürün çok güzel" },
+	};
+	struct lang_result a, b;
+	size_t i;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		detect(pairs[i][0], NULL, &a);
+		detect(pairs[i][1], NULL, &b);
+		assert_string_equal(a.lang, b.lang);
+		assert_string_equal(a.script, b.script);
+		assert_true(a.margin == b.margin);
+		assert_int_equal(a.features, b.features);
+		assert_int_equal(a.letters, b.letters);
+		assert_true(a.conf < b.conf);
+	}
+}
+
 static void
 test_lang_kazakh_without_kazakh_letters(void **state)
 {
@@ -485,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_lang_invalid_utf8_is_skipped),
 		cmocka_unit_test(test_lang_features_of_a_word),
 		cmocka_unit_test(test_lang_long_text_stops_early),
+		cmocka_unit_test(test_lang_other_scripts_do_not_score),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

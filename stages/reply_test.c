@@ -348,6 +348,91 @@ test_reply_banks_complete(void **state)
 	}
 }
 
+/*
+ * The facts the one-pass matcher finds are those a plain substring
+ * search of every detect stem finds (reply_has_any()), for stems of 2 to
+ * 20 bytes, at the start, inside and at the very end of a text, in ASCII
+ * and in two-byte scripts, in a test bank and in the built-in ones.
+ */
+static void
+expect_facts_as_substrings(const struct reply_bank *b, const char *text)
+{
+	struct reply_facts f;
+	struct slice t;
+	bool late, cu, ed, na, ea, un, ca;
+
+	scan(b, text, &f);
+	t.p = folded.p;
+	t.n = folded.len;
+	late = reply_has_any(b, reply_slot(b, RS_DETECT_LATE), t);
+	cu = reply_has_any(b, reply_slot(b, RS_DETECT_CANCEL_UNASKED), t);
+	ed = reply_has_any(b, reply_slot(b, RS_DETECT_EARLY_DELIVERY), t);
+	na = reply_has_any(b, reply_slot(b, RS_DETECT_NO_ANSWER), t);
+	ea = reply_has_any(b, reply_slot(b, RS_DETECT_EXTRA_ASK), t);
+	un = reply_has_any(b, reply_slot(b, RS_DETECT_UNASKED), t);
+	ca = reply_has_any(b, reply_slot(b, RS_DETECT_CANCEL), t);
+	cu = cu || (un && ca);
+	if (f.late != late || f.cancel_unasked != cu ||
+	    f.early_delivery != (ed && !ca && !cu) || f.no_answer != na ||
+	    f.extra_ask != ea)
+		fail_msg("%s: facts %d%d%d%d%d, substrings %d%d%d%d%d", text,
+		    f.late, f.cancel_unasked, f.early_delivery, f.no_answer,
+		    f.extra_ask, late, cu, ed && !ca && !cu, na, ea);
+}
+
+static void
+test_reply_facts_match_substrings(void **state)
+{
+	static const char bank[] =
+	    "[detect.late]\nab\nxyz\nопоздал\nlate\n"
+	    "[detect.cancel_unasked]\nотменил без\nabcdefgh\n"
+	    "[detect.early_delivery]\nдо моего одобрения\nдо того\n"
+	    "[detect.no_answer]\nне отвечает\nне отв\nδεν απαντ\n"
+	    "[detect.extra_ask]\nдоплат\nextra fee\n"
+	    "[detect.unasked]\nсам\n[detect.cancel]\nотмен\n";
+	static const char *const texts[] = {
+	    "", "a", "ab", "xab", "abc", "xy", "xyz", "It was LATE.",
+	    "опоздал", "Он опоздал на день", "опоздал!", "ОПОЗДАЛ",
+	    "отменил без спроса", "Отменил Без", "abcdefg", "zabcdefgh",
+	    "abcdefgh", "до моего одобрения", "до того, как", "до тог",
+	    "Он не отвечает", "не отв", "не от", "Δεν απαντά κανείς",
+	    "δεν απαν", "доплату", "an extra fee", "сам отменил",
+	    "отмена сама", "сам", "отмен", "до того отменил без доплат",
+	    "🙂до того", "é ab", "\xd0\xbf\xd0", "\xff\xfe" "ab",
+	};
+	static const char *const langs[] = {
+	    "en", "ru", "kk", "ar", "el", "tr", "fa"
+	};
+	static const char *const real[] = {
+	    "The work came two weeks late and he asked for an extra fee.",
+	    "Заказ отменили без моего согласия, исполнитель не отвечает.",
+	    "Жұмысты менің мақұлдауымсыз тапсырды, хабарласпады.",
+	    "ألغى الطلب دون سؤالي ولم يرد على رسائلي وتأخر ثلاثة أيام",
+	    "Ακύρωσε την παραγγελία χωρίς να με ρωτήσει, δεν απαντά.",
+	    "Siparişi bana sormadan iptal etti, mesajlara cevap vermedi.",
+	    "سفارش را بدون اجازه من لغو کرد و جواب پیام ها را نداد",
+	    "закрыл заказ до того, как я проверил, и просил доплату",
+	};
+	struct reply_bank b;
+	char err[128];
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(reply_bank_load(&b, "xx", bank, sizeof(bank) - 1,
+	    err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		expect_facts_as_substrings(&b, texts[i]);
+	reply_bank_release(&b);
+	for (j = 0; j < sizeof(langs) / sizeof(langs[0]); j++) {
+		load_builtin(&b, langs[j]);
+		for (i = 0; i < sizeof(real) / sizeof(real[0]); i++)
+			expect_facts_as_substrings(&b, real[i]);
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			expect_facts_as_substrings(&b, texts[i]);
+		reply_bank_release(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -360,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_reply_facts_late_days),
 		cmocka_unit_test(test_reply_facts_money),
 		cmocka_unit_test(test_reply_facts_freelance),
+		cmocka_unit_test(test_reply_facts_match_substrings),
 		cmocka_unit_test(test_reply_banks_complete),
 	};
 
