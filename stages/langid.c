@@ -152,11 +152,24 @@ val_str(const struct rec_kv *kv, struct slice *s)
 
 	if (kv == NULL)
 		return -1;
-	/* A short string, as mp_next() would read it, without the call. */
+	/* A string as mp_next() would read it, without the call. */
 	c = (unsigned char)kv->val[0];
 	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
 		s->p = kv->val + 1;
 		s->n = c & 0x1f;
+		return 0;
+	}
+	if (c == 0xd9 && kv->vlen >= 2 &&
+	    kv->vlen == 2 + (size_t)(unsigned char)kv->val[1]) {
+		s->p = kv->val + 2;
+		s->n = (unsigned char)kv->val[1];
+		return 0;
+	}
+	if (c == 0xda && kv->vlen >= 3 && kv->vlen == 3 +
+	    ((size_t)(unsigned char)kv->val[1] << 8 |
+	    (unsigned char)kv->val[2])) {
+		s->p = kv->val + 3;
+		s->n = kv->vlen - 3;
 		return 0;
 	}
 	p = kv->val;
