@@ -417,9 +417,26 @@ struct rec_out {
 	struct buf	 rec;		/* the finished record */
 	msgpack_packer	 pk;
 	uint32_t	 nnew, ndel;
+	uint64_t	 keybits;	/* key_bit() of every new and deleted key */
 	struct slice	 newkeys[REC_OUT_MAXKEYS];	/* key names, borrowed */
 	struct slice	 delkeys[REC_OUT_MAXKEYS];
 };
+
+/*
+ * One bit per key from its length and first and last bytes: most input
+ * keys are neither replaced nor deleted, and their bit says so at once.
+ */
+static inline uint64_t
+key_bit(struct slice k)
+{
+	unsigned h;
+
+	if (k.n == 0)
+		return 1;
+	h = (unsigned)k.n * 7u + (unsigned char)k.p[0] * 3u +
+	    (unsigned char)k.p[k.n - 1];
+	return (uint64_t)1 << (h & 63);
+}
 
 static int
 buf_write_cb(void *data, const char *p, size_t n)
@@ -507,6 +524,7 @@ rec_out_begin(struct stage_ctx *ctx, const struct rec *r)
 	o->in = r;
 	o->nnew = 0;
 	o->ndel = 0;
+	o->keybits = 0;
 	buf_reset(&o->pairs);
 	return o;
 }
@@ -524,6 +542,7 @@ rec_out_key(struct rec_out *o, const char *key)
 	}
 	o->newkeys[o->nnew].p = key;
 	o->newkeys[o->nnew].n = n;
+	o->keybits |= key_bit(o->newkeys[o->nnew]);
 	o->nnew++;
 	mp_pack_strn(&o->pk, key, n);
 	return &o->pk;
@@ -586,8 +605,11 @@ rec_out_raw(struct rec_out *o, const char *key, const void *mp, size_t n)
 void
 rec_out_del(struct rec_out *o, const char *key)
 {
-	if (o->ndel < REC_OUT_MAXKEYS)
-		o->delkeys[o->ndel++] = slice_from(key);
+	if (o->ndel < REC_OUT_MAXKEYS) {
+		o->delkeys[o->ndel] = slice_from(key);
+		o->keybits |= key_bit(o->delkeys[o->ndel]);
+		o->ndel++;
+	}
 }
 
 /* Is input key `k` replaced by a new key or deleted? */
@@ -596,6 +618,8 @@ rec_out_dropped(const struct rec_out *o, struct slice k)
 {
 	uint32_t i;
 
+	if ((o->keybits & key_bit(k)) == 0)
+		return false;
 	for (i = 0; i < o->nnew; i++)
 		if (slice_same(o->newkeys[i], k))
 			return true;
