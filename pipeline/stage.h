@@ -196,7 +196,11 @@ void	stage_usage(const struct stage *st, FILE *fp);
 int	stage_usage_error(struct stage_ctx *ctx, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Driver internals for rec.c: append one finished record to the output. */
+/*
+ * Append one finished record (a whole msgpack map) to the output and
+ * count it as written.  rec_out_end() uses it; a stage that builds its
+ * records itself (langid, reply: one buffer, no second copy) may too.
+ */
 int	stage_emit(struct stage_ctx *ctx, const void *p, size_t n);
 /* The reusable output builder of ctx (rec.c). */
 struct rec_out *stage_rec_out(struct stage_ctx *ctx);
