@@ -1493,8 +1493,8 @@ und(struct lang_result *out, enum lang_script s)
 	return -1;
 }
 
-int
-lang_detect(const struct lang_model *m, const char *text, size_t n,
+static int
+detect(const struct lang_model *m, const char *text, size_t n,
     const struct lang_set *allowed, struct lang_result *out)
 {
 	unsigned cnt[LS_COUNT + 1], letters, best_n;
@@ -1615,4 +1615,67 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 	out->second = si >= 0 ? m->prof[si].lang : NULL;
 	out->margin = si >= 0 ? best - second : 0;
 	return bi;
+}
+
+/* Does the text hold p, q or r (two-byte UTF-8 sequences)? */
+static bool
+has_pair(const unsigned char *p, size_t n, const char *pairs)
+{
+	size_t i, k;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (p[i] < 0xd8 || p[i] > 0xdb)
+			continue;
+		for (k = 0; pairs[k] != '\0'; k += 2)
+			if (p[i] == (unsigned char)pairs[k] &&
+			    p[i + 1] == (unsigned char)pairs[k + 1])
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Persian typed on an Arabic keyboard layout has the Arabic yeh and kaf
+ * (U+064A, U+0643) where Persian writes its own (U+06CC, U+06A9), and the
+ * profiles read those two letters as Arabic.  When a text called Arabic
+ * also has a letter Arabic does not use (pe, che, zhe, gaf), it is scored
+ * again with Persian yeh and kaf, and Persian wins if that score says so;
+ * an Arabic text with a loanword's gaf keeps its Arabic n-grams and stays.
+ */
+int
+lang_detect(const struct lang_model *m, const char *text, size_t n,
+    const struct lang_set *allowed, struct lang_result *out)
+{
+	static const char persian[] = "\xd9\xbe\xda\x86\xda\x98\xda\xaf";
+	static const char arabic_yk[] = "\xd9\x8a\xd9\x83";
+	const unsigned char *p = (const unsigned char *)text;
+	char copy[LANG_MAX_BYTES];
+	struct lang_result again;
+	size_t i;
+	int r;
+
+	r = detect(m, text, n, allowed, out);
+	if (r < 0 || strcmp(out->lang, "ar") != 0)
+		return r;
+	if (n > LANG_MAX_BYTES)
+		n = LANG_MAX_BYTES;
+	if (!has_pair(p, n, persian) || !has_pair(p, n, arabic_yk))
+		return r;
+	memcpy(copy, text, n);
+	for (i = 0; i + 1 < n; i++)
+		if ((unsigned char)copy[i] == 0xd9 &&
+		    (unsigned char)copy[i + 1] == 0x8a) {
+			copy[i] = (char)0xdb;		/* U+06CC */
+			copy[i + 1] = (char)0x8c;
+		} else if ((unsigned char)copy[i] == 0xd9 &&
+		    (unsigned char)copy[i + 1] == 0x83) {
+			copy[i] = (char)0xda;		/* U+06A9 */
+			copy[i + 1] = (char)0xa9;
+		}
+	if (detect(m, copy, n, allowed, &again) >= 0 &&
+	    strcmp(again.lang, "fa") == 0) {
+		*out = again;
+		return again.idx;
+	}
+	return r;
 }
