@@ -49,6 +49,48 @@ int	rec_get(const struct rec *r, const char *key, struct mp_val *v);
 int	rec_get_raw(const struct rec *r, const char *key, struct slice *raw);
 /* 0 when `key` holds a string, -1 when absent or of another type. */
 int	rec_get_str(const struct rec *r, const char *key, struct slice *s);
+
+/*
+ * As rec_get_str() on the value of kv (NULL: absent): 0 and *s, or -1.
+ * Inline, with the common string headers read without mp_next(): stages
+ * that find their keys in one walk (langid, reply) read values with it.
+ */
+static inline int
+rec_kv_str(const struct rec_kv *kv, struct slice *s)
+{
+	const char *p;
+	struct mp_val v;
+	unsigned char c;
+
+	if (kv == NULL)
+		return -1;
+	/* A string as mp_next() would read it, without the call. */
+	c = (unsigned char)kv->val[0];
+	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
+		s->p = kv->val + 1;
+		s->n = c & 0x1f;
+		return 0;
+	}
+	if (c == 0xd9 && kv->vlen >= 2 &&
+	    kv->vlen == 2 + (size_t)(unsigned char)kv->val[1]) {
+		s->p = kv->val + 2;
+		s->n = (unsigned char)kv->val[1];
+		return 0;
+	}
+	if (c == 0xda && kv->vlen >= 3 && kv->vlen == 3 +
+	    ((size_t)(unsigned char)kv->val[1] << 8 |
+	    (unsigned char)kv->val[2])) {
+		s->p = kv->val + 3;
+		s->n = kv->vlen - 3;
+		return 0;
+	}
+	p = kv->val;
+	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
+		return -1;
+	*s = v.v.s;
+	return 0;
+}
+
 /* 0 when `key` holds an integer (or an integral float), else -1. */
 int	rec_get_int(const struct rec *r, const char *key, int64_t *i);
 /* 0 when `key` holds a number, else -1. */

@@ -142,43 +142,6 @@ langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
 	return stage_emit(ctx, li->out.p, li->out.len);
 }
 
-/* As rec_get_str() on the value of kv (NULL: absent): 0 and *s, or -1. */
-static int
-val_str(const struct rec_kv *kv, struct slice *s)
-{
-	const char *p;
-	struct mp_val v;
-	unsigned char c;
-
-	if (kv == NULL)
-		return -1;
-	/* A string as mp_next() would read it, without the call. */
-	c = (unsigned char)kv->val[0];
-	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
-		s->p = kv->val + 1;
-		s->n = c & 0x1f;
-		return 0;
-	}
-	if (c == 0xd9 && kv->vlen >= 2 &&
-	    kv->vlen == 2 + (size_t)(unsigned char)kv->val[1]) {
-		s->p = kv->val + 2;
-		s->n = (unsigned char)kv->val[1];
-		return 0;
-	}
-	if (c == 0xda && kv->vlen >= 3 && kv->vlen == 3 +
-	    ((size_t)(unsigned char)kv->val[1] << 8 |
-	    (unsigned char)kv->val[2])) {
-		s->p = kv->val + 3;
-		s->n = kv->vlen - 3;
-		return 0;
-	}
-	p = kv->val;
-	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
-		return -1;
-	*s = v.v.s;
-	return 0;
-}
-
 static int
 langid_process(struct stage_ctx *ctx, const struct rec *r)
 {
@@ -202,9 +165,9 @@ langid_process(struct stage_ctx *ctx, const struct rec *r)
 	res.lang = "und";
 	res.script = "Zyyy";
 	res.conf = 0;
-	if (val_str(text_kv, &text) == 0)
+	if (rec_kv_str(text_kv, &text) == 0)
 		lang_detect(li->model, text.p, text.n, &li->allowed, &res);
-	if (res.conf == 0 && val_str(title_kv, &text) == 0)
+	if (res.conf == 0 && rec_kv_str(title_kv, &text) == 0)
 		lang_detect(li->model, text.p, text.n, &li->allowed, &res);
 	if (res.conf < li->min_conf || res.conf == 0) {
 		res.lang = "und";

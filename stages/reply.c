@@ -140,43 +140,6 @@ read_key(struct slice k)
 	return -1;
 }
 
-/* As rec_get_str() on the value: 0 and *s for a string, else -1. */
-static int
-val_str(const struct rec_kv *kv, struct slice *s)
-{
-	const char *p;
-	struct mp_val v;
-	unsigned char c;
-
-	if (kv == NULL)
-		return -1;
-	/* A string as mp_next() would read it, without the call. */
-	c = (unsigned char)kv->val[0];
-	if ((c & 0xe0) == 0xa0 && kv->vlen == 1 + (size_t)(c & 0x1f)) {
-		s->p = kv->val + 1;
-		s->n = c & 0x1f;
-		return 0;
-	}
-	if (c == 0xd9 && kv->vlen >= 2 &&
-	    kv->vlen == 2 + (size_t)(unsigned char)kv->val[1]) {
-		s->p = kv->val + 2;
-		s->n = (unsigned char)kv->val[1];
-		return 0;
-	}
-	if (c == 0xda && kv->vlen >= 3 && kv->vlen == 3 +
-	    ((size_t)(unsigned char)kv->val[1] << 8 |
-	    (unsigned char)kv->val[2])) {
-		s->p = kv->val + 3;
-		s->n = kv->vlen - 3;
-		return 0;
-	}
-	p = kv->val;
-	if (mp_next(&p, kv->val + kv->vlen, &v) != MP_OK || v.type != MP_STR)
-		return -1;
-	*s = v.v.s;
-	return 0;
-}
-
 /* As rec_get_int() on the value. */
 static int
 val_int(const struct rec_kv *kv, int64_t *i)
@@ -222,16 +185,16 @@ reply_read(const struct rec *r, struct reply_info *in, char *detail,
 		if ((i = read_key(r->kv[k].key)) >= 0 && kv[i] == NULL)
 			kv[i] = &r->kv[k];
 	memset(in, 0, sizeof(*in));
-	if (val_str(kv[RK_TEXT], &in->text) == -1) {
+	if (rec_kv_str(kv[RK_TEXT], &in->text) == -1) {
 		snprintf(detail, dlen, "no string 'text'");
 		return "missing_field";
 	}
-	if (val_str(kv[RK_ID], &in->id) == -1)
+	if (rec_kv_str(kv[RK_ID], &in->id) == -1)
 		in->id = SLICE_LIT("");
-	in->has_lang = val_str(kv[RK_LANG], &in->lang) == 0;
-	if (val_str(kv[RK_BUYER], &in->buyer) == -1)
+	in->has_lang = rec_kv_str(kv[RK_LANG], &in->lang) == 0;
+	if (rec_kv_str(kv[RK_BUYER], &in->buyer) == -1)
 		in->buyer = SLICE_LIT("");
-	if (val_str(kv[RK_SERVICE], &in->service) == -1)
+	if (rec_kv_str(kv[RK_SERVICE], &in->service) == -1)
 		in->service = SLICE_LIT("");
 	in->buyer = trim(in->buyer);
 	in->service = trim(in->service);
@@ -267,8 +230,8 @@ reply_read(const struct rec *r, struct reply_info *in, char *detail,
 		in->evidence = kv[RK_EVIDENCE]->val;
 		in->evidence_end = kv[RK_EVIDENCE]->val + kv[RK_EVIDENCE]->vlen;
 	}
-	has_sent = val_str(kv[RK_SENTIMENT], &sent) == 0;
-	has_kind = val_str(kv[RK_KIND], &kind) == 0;
+	has_sent = rec_kv_str(kv[RK_SENTIMENT], &sent) == 0;
+	has_kind = rec_kv_str(kv[RK_KIND], &kind) == 0;
 	if (!has_sent) {
 		/* Without classify, the stars are the only sentiment. */
 		if (in->rating == 0) {
