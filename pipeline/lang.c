@@ -370,6 +370,41 @@ next_cp(const unsigned char **pp, const unsigned char *end)
 	return c;
 }
 
+/*
+ * The next character at *pp as the scanners see it: its class, and for a
+ * letter its lowercase code point and script.  ASCII without the table,
+ * two-byte characters (all in it) by one load, the rest decoded.
+ */
+static inline __attribute__((always_inline)) int
+next_class(const unsigned char **pp, const unsigned char *end, uint32_t *cp,
+    enum lang_script *s)
+{
+	const unsigned char *p = *pp;
+	uint32_t c, e;
+
+	if (*p < 0x80) {
+		c = *p;
+		*pp = p + 1;
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+			*cp = c | 0x20;
+			*s = LS_LATN;
+			return CH_LETTER;
+		}
+		*cp = c;
+		return c == '\'' ? CH_JOIN : CH_SEP;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
+	    (p[1] & 0xc0) == 0x80) {
+		e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
+		*pp = p + 2;
+		*cp = e >> 8;
+		*s = (enum lang_script)(e >> 3 & 31);
+		return (int)(e & 7);
+	}
+	*cp = next_cp(pp, end);
+	return classify(cp, s);
+}
+
 /* The ASCII letters among 8 bytes that are all below 0x80. */
 static inline unsigned
 ascii_letters(uint64_t x)
@@ -534,7 +569,7 @@ scan_words(const char *text, size_t n, enum lang_script script,
     void *arg)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
-	uint32_t w[LANG_MAX_WORD + 2], cp, e;
+	uint32_t w[LANG_MAX_WORD + 2], cp;
 	enum lang_script s = LS_NONE, ws = LS_NONE;
 	unsigned len = 0, used = 0;
 	int k, stop = 0;
@@ -542,27 +577,7 @@ scan_words(const char *text, size_t n, enum lang_script script,
 	if (!lang_tab_ready)
 		lang_tab_init();
 	while (p < end && used < max_letters && !stop) {
-		if (*p < 0x80) {
-			/* ASCII without the table: letters, apostrophe, rest. */
-			cp = *p++;
-			if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
-				cp |= 0x20;
-				s = LS_LATN;
-				k = CH_LETTER;
-			} else
-				k = cp == '\'' ? CH_JOIN : CH_SEP;
-		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
-		    (p[1] & 0xc0) == 0x80) {
-			/* 2-byte characters are all in the table. */
-			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
-			p += 2;
-			cp = e >> 8;
-			s = e >> 3 & 31;
-			k = e & 7;
-		} else {
-			cp = next_cp(&p, end);
-			k = classify(&cp, &s);
-		}
+		k = next_class(&p, end, &cp, &s);
 		if (k == CH_SKIP)
 			continue;
 		if (k == CH_LETTER && (len == 0 || s == ws)) {
@@ -1375,32 +1390,14 @@ scan_count(const struct lang_model *m, const char *text, size_t n,
     uint64_t all, unsigned cnt[LS_COUNT + 1], struct lang_scorer *sc)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + n;
-	uint32_t w[LANG_MAX_WORD + 2], cp, e;
+	uint32_t w[LANG_MAX_WORD + 2], cp;
 	enum lang_script s = LS_NONE, ws = LS_NONE, guess = LS_NONE;
 	unsigned len = 0, used = 0;
 	uint64_t cand;
 	int k;
 
 	while (p < end) {
-		if (*p < 0x80) {
-			cp = *p++;
-			if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
-				cp |= 0x20;
-				s = LS_LATN;
-				k = CH_LETTER;
-			} else
-				k = cp == '\'' ? CH_JOIN : CH_SEP;
-		} else if (p[0] >= 0xc2 && p[0] <= 0xdf && end - p >= 2 &&
-		    (p[1] & 0xc0) == 0x80) {
-			e = lang_tab[(p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)];
-			p += 2;
-			cp = e >> 8;
-			s = e >> 3 & 31;
-			k = e & 7;
-		} else {
-			cp = next_cp(&p, end);
-			k = classify(&cp, &s);
-		}
+		k = next_class(&p, end, &cp, &s);
 		if (k == CH_SKIP)
 			continue;
 		if (k == CH_LETTER) {
@@ -1617,20 +1614,24 @@ detect(const struct lang_model *m, const char *text, size_t n,
 	return bi;
 }
 
-/* Does the text hold p, q or r (two-byte UTF-8 sequences)? */
+/* Does the text hold pe, che, zhe or gaf, letters Arabic does not use? */
 static bool
-has_pair(const unsigned char *p, size_t n, const char *pairs)
+has_persian_letter(const unsigned char *p, size_t n)
 {
-	size_t i, k;
+	const unsigned char *q = p, *end = p + n;
 
-	for (i = 0; i + 1 < n; i++) {
-		if (p[i] < 0xd8 || p[i] > 0xdb)
-			continue;
-		for (k = 0; pairs[k] != '\0'; k += 2)
-			if (p[i] == (unsigned char)pairs[k] &&
-			    p[i + 1] == (unsigned char)pairs[k + 1])
-				return true;
+	/* Che, zhe, gaf lead with 0xda, which Arabic letters never do. */
+	while ((q = memchr(q, 0xda, (size_t)(end - q))) != NULL &&
+	    q + 1 < end) {
+		if (q[1] == 0x86 || q[1] == 0x98 || q[1] == 0xaf)
+			return true;
+		q++;
 	}
+	/* Pe is 0xd9 0xbe; 0xbe ends no common Arabic letter. */
+	for (q = p + 1; q < end &&
+	    (q = memchr(q, 0xbe, (size_t)(end - q))) != NULL; q++)
+		if (q[-1] == 0xd9)
+			return true;
 	return false;
 }
 
@@ -1646,8 +1647,6 @@ int
 lang_detect(const struct lang_model *m, const char *text, size_t n,
     const struct lang_set *allowed, struct lang_result *out)
 {
-	static const char persian[] = "\xd9\xbe\xda\x86\xda\x98\xda\xaf";
-	static const char arabic_yk[] = "\xd9\x8a\xd9\x83";
 	const unsigned char *p = (const unsigned char *)text;
 	char copy[LANG_MAX_BYTES];
 	struct lang_result again;
@@ -1659,7 +1658,8 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 		return r;
 	if (n > LANG_MAX_BYTES)
 		n = LANG_MAX_BYTES;
-	if (!has_pair(p, n, persian) || !has_pair(p, n, arabic_yk))
+	if (!has_persian_letter(p, n) || (memmem(p, n, "\xd9\x8a", 2) == NULL &&
+	    memmem(p, n, "\xd9\x83", 2) == NULL))
 		return r;
 	memcpy(copy, text, n);
 	for (i = 0; i + 1 < n; i++)
