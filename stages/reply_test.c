@@ -398,7 +398,7 @@ test_reply_facts_match_substrings(void **state)
 	    "Он не отвечает", "не отв", "не от", "Δεν απαντά κανείς",
 	    "δεν απαν", "доплату", "an extra fee", "сам отменил",
 	    "отмена сама", "сам", "отмен", "до того отменил без доплат",
-	    "🙂до того", "é ab", "\xd0\xbf\xd0", "\xff\xfe" "ab",
+	    "🙂до того", "é ab", "\xd0\xbf\xd0", ("\xff\xfe" "ab"),
 	};
 	static const char *const langs[] = {
 	    "en", "ru", "kk", "ar", "el", "tr", "fa"
