@@ -803,10 +803,15 @@ remedy_for(struct compose *c, enum reply_topic t, unsigned said)
 {
 	const struct reply_slotv *s;
 
+	/*
+	 * With --free-revisions 0 the reopened order is finished as agreed,
+	 * without the free changes the plain variants offer.
+	 */
 	if ((said & SAID(RS_FACT_EARLY_DELIVERY)) &&
 	    !(said & SAID(RS_FACT_LATE)) &&
 	    (t == RT_delivery || t == RT_NONE) &&
-	    (s = reply_slot(c->b, RS_REMEDY_EARLY_DELIVERY)) != NULL)
+	    (s = reply_slot(c->b, c->st->revisions == 0 ?
+	    RS_REMEDY_EARLY_DELIVERY_NOREV : RS_REMEDY_EARLY_DELIVERY)) != NULL)
 		return s;
 	if ((said & SAID(RS_FACT_EXTRA_ASK)) && t == RT_price)
 		t = RT_scope;

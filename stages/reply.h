@@ -56,6 +56,7 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(FACT_NO_ANSWER, "fact.no_answer") \
 	X(FACT_EXTRA_ASK, "fact.extra_ask") \
 	X(REMEDY_EARLY_DELIVERY, "remedy.early_delivery") \
+	X(REMEDY_EARLY_DELIVERY_NOREV, "remedy.early_delivery.norev") \
 	X(APOLOGY, "apology") X(MOVE, "move") X(PROMISE, "promise") \
 	X(PRIVATE_INTRO, "private.intro") X(PRIVATE_ASK, "private.ask") \
 	X(FOLLOWUP_ASK, "followup.ask") \
