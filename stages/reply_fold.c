@@ -46,6 +46,8 @@ fold_cp(uint32_t c)
 		return c + 1;			/* Kazakh capitals */
 	case 0x2019: case 0x2018: case 0x2bc:
 		return '\'';
+	case 0x200c:
+		return ' ';		/* ZWNJ: Persian writes it or a space */
 	case 0x386: case 0x3ac: return 0x3b1;	/* Greek accents */
 	case 0x388: case 0x3ad: return 0x3b5;
 	case 0x389: case 0x3ae: return 0x3b7;

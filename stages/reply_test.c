@@ -82,6 +82,8 @@ test_reply_fold_scripts(void **state)
 		{ "Καθυστέρηση ΉΡΘΕ ΐ τους", "καθυστερηση ηρθε ι τουσ" },
 		{ "تأخّر إلى آخر ٣ أيام", "تاخر الي اخر 3 ايام" },
 		{ "۵ روز کیفیت", "5 روز كيفيت" },
+		/* ZWNJ and a space are the same to a stem. */
+		{ "می\xe2\x80\x8cدهد نمی دهد", "مي دهد نمي دهد" },
 		{ "didn’t", "didn't" },
 		{ "emoji 👍 stays", "emoji 👍 stays" },
 	};
