@@ -7,25 +7,6 @@
 #include "mp.h"
 #include "banned.h"
 
-static inline uint16_t
-be16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-be64(const unsigned char *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
 /* Length-prefixed payload: header of `hl` bytes, then `len` bytes. */
 static int
 mp_payload(const unsigned char *p, size_t avail, size_t hl, size_t len,
@@ -85,38 +66,38 @@ mp_next(const char **pp, const char *end, struct mp_val *v)
 		case 0xc2: v->type = MP_BOOL; v->v.b = false; break;
 		case 0xc3: v->type = MP_BOOL; v->v.b = true; break;
 		case 0xc4: rc = mp_payload(p, avail, 2, p[1], v, MP_BIN, &used); break;
-		case 0xc5: rc = mp_payload(p, avail, 3, be16(p + 1), v, MP_BIN, &used); break;
-		case 0xc6: rc = mp_payload(p, avail, 5, be32(p + 1), v, MP_BIN, &used); break;
+		case 0xc5: rc = mp_payload(p, avail, 3, mp_be16(p + 1), v, MP_BIN, &used); break;
+		case 0xc6: rc = mp_payload(p, avail, 5, mp_be32(p + 1), v, MP_BIN, &used); break;
 		case 0xc7: case 0xc8: case 0xc9:
-			len = c == 0xc7 ? p[1] : c == 0xc8 ? be16(p + 1) : be32(p + 1);
+			len = c == 0xc7 ? p[1] : c == 0xc8 ? mp_be16(p + 1) : mp_be32(p + 1);
 			rc = mp_payload(p, avail, hl, len, v, MP_EXT, &used);
 			v->ext_type = (int8_t)p[hl - 1];
 			break;
 		case 0xca:
-			f32.u = be32(p + 1);
+			f32.u = mp_be32(p + 1);
 			v->type = MP_FLOAT; v->v.f = f32.f; break;
 		case 0xcb:
-			f64.u = be64(p + 1);
+			f64.u = mp_be64(p + 1);
 			v->type = MP_FLOAT; v->v.f = f64.f; break;
 		case 0xcc: v->type = MP_UINT; v->v.u = p[1]; break;
-		case 0xcd: v->type = MP_UINT; v->v.u = be16(p + 1); break;
-		case 0xce: v->type = MP_UINT; v->v.u = be32(p + 1); break;
-		case 0xcf: v->type = MP_UINT; v->v.u = be64(p + 1); break;
+		case 0xcd: v->type = MP_UINT; v->v.u = mp_be16(p + 1); break;
+		case 0xce: v->type = MP_UINT; v->v.u = mp_be32(p + 1); break;
+		case 0xcf: v->type = MP_UINT; v->v.u = mp_be64(p + 1); break;
 		case 0xd0: v->type = MP_INT; v->v.i = (int8_t)p[1]; break;
-		case 0xd1: v->type = MP_INT; v->v.i = (int16_t)be16(p + 1); break;
-		case 0xd2: v->type = MP_INT; v->v.i = (int32_t)be32(p + 1); break;
-		case 0xd3: v->type = MP_INT; v->v.i = (int64_t)be64(p + 1); break;
+		case 0xd1: v->type = MP_INT; v->v.i = (int16_t)mp_be16(p + 1); break;
+		case 0xd2: v->type = MP_INT; v->v.i = (int32_t)mp_be32(p + 1); break;
+		case 0xd3: v->type = MP_INT; v->v.i = (int64_t)mp_be64(p + 1); break;
 		case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
 			rc = mp_payload(p, avail, 2, hl - 2, v, MP_EXT, &used);
 			v->ext_type = (int8_t)p[1];
 			break;
 		case 0xd9: rc = mp_payload(p, avail, 2, p[1], v, MP_STR, &used); break;
-		case 0xda: rc = mp_payload(p, avail, 3, be16(p + 1), v, MP_STR, &used); break;
-		case 0xdb: rc = mp_payload(p, avail, 5, be32(p + 1), v, MP_STR, &used); break;
-		case 0xdc: v->type = MP_ARRAY; v->v.n = be16(p + 1); break;
-		case 0xdd: v->type = MP_ARRAY; v->v.n = be32(p + 1); break;
-		case 0xde: v->type = MP_MAP; v->v.n = be16(p + 1); break;
-		case 0xdf: v->type = MP_MAP; v->v.n = be32(p + 1); break;
+		case 0xda: rc = mp_payload(p, avail, 3, mp_be16(p + 1), v, MP_STR, &used); break;
+		case 0xdb: rc = mp_payload(p, avail, 5, mp_be32(p + 1), v, MP_STR, &used); break;
+		case 0xdc: v->type = MP_ARRAY; v->v.n = mp_be16(p + 1); break;
+		case 0xdd: v->type = MP_ARRAY; v->v.n = mp_be32(p + 1); break;
+		case 0xde: v->type = MP_MAP; v->v.n = mp_be16(p + 1); break;
+		case 0xdf: v->type = MP_MAP; v->v.n = mp_be32(p + 1); break;
 		}
 	}
 	if (rc != MP_OK)

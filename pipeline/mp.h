@@ -78,4 +78,24 @@ bool	mp_as_double(const struct mp_val *v, double *out);
 size_t	mp_str_header(unsigned char h[5], size_t n);
 size_t	mp_map_header(unsigned char h[5], uint32_t n);
 
+/* Big-endian lengths and numbers as msgpack stores them. */
+static inline uint16_t
+mp_be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+mp_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+mp_be64(const unsigned char *p)
+{
+	return (uint64_t)mp_be32(p) << 32 | mp_be32(p + 4);
+}
+
 #endif

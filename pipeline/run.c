@@ -307,19 +307,6 @@ in_list(const char *list, const char *name)
 
 /* ---- fast framing -------------------------------------------------------- */
 
-static inline uint32_t
-get_be16(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static inline uint32_t
-get_be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * Skip `todo` msgpack values at *pp without mp_next()'s decoding: the
  * records run sees are maps of strings, numbers, nil, booleans and short
@@ -362,13 +349,13 @@ fast_skip(const unsigned char **pp, const unsigned char *end, uint64_t todo)
 			} else if (c == 0xdc || c == 0xde) {
 				if (end - p < 3)
 					return false;
-				more = (uint64_t)get_be16(p + 1) *
+				more = (uint64_t)mp_be16(p + 1) *
 				    (c == 0xde ? 2 : 1);
 				len = 3;
 			} else {
 				if (end - p < 5)
 					return false;
-				more = (uint64_t)get_be32(p + 1) *
+				more = (uint64_t)mp_be32(p + 1) *
 				    (c == 0xdf ? 2 : 1);
 				len = 5;
 			}
@@ -402,12 +389,12 @@ fast_skip(const unsigned char **pp, const unsigned char *end, uint64_t todo)
 			case 0xc5: case 0xda:
 				if (end - p < 3)
 					return false;
-				len = 3 + (uint64_t)get_be16(p + 1);
+				len = 3 + (uint64_t)mp_be16(p + 1);
 				break;
 			case 0xc6: case 0xdb:
 				if (end - p < 5)
 					return false;
-				len = 5 + (uint64_t)get_be32(p + 1);
+				len = 5 + (uint64_t)mp_be32(p + 1);
 				break;
 			default:
 				return false;
@@ -790,7 +777,7 @@ scalar_size(const unsigned char *p, const unsigned char *end)
 	else if (c == 0xd9 && avail >= 2)
 		n = 2 + (size_t)p[1];
 	else if (c == 0xda && avail >= 3)
-		n = 3 + (size_t)get_be16(p + 1);
+		n = 3 + (size_t)mp_be16(p + 1);
 	else if (c >= 0xca && c <= 0xd3)
 		n = num[c - 0xca];
 	else
@@ -822,10 +809,10 @@ str_at(const unsigned char *v, const unsigned char *end, struct slice *s)
 		n = v[1];
 	} else if (v[0] == 0xda) {
 		hl = 3;
-		n = get_be16(v + 1);
+		n = mp_be16(v + 1);
 	} else if (v[0] == 0xdb) {
 		hl = 5;
-		n = get_be32(v + 1);
+		n = mp_be32(v + 1);
 	} else
 		return false;
 	if ((size_t)(end - v) < hl + n)
@@ -860,10 +847,10 @@ scan_rec(const char *rp, size_t avail, bool tagged, struct run_scan *sc)
 		cnt = p[0] & 0x0f;
 		p += 1;
 	} else if (p[0] == 0xde && avail >= 3) {
-		cnt = get_be16(p + 1);
+		cnt = mp_be16(p + 1);
 		p += 3;
 	} else if (p[0] == 0xdf && avail >= 5) {
-		cnt = get_be32(p + 1);
+		cnt = mp_be32(p + 1);
 		p += 5;
 	} else
 		return false;
@@ -898,11 +885,11 @@ scan_rec(const char *rp, size_t avail, bool tagged, struct run_scan *sc)
 			kl = p[1];
 			k = p + 2;
 		} else if (p[0] == 0xda && end - p >= 3 &&
-		    (x = get_be16(p + 1)) >= 256) {
+		    (x = mp_be16(p + 1)) >= 256) {
 			kl = x;
 			k = p + 3;
 		} else if (p[0] == 0xdb && end - p >= 5 &&
-		    (x = get_be32(p + 1)) >= 65536) {
+		    (x = mp_be32(p + 1)) >= 65536) {
 			kl = x;
 			k = p + 5;
 		} else

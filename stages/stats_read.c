@@ -352,19 +352,6 @@ stats_rec_of(const struct rec *r, struct stats_rec *sr, struct slice *topics,
  */
 #define SCAN_DEPTH	4
 
-static inline uint32_t
-be16(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static inline uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 static size_t	scan_skip(const unsigned char *, const unsigned char *, int);
 
 /*
@@ -383,7 +370,7 @@ skip1(const unsigned char *p, const unsigned char *end, int depth)
 	else if (c == 0xd9 && avail >= 2)
 		n = 2 + (size_t)p[1];
 	else if (c == 0xda && avail >= 3)
-		n = 3 + (size_t)be16(p + 1);
+		n = 3 + (size_t)mp_be16(p + 1);
 	else if (c <= 0x7f)
 		return 1;
 	else
@@ -414,7 +401,7 @@ scan_skip(const unsigned char *p, const unsigned char *end, int depth)
 	else if (c == 0xd9)
 		n = avail >= 2 ? 2 + (size_t)p[1] : 0;
 	else if (c == 0xda)
-		n = avail >= 3 ? 3 + (size_t)be16(p + 1) : 0;
+		n = avail >= 3 ? 3 + (size_t)mp_be16(p + 1) : 0;
 	else if (c >= 0xca && c <= 0xd3)
 		n = num[c - 0xca];
 	else if (c <= 0x9f || c == 0xdc || c == 0xde) {
@@ -424,7 +411,7 @@ scan_skip(const unsigned char *p, const unsigned char *end, int depth)
 			cnt = c & 0x0f;
 			n = 1;
 		} else if (avail >= 3) {
-			cnt = be16(p + 1);
+			cnt = mp_be16(p + 1);
 			n = 3;
 		} else
 			return 0;
@@ -459,7 +446,7 @@ scan_str(const unsigned char *p, const unsigned char *end, struct slice *s,
 		n = p[1];
 	} else if (c == 0xda && avail >= 3) {
 		h = 3;
-		n = be16(p + 1);
+		n = mp_be16(p + 1);
 	} else {
 		*has = false;
 		return scan_skip(p, end, SCAN_DEPTH);
@@ -489,11 +476,11 @@ scan_num(const unsigned char *p, const unsigned char *end, struct mp_val *v)
 	}
 	if (p[0] == 0xce && end - p >= 5) {
 		v->type = MP_UINT;
-		v->v.u = be32(p + 1);
+		v->v.u = mp_be32(p + 1);
 		return 5;
 	}
 	if (p[0] == 0xcb && end - p >= 9) {
-		f64.u = (uint64_t)be32(p + 1) << 32 | be32(p + 5);
+		f64.u = (uint64_t)mp_be32(p + 1) << 32 | mp_be32(p + 5);
 		v->type = MP_FLOAT;
 		v->v.f = f64.f;
 		return 9;
@@ -520,7 +507,7 @@ scan_strs(const unsigned char *p, const unsigned char *end, struct slice *v,
 		cnt = c & 0x0f;
 		n = 1;
 	} else if (c == 0xdc && avail >= 3) {
-		cnt = be16(p + 1);
+		cnt = mp_be16(p + 1);
 		n = 3;
 	} else
 		return scan_skip(p, end, SCAN_DEPTH);
@@ -535,7 +522,7 @@ scan_strs(const unsigned char *p, const unsigned char *end, struct slice *v,
 			len = p[n + 1];
 			e = 2 + len;
 		} else if (more && c == 0xda && avail - n >= 3) {
-			len = be16(p + n + 1);
+			len = mp_be16(p + n + 1);
 			e = 3 + len;
 		} else {
 			more = false;
@@ -566,7 +553,7 @@ scan_reply(const unsigned char *p, const unsigned char *end,
 		cnt = c & 0x0f;
 		n = 1;
 	} else if (c == 0xde && avail >= 3) {
-		cnt = be16(p + 1);
+		cnt = mp_be16(p + 1);
 		n = 3;
 	} else
 		return scan_skip(p, end, SCAN_DEPTH);
@@ -622,7 +609,7 @@ stats_scan(const char *rp, const char *rend, struct stats_rec *sr,
 		npairs = p[0] & 0x0f;
 		p++;
 	} else if (p[0] == 0xde && end - p >= 3) {
-		npairs = be16(p + 1);
+		npairs = mp_be16(p + 1);
 		p += 3;
 	} else
 		return 0;
