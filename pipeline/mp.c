@@ -139,13 +139,17 @@ mp_skip_inside(const char **pp, const char *end, int open)
 		if (v.type == MP_ARRAY || v.type == MP_MAP) {
 			uint64_t n = v.type == MP_MAP ? 2 * (uint64_t)v.v.n : v.v.n;
 
+			/*
+			 * msgpack-c checks its stack before it looks at the
+			 * count: an empty container is one level too.
+			 */
+			if (depth + open == MP_MAX_DEPTH)
+				return MP_BAD;
 			if (n == 0)
 				continue;
 			/* Each element takes at least one byte: a cheap bound. */
 			if (n > (uint64_t)(end - p))
 				return MP_SHORT;
-			if (depth + open == MP_MAX_DEPTH)
-				return MP_BAD;
 			todo[++depth] = n;
 		}
 	}

@@ -210,6 +210,42 @@ test_rec_parse_nesting_counts_the_record_map(void **state)
 	rec_release(&r);
 }
 
+/*
+ * An empty array innermost is a level as msgpack-c counts it (its stack
+ * check comes before the count): at every depth rec_parse accepts exactly
+ * what msgpack_unpack_next() accepts.  Found by rec_fuzz.
+ */
+static void
+test_rec_parse_empty_container_is_a_level(void **state)
+{
+	char rec[64];
+	struct rec r;
+	size_t used, i, n;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (n = MP_MAX_DEPTH - 4; n <= MP_MAX_DEPTH + 1; n++) {
+		msgpack_unpacked u;
+		size_t at = 0;
+		int want, got;
+
+		i = 0;
+		rec[i++] = (char)0x81;		/* {"k": [[...[]...]]} */
+		rec[i++] = (char)0xa1;
+		rec[i++] = 'k';
+		memset(rec + i, 0x91, n);
+		i += n;
+		rec[i++] = (char)0x90;
+		msgpack_unpacked_init(&u);
+		want = msgpack_unpack_next(&u, rec, i, &at) ==
+		    MSGPACK_UNPACK_SUCCESS;
+		msgpack_unpacked_destroy(&u);
+		got = rec_parse(&r, rec, i, &used) == MP_OK;
+		assert_int_equal(got, want);
+	}
+	rec_release(&r);
+}
+
 static void
 test_rec_parse_huge_count_is_short_not_alloc(void **state)
 {
@@ -282,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_rec_reader_skips_non_map),
 		cmocka_unit_test(test_mp_skip_rejects_deep_nesting),
 		cmocka_unit_test(test_rec_parse_nesting_counts_the_record_map),
+		cmocka_unit_test(test_rec_parse_empty_container_is_a_level),
 		cmocka_unit_test(test_rec_parse_huge_count_is_short_not_alloc),
 		cmocka_unit_test(test_rec_lookups_by_type),
 	};
