@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <msgpack.h>
 
@@ -49,6 +50,41 @@ int	rec_get(const struct rec *r, const char *key, struct mp_val *v);
 int	rec_get_raw(const struct rec *r, const char *key, struct slice *raw);
 /* 0 when `key` holds a string, -1 when absent or of another type. */
 int	rec_get_str(const struct rec *r, const char *key, struct slice *s);
+
+/*
+ * For a stage that builds its output record itself (langid, reply): at w
+ * (with room), the header of a map of kept + nnew pairs, then the input
+ * pairs that stay: all in one copy when kept == r->nkeys, else each one
+ * `replaced` says no to.  Returns the end; the stage appends its nnew
+ * pairs there.
+ */
+static inline char *
+rec_put_kept(char *w, const struct rec *r, uint32_t kept, uint32_t nnew,
+    bool (*replaced)(struct slice key))
+{
+	const struct rec_kv *kv;
+	unsigned char h[5];
+	size_t len = mp_map_header(h, kept + nnew);
+	uint32_t k;
+
+	memcpy(w, h, len);
+	w += len;
+	if (kept == r->nkeys && kept > 0) {
+		len = (size_t)(r->kv[kept - 1].val + r->kv[kept - 1].vlen -
+		    r->kv[0].pair);
+		memcpy(w, r->kv[0].pair, len);
+		return w + len;
+	}
+	for (k = 0; k < r->nkeys; k++) {
+		kv = &r->kv[k];
+		if (replaced(kv->key))
+			continue;
+		len = (size_t)(kv->val + kv->vlen - kv->pair);
+		memcpy(w, kv->pair, len);
+		w += len;
+	}
+	return w;
+}
 
 /*
  * As rec_get_str() on the value of kv (NULL: absent): 0 and *s, or -1.

@@ -99,33 +99,13 @@ static int
 langid_emit(struct stage_ctx *ctx, struct langid *li, const struct rec *r,
     uint32_t kept, const struct lang_result *res, double conf)
 {
-	const struct rec_kv *kv;
-	unsigned char h[5];
-	size_t len, nl = strlen(res->lang), ns = strlen(res->script);
-	uint32_t k;
+	size_t nl = strlen(res->lang), ns = strlen(res->script);
 	uint64_t bits;
 	char *w;
 
 	buf_reset(&li->out);
 	buf_grow(&li->out, r->n + nl + ns + 64);
-	w = li->out.p;
-	len = mp_map_header(h, kept + 3);
-	memcpy(w, h, len);
-	w += len;
-	if (kept == r->nkeys && kept > 0) {
-		len = (size_t)(r->kv[kept - 1].val + r->kv[kept - 1].vlen -
-		    r->kv[0].pair);
-		memcpy(w, r->kv[0].pair, len);
-		w += len;
-	} else
-		for (k = 0; k < r->nkeys; k++) {
-			kv = &r->kv[k];
-			if (is_langid_key(kv->key))
-				continue;
-			len = (size_t)(kv->val + kv->vlen - kv->pair);
-			memcpy(w, kv->pair, len);
-			w += len;
-		}
+	w = rec_put_kept(li->out.p, r, kept, 3, is_langid_key);
 	/* Language and script codes are a few letters: fixstrs. */
 	w = put_fixstr(w, "lang", 4);
 	w = put_fixstr(w, res->lang, nl);

@@ -1037,7 +1037,6 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 {
 	struct reply_state *st = c->st;
 	struct buf *b = &st->tmp;
-	const struct rec_kv *kv;
 	unsigned char h[5];
 	char *w;
 	size_t len, actlen = strlen(action), langlen = strlen(c->b->lang);
@@ -1053,24 +1052,7 @@ reply_emit(struct stage_ctx *ctx, const struct rec *r, struct compose *c,
 	buf_grow(b, r->n + st->pub.len + st->prv.len + st->fup.len +
 	    st->fres.len + fallback.n + REPLY_TMPL_MAX * (size_t)c->nused +
 	    512);
-	w = b->p;
-	len = mp_map_header(h, kept + 1);
-	memcpy(w, h, len);
-	w += len;
-	if (kept == r->nkeys && kept > 0) {
-		len = (size_t)(r->kv[kept - 1].val + r->kv[kept - 1].vlen -
-		    r->kv[0].pair);
-		memcpy(w, r->kv[0].pair, len);
-		w += len;
-	} else
-		for (k = 0; k < r->nkeys; k++) {
-			kv = &r->kv[k];
-			if (is_reply_key(kv->key))
-				continue;
-			len = (size_t)(kv->val + kv->vlen - kv->pair);
-			memcpy(w, kv->pair, len);
-			w += len;
-		}
+	w = rec_put_kept(b->p, r, kept, 1, is_reply_key);
 	w = PUT_LIT(w, "reply");
 
 	n = 9 + (in->rcase == RC_FAKE) + has_fallback;
