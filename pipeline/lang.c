@@ -1648,9 +1648,9 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
     const struct lang_set *allowed, struct lang_result *out)
 {
 	const unsigned char *p = (const unsigned char *)text;
-	char copy[LANG_MAX_BYTES];
+	unsigned char copy[LANG_MAX_BYTES];
 	struct lang_result again;
-	size_t i;
+	size_t i, changed = 0;
 	int r;
 
 	r = detect(m, text, n, allowed, out);
@@ -1658,21 +1658,22 @@ lang_detect(const struct lang_model *m, const char *text, size_t n,
 		return r;
 	if (n > LANG_MAX_BYTES)
 		n = LANG_MAX_BYTES;
-	if (!has_persian_letter(p, n) || (memmem(p, n, "\xd9\x8a", 2) == NULL &&
-	    memmem(p, n, "\xd9\x83", 2) == NULL))
+	if (!has_persian_letter(p, n))
 		return r;
+	/* Yeh U+064A -> U+06CC, kaf U+0643 -> U+06A9: same lengths. */
 	memcpy(copy, text, n);
 	for (i = 0; i + 1 < n; i++)
-		if ((unsigned char)copy[i] == 0xd9 &&
-		    (unsigned char)copy[i + 1] == 0x8a) {
-			copy[i] = (char)0xdb;		/* U+06CC */
-			copy[i + 1] = (char)0x8c;
-		} else if ((unsigned char)copy[i] == 0xd9 &&
-		    (unsigned char)copy[i + 1] == 0x83) {
-			copy[i] = (char)0xda;		/* U+06A9 */
-			copy[i + 1] = (char)0xa9;
+		if (copy[i] == 0xd9 && copy[i + 1] == 0x8a) {
+			copy[i] = 0xdb;
+			copy[i + 1] = 0x8c;
+			changed++;
+		} else if (copy[i] == 0xd9 && copy[i + 1] == 0x83) {
+			copy[i] = 0xda;
+			copy[i + 1] = 0xa9;
+			changed++;
 		}
-	if (detect(m, copy, n, allowed, &again) >= 0 &&
+	if (changed > 0 && detect(m, (const char *)copy, n, allowed,
+	    &again) >= 0 &&
 	    strcmp(again.lang, "fa") == 0) {
 		*out = again;
 		return again.idx;
