@@ -130,6 +130,7 @@ struct run {
 	char		*chain_buf;
 	size_t		 nchain, npar, nhead;	/* head stages, then npar */
 	bool		 has_stats;
+	bool		 has_reply;	/* else replies.csv is its header */
 	int		 jobs;
 	size_t		 chunk;
 	bool		 cumulative;	/* add to the earlier outputs */
@@ -1457,7 +1458,15 @@ split(struct run *r)
 		const char *p = r->hbuf.p + r->hpos;
 		size_t avail = r->hbuf.len - r->hpos;
 
-		if (r->jobs == 0) {
+		if (r->jobs == 0 && !r->has_reply) {
+			/* No replies to list: frame the record, no more. */
+			e = (const unsigned char *)p;
+			if (fast_skip(&e, e + avail, 1))
+				len = (ssize_t)(e - (const unsigned char *)p);
+			else if ((len = frame(p, avail)) <= 0)
+				break;
+			r->nout++;
+		} else if (r->jobs == 0) {
 			/* One chain: the head's records are final. */
 			if (scan_rec(p, avail, false, &sc)) {
 				len = (ssize_t)sc.n;
@@ -1640,7 +1649,9 @@ merge(struct run *r)
 		}
 		r->next++;
 		/* r->rec still indexes the tagged copy: same fields. */
-		if (fast)
+		if (!r->has_reply)
+			;
+		else if (fast)
 			csv_row_parts(&r->csv, sc.id, sc.seller, sc.reply);
 		else
 			run_csv_row(&r->csv, &r->rec);
@@ -1869,6 +1880,8 @@ parse_chain(struct run *r)
 			r->has_stats = true;
 		else
 			r->chain[r->nchain++] = p;
+		if (strcmp(p, "reply") == 0)
+			r->has_reply = true;
 	}
 	/* Parallel: the longest run of per-record stages at the end. */
 	for (i = r->nchain; i > 1 && in_list(par, r->chain[i - 1]); i--)
