@@ -38,11 +38,34 @@ qc_get(int32_t cp)
 	return utf8proc_get_property(cp)->combining_class != 0;
 }
 
+/*
+ * Hangul syllables (U+AC00..U+D7A3) decompose by arithmetic into a
+ * leading consonant, a vowel and perhaps a trailing consonant, and
+ * compose back; utf8proc has no table entries for them.
+ */
+#define HANGUL_S	0xac00
+#define HANGUL_SN	11172
+#define HANGUL_TN	28
+#define HANGUL_NN	(21 * HANGUL_TN)
+
+/* Code points with a canonical decomposition of two or more, and its head. */
+#define TEXT_QC_MULTI	4096
+static int32_t	text_qc_multi[TEXT_QC_MULTI][2];
+
+/*
+ * Only code points that have a decomposition are decomposed (utf8proc's
+ * property says so; Hangul is done by arithmetic), which keeps the first
+ * text_clean() of a run cheap.  text_test.c checks the table bit for bit
+ * against decomposing every code point.
+ */
 static void
 text_qc_build(void)
 {
 	utf8proc_int32_t d[32], c[32];
 	utf8proc_ssize_t n, m, i;
+	const utf8proc_property_t *pr;
+	size_t nmulti = 0, k;
+	bool hangul = false;
 	int32_t cp;
 	int bc;
 
@@ -52,8 +75,12 @@ text_qc_build(void)
 	for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
 		if (cp >= 0xd800 && cp <= 0xdfff)
 			continue;
-		if (utf8proc_get_property(cp)->combining_class != 0)
+		pr = utf8proc_get_property(cp);
+		if (pr->combining_class != 0)
 			qc_set(cp);
+		if (pr->decomp_seqindex == UINT16_MAX ||
+		    (cp >= HANGUL_S && cp < HANGUL_S + HANGUL_SN))
+			continue;
 		bc = 0;
 		n = utf8proc_decompose_char(cp, d, 32,
 		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
@@ -61,21 +88,52 @@ text_qc_build(void)
 			continue;
 		for (i = 1; i < n; i++)
 			qc_set(d[i]);
+		if (n > 1) {
+			if (nmulti < TEXT_QC_MULTI) {
+				text_qc_multi[nmulti][0] = cp;
+				text_qc_multi[nmulti][1] = d[0];
+			}
+			nmulti++;
+		}
 		memcpy(c, d, (size_t)n * sizeof(c[0]));
 		m = utf8proc_normalize_utf32(c, n,
 		    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 		if (m != 1 || c[0] != cp)
 			qc_set(cp);
 	}
-	/* A character whose decomposition starts with a second half. */
-	for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
-		if (cp >= 0xd800 && cp <= 0xdfff)
-			continue;
-		bc = 0;
-		n = utf8proc_decompose_char(cp, d, 32,
-		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
-		if (n > 1 && n <= 32 && qc_get(d[0]))
-			qc_set(cp);
+	/* Hangul vowels and trailing consonants are second halves. */
+	for (cp = 0x1161; cp <= 0x1175; cp++)
+		qc_set(cp);
+	for (cp = 0x11a8; cp <= 0x11c2; cp++)
+		qc_set(cp);
+	/*
+	 * A character whose decomposition starts with a second half, in
+	 * code point order as each answer may feed a later one.
+	 */
+	if (nmulti <= TEXT_QC_MULTI) {
+		for (k = 0; k <= nmulti; k++) {
+			if (!hangul && (k == nmulti ||
+			    text_qc_multi[k][0] >= HANGUL_S)) {
+				for (cp = HANGUL_S; cp < HANGUL_S + HANGUL_SN;
+				    cp++)
+					if (qc_get(0x1100 + (cp - HANGUL_S) /
+					    HANGUL_NN))
+						qc_set(cp);
+				hangul = true;
+			}
+			if (k < nmulti && qc_get(text_qc_multi[k][1]))
+				qc_set(text_qc_multi[k][0]);
+		}
+	} else {
+		for (cp = 0x300; cp < TEXT_QC_LIMIT; cp++) {
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				continue;
+			bc = 0;
+			n = utf8proc_decompose_char(cp, d, 32,
+			    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
+			if (n > 1 && n <= 32 && qc_get(d[0]))
+				qc_set(cp);
+		}
 	}
 	text_qc_ready = true;
 }
@@ -363,6 +421,69 @@ strip_controls(const unsigned char *p, size_t n, char *dst)
 	return o;
 }
 
+/*
+ * NFC of valid UTF-8 t, through utf8proc for the span that needs it only.
+ * A code point whose quick-check bit is clear is a starter that nothing
+ * before it combines with and that does not reorder, so NFC of the text
+ * is NFC of the part before it followed by NFC of the rest: the span runs
+ * from the last clear code point before the first flagged one to the
+ * first clear one after the last.  The result is trimmed again; t comes
+ * back as it was when utf8proc fails.
+ */
+static struct slice
+nfc_span(struct arena *a, struct slice t)
+{
+	const unsigned char *p = (const unsigned char *)t.p;
+	size_t i = 0, len, lo = 0, hi = 0, clear = 0;
+	bool found = false, open = false;
+	utf8proc_int32_t *u;
+	utf8proc_ssize_t m, cap;
+	enum text_bad why;
+	int32_t cp;
+	char *r;
+
+	while (i < t.n) {
+		if (p[i] < 0x80) {
+			cp = p[i];
+			len = 1;
+		} else if ((len = utf8_dec(p, t.n, i, &cp, &why)) == 0)
+			return t;
+		if (cp >= 0x300 && qc_get(cp)) {
+			if (!found)
+				lo = clear;
+			found = open = true;
+		} else {
+			if (open)
+				hi = i;
+			open = false;
+			clear = i;
+		}
+		i += len;
+	}
+	if (!found)
+		return t;
+	if (open)
+		hi = t.n;
+	cap = (utf8proc_ssize_t)(hi - lo) + 1;
+	for (;;) {
+		u = arena_alloc(a, (size_t)cap * sizeof(*u));
+		m = utf8proc_decompose((const utf8proc_uint8_t *)t.p + lo,
+		    (utf8proc_ssize_t)(hi - lo), u, cap,
+		    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+		if (m < 0 || m <= cap)
+			break;
+		cap = m;
+	}
+	if (m < 0 || (m = utf8proc_reencode(u, m,
+	    UTF8PROC_STABLE | UTF8PROC_COMPOSE)) < 0)
+		return t;
+	r = arena_alloc(a, lo + (size_t)m + (t.n - hi) + 1);
+	memcpy(r, t.p, lo);
+	memcpy(r + lo, u, (size_t)m);
+	memcpy(r + lo + m, t.p + hi, t.n - hi);
+	return text_trim((struct slice){ r, lo + (size_t)m + (t.n - hi) });
+}
+
 int
 text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
     struct text_error *err)
@@ -462,29 +583,8 @@ next:
 		t.p = d;
 	}
 	t = text_trim(t);
-	if (!nfc && t.n > 0) {
-		utf8proc_int32_t *u;
-		utf8proc_ssize_t m, cap = (utf8proc_ssize_t)t.n + 1;
-
-		for (;;) {
-			u = arena_alloc(a, (size_t)cap * sizeof(*u));
-			m = utf8proc_decompose((const utf8proc_uint8_t *)t.p,
-			    (utf8proc_ssize_t)t.n, u, cap,
-			    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-			if (m < 0 || m <= cap)
-				break;
-			cap = m;
-		}
-		if (m >= 0) {
-			m = utf8proc_reencode(u, m,
-			    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-			if (m >= 0) {
-				t.p = (const char *)u;
-				t.n = (size_t)m;
-				t = text_trim(t);
-			}
-		}
-	}
+	if (!nfc && t.n > 0)
+		t = nfc_span(a, t);
 	*out = t;
 	return 0;
 }

@@ -289,6 +289,122 @@ test_text_nfc_quick_check_sound_for_every_code_point(void **state)
 	}
 }
 
+/*
+ * NFC runs through utf8proc only over the span that needs it: random
+ * strings of starters, combining marks, Hangul jamo, singletons and
+ * spaces must come out as utf8proc's NFC of the whole trimmed string.
+ */
+static void
+test_text_nfc_span_equals_whole_string_nfc(void **state)
+{
+	static const int32_t alpha[] = { 'a', 'e', 'o', ' ', 0xe9, 0x0301,
+	    0x0308, 0x0327, 0x0323, 0x0344, 0x0387, 0x2000, 0x2001, 0x00a0,
+	    0x0627, 0x0653, 0x064b, 0x0670, 0x1100, 0x1161, 0x11a8, 0xac00,
+	    0xac01, 0x304b, 0x3099, 0x0415, 0x0306, 0x0419, 0x212b, 0x1e0b,
+	    0x0f73, 0x0f71, 0x0f72, 0x1f600, 0x0b47, 0x0b3e, 0x05b4 };
+	unsigned char b[64];
+	uint32_t seed = 12345;
+	int iter, k, len;
+	size_t n;
+
+	for (iter = 0; iter < 20000; iter++) {
+		struct text_error e;
+		struct slice out, t;
+		utf8proc_uint8_t *nfc;
+		char *tz;
+
+		len = 1 + iter % 9;
+		for (n = 0, k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			n += (size_t)utf8proc_encode_char(alpha[(seed >> 16) %
+			    (sizeof(alpha) / sizeof(alpha[0]))], b + n);
+		}
+		b[n] = 0;
+		assert_int_equal(text_clean(&A, (char *)b, n, &out, &e), 0);
+		t = text_trim((struct slice){ (char *)b, n });
+		tz = strndup(t.p, t.n);
+		nfc = utf8proc_NFC((utf8proc_uint8_t *)tz);
+		t = text_trim(slice_from((char *)nfc));
+		if (t.n != out.n || memcmp(t.p, out.p, t.n) != 0)
+			fail_msg("clean('%s') = '%.*s', want '%.*s'", b,
+			    (int)out.n, out.p, (int)t.n, t.p);
+		free(nfc);
+		free(tz);
+		arena_reset(&A);
+	}
+}
+
+/*
+ * The quick-check table is built from the code points that have a
+ * decomposition only (and Hangul by arithmetic); it must be the table
+ * that decomposing every code point gives, bit for bit.
+ */
+#define REF_LIMIT	0x30000
+static uint64_t ref_qc[REF_LIMIT / 64];
+
+static void
+ref_set(int32_t cp)
+{
+	if (cp >= 0 && cp < REF_LIMIT)
+		ref_qc[cp >> 6] |= (uint64_t)1 << (cp & 63);
+}
+
+static int
+ref_get(int32_t cp)
+{
+	return (ref_qc[cp >> 6] >> (cp & 63)) & 1;
+}
+
+static void
+test_text_quick_check_table_equals_full_build(void **state)
+{
+	utf8proc_int32_t d[32], c[32];
+	utf8proc_ssize_t n, m, i;
+	unsigned char b[8];
+	int32_t cp;
+	int bc, set = 0;
+
+	for (cp = 0x300; cp < REF_LIMIT; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		if (utf8proc_get_property(cp)->combining_class != 0)
+			ref_set(cp);
+		bc = 0;
+		n = utf8proc_decompose_char(cp, d, 32,
+		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
+		if (n <= 0 || n > 32 || (n == 1 && d[0] == cp))
+			continue;
+		for (i = 1; i < n; i++)
+			ref_set(d[i]);
+		memcpy(c, d, (size_t)n * sizeof(c[0]));
+		m = utf8proc_normalize_utf32(c, n,
+		    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+		if (m != 1 || c[0] != cp)
+			ref_set(cp);
+	}
+	for (cp = 0x300; cp < REF_LIMIT; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		bc = 0;
+		n = utf8proc_decompose_char(cp, d, 32,
+		    UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &bc);
+		if (n > 1 && n <= 32 && ref_get(d[0]))
+			ref_set(cp);
+	}
+	for (cp = 0x300; cp < REF_LIMIT; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		n = utf8proc_encode_char(cp, b);
+		set += ref_get(cp);
+		if (text_nfc_quick((struct slice){ (char *)b, (size_t)n }) ==
+		    ref_get(cp))
+			fail_msg("U+%04X: table %d, full build %d", cp,
+			    !ref_get(cp), ref_get(cp));
+	}
+	/* Combining marks alone are some thousands: the build ran. */
+	assert_true(set > 1000);
+}
+
 int
 main(void)
 {
@@ -305,6 +421,8 @@ main(void)
 		    test_text_nfc_quick_check_agrees_with_utf8proc_on_corpus),
 		cmocka_unit_test(
 		    test_text_nfc_quick_check_sound_for_every_code_point),
+		cmocka_unit_test(test_text_quick_check_table_equals_full_build),
+		cmocka_unit_test(test_text_nfc_span_equals_whole_string_nfc),
 	};
 	int r = cmocka_run_group_tests_name("text", tests, NULL, NULL);
 
