@@ -36,6 +36,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,20 @@ struct input {
 	uint64_t	 size;
 	uint64_t	 xxh3;
 	bool		 skip;
+	bool		 hashed;	/* else the hasher thread does it */
+};
+
+/* The inputs no earlier run can have had, hashed beside the chain. */
+struct hasher {
+	pthread_t	 tid;
+	bool		 started;
+	struct input	*in;
+	size_t		 nin;
+	char		*blk;
+	XXH3_state_t	*st;
+	int		 err;		/* errno of the first failure */
+	const char	*bad;		/* the input it failed on */
+	atomic_bool	 stop;		/* the run failed: give up */
 };
 
 struct counts {
@@ -138,6 +154,7 @@ struct run {
 	struct input	*in;
 	size_t		 nin, nrun;
 	uint64_t	 total_bytes;
+	struct hasher	 hasher;
 
 	struct child	 kids[RUN_MAX_STAGES * RUN_MAX_JOBS + 4];
 	size_t		 nkids;
@@ -1274,44 +1291,151 @@ child_exit(const struct child *k)
 
 /* ---- inputs and the earlier manifest ------------------------------------- */
 
+/*
+ * Size and xxh3 of one input into in, reading with blk (1 MiB) and st;
+ * -1 with errno set on failure.  No stage messages: the hasher thread
+ * calls it too.
+ */
 static int
-hash_input(struct run *r, struct input *in)
+hash_file(struct input *in, char *blk, XXH3_state_t *st, atomic_bool *stop)
 {
-	XXH3_state_t *st;
-	struct stat sb;
-	char *blk;
 	ssize_t n;
-	int fd, ret = -1;
+	int fd, e;
 
 	if ((fd = open(in->path, O_RDONLY | O_CLOEXEC)) == -1)
-		return stage_fail_errno(r->ctx, "cannot open '%s'", in->path);
-	if (fstat(fd, &sb) == -1 || (blk = malloc(1 << 20)) == NULL) {
-		stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
-		close(fd);
 		return -1;
-	}
-	if ((st = XXH3_createState()) == NULL) {
-		stage_fail(r->ctx, "out of memory");
-		goto out;
-	}
 	XXH3_64bits_reset(st);
 	in->size = 0;
 	while ((n = read(fd, blk, 1 << 20)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
-			goto out;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || (stop != NULL && atomic_load(stop))) {
+			e = n == -1 ? errno : ECANCELED;
+			close(fd);
+			errno = e;
+			return -1;
 		}
 		XXH3_64bits_update(st, blk, (size_t)n);
 		in->size += (uint64_t)n;
 	}
+	close(fd);
 	in->xxh3 = XXH3_64bits_digest(st);
-	ret = 0;
-out:
+	in->hashed = true;
+	return 0;
+}
+
+static int
+hash_input(struct run *r, struct input *in)
+{
+	XXH3_state_t *st = XXH3_createState();
+	char *blk = malloc(1 << 20);
+	int ret = 0;
+
+	if (st == NULL || blk == NULL)
+		ret = stage_fail_errno(r->ctx, "out of memory");
+	else if (hash_file(in, blk, st, NULL) == -1)
+		ret = stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
 	XXH3_freeState(st);
 	free(blk);
+	return ret;
+}
+
+/* An input's size, and whether it can be opened at all. */
+static int
+input_size(struct run *r, struct input *in)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open(in->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return stage_fail_errno(r->ctx, "cannot open '%s'", in->path);
+	if (fstat(fd, &sb) == -1) {
+		stage_fail_errno(r->ctx, "cannot read '%s'", in->path);
+		close(fd);
+		return -1;
+	}
 	close(fd);
+	in->size = (uint64_t)sb.st_size;
+	/* A pipe or device is read once: hash it before the run, as it
+	 * always was, not beside decode. */
+	if (!S_ISREG(sb.st_mode))
+		return hash_input(r, in);
+	return 0;
+}
+
+static void *
+hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+	size_t i;
+
+	for (i = 0; i < h->nin && h->err == 0; i++)
+		if (!h->in[i].skip && !h->in[i].hashed &&
+		    hash_file(&h->in[i], h->blk, h->st, &h->stop) == -1) {
+			h->err = errno;
+			h->bad = h->in[i].path;
+		}
+	return NULL;
+}
+
+/*
+ * Hash the inputs not hashed yet in a thread of their own, so that the
+ * chain starts without reading them all first.  Signals stay with the
+ * main thread (its poll() must see them); the thread allocates nothing.
+ * Falls back to hashing here when no thread can be had.
+ */
+static int
+hasher_start(struct run *r, struct hasher *h)
+{
+	sigset_t all, old;
+	size_t i;
+	int e;
+
+	h->in = r->in;
+	h->nin = r->nin;
+	atomic_init(&h->stop, false);
+	if ((h->st = XXH3_createState()) == NULL ||
+	    (h->blk = malloc(1 << 20)) == NULL)
+		return stage_fail_errno(r->ctx, "out of memory");
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&h->tid, NULL, hasher_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0) {
+		h->started = true;
+		return 0;
+	}
+	for (i = 0; i < r->nin; i++)
+		if (!r->in[i].skip && !r->in[i].hashed &&
+		    hash_input(r, &r->in[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Wait for the hasher (told to give up when `cancel`); -1 (with the
+ * message) when an input failed.
+ */
+static int
+hasher_join(struct run *r, struct hasher *h, bool cancel)
+{
+	int ret = 0;
+
+	if (h->started) {
+		if (cancel)
+			atomic_store(&h->stop, true);
+		pthread_join(h->tid, NULL);
+		h->started = false;
+		if (h->err != 0 && !cancel) {
+			errno = h->err;
+			ret = stage_fail_errno(r->ctx, "cannot read '%s'",
+			    h->bad);
+		}
+	}
+	XXH3_freeState(h->st);
+	free(h->blk);
+	h->st = NULL;
+	h->blk = NULL;
 	return ret;
 }
 
@@ -1319,6 +1443,8 @@ out:
  * Earlier inputs: manifest.json lists one input per line as
  *   {"path": "...", "size": N, "xxh3": "HEX"}
  * (run writes it that way), so a line scan is enough to read it back.
+ * With size_only, is there an earlier input of in's size at all (only
+ * then can in be one of them, and need hashing before the run)?
  */
 struct earlier {
 	struct buf	 text;
@@ -1326,13 +1452,18 @@ struct earlier {
 };
 
 static bool
-earlier_has(const struct earlier *e, const struct input *in)
+earlier_has(const struct earlier *e, const struct input *in, bool size_only)
 {
 	char pat[96];
 	const char *p = e->text.p, *end = e->text.p + e->text.len, *nl;
 
-	snprintf(pat, sizeof(pat), "\"size\": %llu, \"xxh3\": \"%016llx\"",
-	    (unsigned long long)in->size, (unsigned long long)in->xxh3);
+	if (size_only)
+		snprintf(pat, sizeof(pat), "\"size\": %llu, \"xxh3\": \"",
+		    (unsigned long long)in->size);
+	else
+		snprintf(pat, sizeof(pat), "\"size\": %llu, \"xxh3\": "
+		    "\"%016llx\"", (unsigned long long)in->size,
+		    (unsigned long long)in->xxh3);
 	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
@@ -2526,9 +2657,15 @@ run_tool(struct stage_ctx *ctx)
 		r->cumulative = true;
 	for (i = 0; i < r->nin; i++) {
 		r->in[i].path = ctx->argv[i];
-		if (hash_input(r, &r->in[i]) == -1)
+		if (input_size(r, &r->in[i]) == -1)
 			goto out;
-		if (r->cumulative && earlier_has(&old, &r->in[i])) {
+		/* Only a size seen before needs the hash now. */
+		if (r->cumulative && !r->in[i].hashed &&
+		    earlier_has(&old, &r->in[i], true) &&
+		    hash_input(r, &r->in[i]) == -1)
+			goto out;
+		if (r->cumulative && r->in[i].hashed &&
+		    earlier_has(&old, &r->in[i], false)) {
 			r->in[i].skip = true;
 			if (ctx->verbose >= 0)
 				fprintf(stderr, "revpipe run: '%s' is in '%s' "
@@ -2572,6 +2709,8 @@ run_tool(struct stage_ctx *ctx)
 	fdio_behind_init(&r->reviews_wb, r->reviews_fd);
 	fdio_behind_init(&r->csv_wb, r->csv_fd);
 
+	if (hasher_start(r, &r->hasher) == -1)
+		goto fail;
 	if (start(r, torun, r->nrun) == -1 || loop(r) == -1) {
 		kill_all(r, SIGTERM);
 		goto fail;
@@ -2671,7 +2810,8 @@ run_tool(struct stage_ctx *ctx)
 		    (unsigned long long)rejects);
 		acct_ok = false;
 	}
-	if (write_manifest(r, &old, c, nc, acct_ok, msg, read, dups,
+	if (hasher_join(r, &r->hasher, false) == -1 ||
+	    write_manifest(r, &old, c, nc, acct_ok, msg, read, dups,
 	    rejects) == -1)
 		goto fail;
 	if (!acct_ok) {
@@ -2729,6 +2869,7 @@ fail:
 			status = EXIT_RUNTIME;
 	}
 out:
+	(void)hasher_join(r, &r->hasher, true);
 	if (r->reviews_fd != -1)
 		close(r->reviews_fd);
 	if (r->csv_fd != -1)
