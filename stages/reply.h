@@ -87,7 +87,10 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(DETECT_UNASKED, "detect.unasked") \
 	X(DETECT_CANCEL, "detect.cancel") \
 	X(DETECT_NUMBER, "detect.number") \
-	X(DETECT_BEFORE, "detect.before")
+	X(DETECT_BEFORE, "detect.before") \
+	X(DETECT_PROMISED, "detect.promised") \
+	X(DETECT_LATEBY, "detect.lateby") \
+	X(DETECT_TOOK, "detect.took")
 
 enum reply_slot {
 #define REPLY_S(id, name) RS_##id,
@@ -167,7 +170,16 @@ enum {
 	 * asking", "on his own") and a cancellation make cancel_unasked.
 	 */
 	REPLY_D_UNASKED, REPLY_D_CANCEL,
+	/* A promised time ("promised", "срок был"): durations are read. */
+	REPLY_D_PROMISED,
 	REPLY_D_COUNT
+};
+
+/* A number word of detect.number ("three => 3"), parsed at load. */
+struct reply_numw {
+	const char	*p;	/* the folded word(s) */
+	uint32_t	 n;
+	long		 v;
 };
 
 /* Buckets and filter bits of a matcher tier. */
@@ -190,6 +202,9 @@ struct reply_bank {
 	uint32_t	 ndx_short;
 	uint64_t	*dx_pair;	/* bit: a short stem's first pair */
 	bool		 dx_lead;	/* every stem starts a character */
+	struct reply_numw *numw;	/* detect.number, in file order */
+	uint32_t	 nnumw;
+	uint64_t	*numw_pair;	/* bit: a number word's first two bytes */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */

@@ -290,6 +290,8 @@ reply_bank_release(struct reply_bank *b)
 	}
 	free(b->dx_short);
 	free(b->dx_pair);
+	free(b->numw);
+	free(b->numw_pair);
 	arena_release(&b->mem);
 	memset(b, 0, sizeof(*b));
 }

@@ -213,7 +213,8 @@ stem_at(const struct reply_bank *b, const struct reply_slotv *s,
 	for (i = 0; i < s->n; i++) {
 		const struct reply_var *v = &b->vars[s->first + i];
 
-		if (v->n > 0 && has_prefix(p, end, (struct slice){ v->p, v->n }))
+		if (v->n > 0 && p < end && v->p[0] == *p &&
+		    has_prefix(p, end, (struct slice){ v->p, v->n }))
 			return true;
 	}
 	return false;
@@ -307,13 +308,53 @@ dx_tier(const char *p, size_t n, uint32_t *h)
 	return 0;
 }
 
+/*
+ * The number words of detect.number ("word => N") with their values, and
+ * a filter of their first two bytes (a one-letter word sets every pair
+ * it may start), so that number_words() passes most words at one bit.
+ */
+static int
+numw_index(struct reply_bank *b)
+{
+	const struct reply_slotv *s = reply_slot(b, RS_DETECT_NUMBER);
+	const char *arrow, *q;
+	struct reply_numw *w;
+	uint32_t i, k, pair;
+
+	b->numw_pair = calloc(65536 / 64, sizeof(*b->numw_pair));
+	b->numw = calloc(s == NULL ? 1 : s->n + 1, sizeof(*b->numw));
+	if (b->numw_pair == NULL || b->numw == NULL)
+		return -1;
+	for (i = 0; s != NULL && i < s->n; i++) {
+		const struct reply_var *v = &b->vars[s->first + i];
+
+		if (v->n < 5 || (arrow = memmem(v->p, v->n, " => ", 4)) ==
+		    NULL || arrow == v->p)
+			continue;
+		w = &b->numw[b->nnumw++];
+		w->p = v->p;
+		w->n = arrow - v->p;
+		for (w->v = 0, q = arrow + 4; q < v->p + v->n &&
+		    *q >= '0' && *q <= '9'; q++)
+			w->v = w->v * 10 + (*q - '0');
+		pair = (unsigned char)w->p[0] << 8;
+		if (w->n >= 2)
+			pair |= (unsigned char)w->p[1];
+		for (k = 0; k < (w->n >= 2 ? 1u : 256u); k++)
+			b->numw_pair[(pair | k) >> 6] |= (uint64_t)1 <<
+			    ((pair | k) & 63);
+	}
+	return 0;
+}
+
 int
 reply_detect_index(struct reply_bank *b)
 {
 	static const enum reply_slot slots[REPLY_D_COUNT] = {
 		RS_DETECT_LATE, RS_DETECT_CANCEL_UNASKED,
 		RS_DETECT_EARLY_DELIVERY, RS_DETECT_NO_ANSWER,
-		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL
+		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL,
+		RS_DETECT_PROMISED
 	};
 	const struct reply_slotv *s;
 	struct reply_dtier *dt;
@@ -392,6 +433,8 @@ reply_detect_index(struct reply_bank *b)
 	}
 	free(fill[0]);
 	free(fill[1]);
+	if (numw_index(b) == -1)
+		return -1;
 	/*
 	 * Stems are folded bank text: each starts a character, so the scan
 	 * may skip continuation bytes, unless a bank says otherwise.
@@ -446,25 +489,6 @@ before_after(const struct reply_bank *b, const char *q, const char *end)
 	return stem_at(b, reply_slot(b, RS_DETECT_BEFORE), q, end);
 }
 
-/* Does a unit stem start at q for a duration of v at [num, q)? */
-static bool
-unit_at(const struct reply_bank *b, const struct late_at *la, const char *num,
-    const char *q, const char *end, long v, struct reply_facts *f)
-{
-	int u;
-
-	for (u = RU_DAY; u <= RU_MONTH; u++) {
-		if (stem_at(b, reply_slot(b, unit_slot[u]), q, end) &&
-		    dur_ok(u, v) && late_near(la, num, q) &&
-		    !before_after(b, q, end)) {
-			f->unit = u;
-			f->dur = v;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* A byte that may stand before a word: start, space or ASCII mark. */
 static bool
 word_break(unsigned char c)
@@ -474,47 +498,370 @@ word_break(unsigned char c)
 }
 
 /*
- * A duration in words ("two weeks", "три дня", "δύο εβδομάδες"): the
+ * Durations.  Every number with a unit word after it ("10 days", "три
+ * дня", "١٠ أيام") is collected, with what the words around it say it
+ * is: the delay itself ("9 days late", "опоздал на 9 дней"), what was
+ * promised ("promised 3 days", "3 күн деп уәде берді"), or how long it
+ * took ("took 10", "сдали через 10", where the unit may be left out).
+ * dur_pick() then names the delay; see there.
+ */
+#define DUR_MAX		8
+/* How far before a number its promise word may stand. */
+#define DUR_CUE_BACK	64
+
+#define DM_BARE		0x01	/* no unit word: "сдали через 10." */
+#define DM_PROMISED	0x02	/* "promised 3 days", "срок был 3 дня" */
+#define DM_AFTERCUE	0x04	/* ... said after it: "3 gün dedi" */
+#define DM_LATEBY	0x08	/* "9 days late", "опоздал на 9 дней" */
+#define DM_TOOK		0x10	/* "took 10", "έκανε 10" */
+#define DM_BEFORE	0x20	/* "2 days before the deadline" */
+#define DM_WORDS	0x40	/* the number in words */
+
+struct dur_at {
+	const char	*num;	/* the number */
+	const char	*unit;	/* its unit word (the number's end if bare) */
+	const char	*end;	/* after the unit word */
+	long		 v;
+	unsigned	 units;	/* 1 << RU_* of the unit stems at `unit` */
+	unsigned	 flags;	/* DM_* */
+};
+
+struct durs {
+	struct dur_at	 d[DUR_MAX];
+	int		 n;
+};
+
+/* The units whose stems start at q, a bit (1 << RU_*) each. */
+static unsigned
+units_at(const struct reply_bank *b, const char *q, const char *end)
+{
+	unsigned m = 0;
+	int u;
+
+	for (u = RU_DAY; u <= RU_MONTH; u++)
+		if (stem_at(b, reply_slot(b, unit_slot[u]), q, end))
+			m |= 1u << u;
+	return m;
+}
+
+static const char *
+skip_blank(const char *q, const char *end)
+{
+	while (q < end && (*q == ' ' || *q == '-'))
+		q++;
+	return q;
+}
+
+/*
+ * The length of a mark that ends a clause at p (ASCII ones, Arabic
+ * comma, semicolon and question mark), or 0.  A promise said in one
+ * clause is not the next clause's.
+ */
+static int
+clause_break(const char *p, const char *end)
+{
+	unsigned char c = *p;
+
+	if (c == ',' || c == '.' || c == ';' || c == '!' || c == '?' ||
+	    c == ':' || c == '\n' || c == '(' || c == ')')
+		return 1;
+	if (c == 0xd8 && p + 1 < end && ((unsigned char)p[1] == 0x8c ||
+	    (unsigned char)p[1] == 0x9b || (unsigned char)p[1] == 0x9f))
+		return 2;
+	return 0;
+}
+
+/* The end of the word at q (a clause mark ends it too). */
+static const char *
+word_end(const char *q, const char *end)
+{
+	while (q < end && *q != ' ' && clause_break(q, end) == 0)
+		q++;
+	return q;
+}
+
+/* The start of the k-th word before p, not before lo. */
+static const char *
+words_back(const char *lo, const char *p, int k)
+{
+	while (k-- > 0) {
+		while (p > lo && p[-1] == ' ')
+			p--;
+		while (p > lo && p[-1] != ' ')
+			p--;
+	}
+	return p;
+}
+
+/* The end of the k-th word from p, not after hi. */
+static const char *
+words_fwd(const char *p, const char *hi, int k)
+{
+	while (k-- > 0) {
+		while (p < hi && *p == ' ')
+			p++;
+		while (p < hi && *p != ' ')
+			p++;
+	}
+	return p;
+}
+
+/* Does a stem of slot `id` start a word in [lo, hi) (it may run on)? */
+static bool
+cue_in(const struct reply_bank *b, enum reply_slot id, const char *t0,
+    const char *lo, const char *hi, const char *end)
+{
+	const struct reply_slotv *s = reply_slot(b, id);
+	const char *p;
+
+	if (s == NULL)
+		return false;
+	for (p = lo; p < hi; p++)
+		if ((p == t0 || word_break(p[-1])) && stem_at(b, s, p, end))
+			return true;
+	return false;
+}
+
+/* What the words around each duration say it is (DM_*). */
+static void
+dur_roles(const struct reply_bank *b, struct slice t, struct durs *ds)
+{
+	const char *end = t.p + t.n, *lo, *hi, *p, *q;
+	struct dur_at *d, *prev;
+	int i, k;
+
+	for (i = 0; i < ds->n; i++) {
+		d = &ds->d[i];
+		prev = i > 0 ? &ds->d[i - 1] : NULL;
+		/*
+		 * Its words start after the duration before it, or after
+		 * that one's promise word when it came after it ("3 gün
+		 * dedi 10 günde teslim etti": dedi is the 3's), and after
+		 * the last clause mark.
+		 */
+		lo = prev == NULL ? t.p : (prev->flags & DM_AFTERCUE) ?
+		    d->num : prev->end;
+		if (d->num - lo > DUR_CUE_BACK)
+			lo = d->num - DUR_CUE_BACK;
+		for (p = lo; p < d->num; p += k > 0 ? k : 1)
+			if ((k = clause_break(p, end)) > 0)
+				lo = p + k;
+		hi = i + 1 < ds->n ? ds->d[i + 1].num : end;
+		for (p = d->end; p < hi; p++)
+			if (clause_break(p, end) > 0) {
+				hi = p;
+				break;
+			}
+		q = skip_blank(d->end, hi);
+		if ((q < hi && stem_at(b, reply_slot(b, RS_DETECT_LATEBY), q,
+		    end)) || cue_in(b, RS_DETECT_LATEBY, t.p,
+		    words_back(lo, d->num, 2), d->num, end))
+			d->flags |= DM_LATEBY;
+		if (cue_in(b, RS_DETECT_TOOK, t.p, words_back(lo, d->num, 2),
+		    d->num, end) || (q < hi &&
+		    stem_at(b, reply_slot(b, RS_DETECT_TOOK), q, end)))
+			d->flags |= DM_TOOK;
+		if (cue_in(b, RS_DETECT_PROMISED, t.p, lo, d->num, end))
+			d->flags |= DM_PROMISED;
+		else if (cue_in(b, RS_DETECT_PROMISED, t.p, d->end,
+		    words_fwd(d->end, hi, 2), end))
+			d->flags |= DM_PROMISED | DM_AFTERCUE;
+		/* "2 days before the deadline", قبل الموعد بيومين. */
+		if (!(d->flags & DM_BARE) && (before_after(b, d->unit, end) ||
+		    cue_in(b, RS_DETECT_BEFORE, t.p, words_back(lo, d->num,
+		    2), d->num, end)))
+			d->flags |= DM_BEFORE;
+	}
+}
+
+/* The first unit of d that v is believable in, or RU_NONE. */
+static enum reply_unit
+dur_unit(const struct dur_at *d)
+{
+	int u;
+
+	for (u = RU_DAY; u <= RU_MONTH; u++)
+		if ((d->units >> u & 1) && dur_ok(u, d->v))
+			return u;
+	return RU_NONE;
+}
+
+/* The hours of a unit; 0 for months, which are not counted in days. */
+static long
+unit_hours(enum reply_unit u)
+{
+	switch (u) {
+	case RU_HOUR:	return 1;
+	case RU_DAY:	return 24;
+	case RU_WEEK:	return 168;
+	default:	return 0;
+	}
+}
+
+/*
+ * Promised `pu` x `pv`, took `au` x `av`: the delay in the smaller unit
+ * (in days when it is whole days), into f when it is positive and
+ * believable.  Months compare only with months.
+ */
+static void
+dur_diff(enum reply_unit pu, long pv, enum reply_unit au, long av,
+    struct reply_facts *f)
+{
+	enum reply_unit u;
+	long ph = unit_hours(pu), ah = unit_hours(au), delay;
+
+	if (pu == RU_MONTH && au == RU_MONTH) {
+		u = RU_MONTH;
+		delay = av - pv;
+	} else if (ph == 0 || ah == 0)
+		return;
+	else {
+		u = ph < ah ? pu : au;
+		delay = (av * ah - pv * ph) / unit_hours(u);
+		if (u == RU_HOUR && delay % 24 == 0 && ph != ah) {
+			u = RU_DAY;
+			delay /= 24;
+		}
+	}
+	if (delay > 0 && dur_ok(u, delay)) {
+		f->unit = u;
+		f->dur = delay;
+	}
+}
+
+/*
+ * The delay, from the durations said:
+ * 1. a number said with a lateness word is the delay ("due on day 3,
+ *    arrived after 12 days, 9 days late": 9);
+ * 2. with a promised duration, the delay is what it took minus what was
+ *    promised, when both are said and their units compare; else none:
+ *    the promised time is never the delay, and no delay that is not
+ *    positive is named;
+ * 3. else, as before promises were read, the first duration near a
+ *    lateness word (digits before words): "waited 5 days".
+ */
+static void
+dur_pick(const struct late_at *la, const struct durs *ds, bool late,
+    struct reply_facts *f)
+{
+	const struct dur_at *d, *pr = NULL, *took = NULL;
+	enum reply_unit pu, au;
+	int i, pass;
+
+	for (i = 0; i < ds->n; i++) {
+		d = &ds->d[i];
+		if ((d->flags & (DM_LATEBY | DM_BARE | DM_BEFORE)) ==
+		    DM_LATEBY && (pu = dur_unit(d)) != RU_NONE) {
+			f->unit = pu;
+			f->dur = d->v;
+			return;
+		}
+	}
+	for (i = 0; i < ds->n && pr == NULL; i++)
+		if (ds->d[i].flags & DM_PROMISED)
+			pr = &ds->d[i];
+	if (pr != NULL) {
+		for (i = 0; i < ds->n && took == NULL; i++) {
+			d = &ds->d[i];
+			if (d != pr && !(d->flags & (DM_PROMISED | DM_BEFORE)) &&
+			    (!(d->flags & DM_BARE) || ((d->flags & DM_TOOK) &&
+			    d > pr)))
+				took = d;
+		}
+		if (took == NULL)
+			return;
+		pu = pr->flags & DM_BARE ? RU_NONE : dur_unit(pr);
+		au = took->flags & DM_BARE ? RU_NONE : dur_unit(took);
+		if (pu == RU_NONE && (pr->flags & DM_BARE))
+			pu = au;
+		if (au == RU_NONE && (took->flags & DM_BARE))
+			au = pu;
+		if (pu != RU_NONE && au != RU_NONE)
+			dur_diff(pu, pr->v, au, took->v, f);
+		return;
+	}
+	if (!late)
+		return;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < ds->n; i++) {
+			d = &ds->d[i];
+			if ((d->flags & (DM_BARE | DM_BEFORE)) != 0 ||
+			    (pass == 0) != !(d->flags & DM_WORDS))
+				continue;
+			if ((pu = dur_unit(d)) != RU_NONE &&
+			    late_near(la, d->num, (d->flags & DM_WORDS) ?
+			    d->num : d->unit)) {
+				f->unit = pu;
+				f->dur = d->v;
+				return;
+			}
+		}
+}
+
+/* Keep d in ds in text order (numbers in words come after the digits). */
+static void
+dur_add(struct durs *ds, const struct dur_at *d)
+{
+	int i;
+
+	if (ds->n == DUR_MAX)
+		return;
+	for (i = ds->n; i > 0 && ds->d[i - 1].num > d->num; i--)
+		ds->d[i] = ds->d[i - 1];
+	ds->d[i] = *d;
+	ds->n++;
+}
+
+/*
+ * Durations in words ("two weeks", "три дня", "δύο εβδομάδες"): the
  * detect.number lines are "word => N".  A word that itself starts with a
  * unit stem is the unit too: the Arabic dual أسبوعين is "two weeks".
  */
 static void
-number_words(const struct reply_bank *b, struct slice t,
-    const struct late_at *la, struct reply_facts *f)
+number_words(const struct reply_bank *b, struct slice t, struct durs *ds)
 {
-	const struct reply_slotv *s = reply_slot(b, RS_DETECT_NUMBER);
-	const char *p, *q, *arrow, *end = t.p + t.n;
-	uint32_t i;
-	size_t wn;
-	long v;
+	const char *p, *q, *end = t.p + t.n;
+	struct dur_at d;
+	uint32_t i, pair;
 
-	if (s == NULL)
-		return;
-	for (p = t.p; p < end && f->unit == RU_NONE; p++) {
-		/* A duration counts near a lateness word only. */
-		if ((p > t.p && !word_break(p[-1])) ||
-		    !late_near(la, p, p))
+	for (p = t.p; p + 1 < end && ds->n < DUR_MAX; p++) {
+		if (p > t.p && !word_break(p[-1]))
 			continue;
-		for (i = 0; i < s->n && f->unit == RU_NONE; i++) {
-			const struct reply_var *w = &b->vars[s->first + i];
+		pair = (unsigned char)p[0] << 8 | (unsigned char)p[1];
+		if ((b->numw_pair[pair >> 6] >> (pair & 63) & 1) == 0)
+			continue;
+		for (i = 0; i < b->nnumw; i++) {
+			const struct reply_numw *w = &b->numw[i];
 
-			if (w->n < 5 || w->p[0] != *p)
+			if (w->p[0] != *p || (size_t)(end - p) < w->n ||
+			    memcmp(p, w->p, w->n) != 0)
 				continue;
-			arrow = memmem(w->p, w->n, " => ", 4);
-			if (arrow == NULL || (wn = arrow - w->p) == 0 ||
-			    (size_t)(end - p) < wn || memcmp(p, w->p, wn) != 0)
-				continue;
-			for (v = 0, q = arrow + 4; q < w->p + w->n &&
-			    is_digit(*q); q++)
-				v = v * 10 + (*q - '0');
-			q = p + wn;
+			d.num = p;
+			d.v = w->v;
+			d.flags = DM_WORDS;
+			d.units = 0;
+			q = p + w->n;
 			if (q < end && (*q == ' ' || *q == '-')) {
-				while (q < end && (*q == ' ' || *q == '-'))
-					q++;
-				if (unit_at(b, la, p, q, end, v, f))
-					break;
+				d.unit = skip_blank(q, end);
+				d.units = units_at(b, d.unit, end);
 			}
-			unit_at(b, la, p, p, end, v, f);
+			/*
+			 * An Arabic dual may carry a preposition: بيومين
+			 * (Cyrillic одна must not be a day for its дн).
+			 */
+			for (q = p; d.units == 0 && q < p + w->n &&
+			    (q == p || ((unsigned char)*p >= 0xd8 &&
+			    (unsigned char)*p <= 0xdb)); q++) {
+				d.unit = q;
+				if ((*q & 0xc0) != 0x80)
+					d.units = units_at(b, q, end);
+			}
+			if (d.units == 0 || dur_unit(&d) == RU_NONE)
+				continue;
+			d.end = word_end(d.unit, end);
+			dur_add(ds, &d);
+			p = d.end - 1;
+			break;
 		}
 	}
 }
@@ -585,6 +932,9 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 {
 	const char *p = t.p, *end = t.p + t.n, *q, *num, *numend;
 	struct late_at la;
+	struct durs ds;
+	struct dur_at d;
+	bool dur_scan;
 	bool hit[REPLY_D_COUNT] = { false };
 	uint32_t k, h, head;
 	uint64_t head8;
@@ -641,7 +991,10 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	f->no_answer = hit[REPLY_D_NO_ANSWER];
 	f->extra_ask = hit[REPLY_D_EXTRA_ASK];
 
+	/* Durations count with a lateness word or a promise only. */
+	dur_scan = f->late || hit[REPLY_D_PROMISED];
 	p = t.p;
+	ds.n = 0;
 	while (p < end) {
 		if (end - p >= 8 && !has_digit8(p)) {
 			p += 8;
@@ -658,15 +1011,30 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 				v = v * 10 + (*p - '0');
 			p++;
 		}
-		if (p + 1 < end && (*p == '.' || *p == ',') && is_digit(p[1]))
+		d.flags = 0;
+		if (p + 1 < end && (*p == '.' || *p == ',') && is_digit(p[1])) {
 			for (p++; p < end && is_digit(*p); p++)
 				;
+			d.flags = DM_BEFORE;	/* "2.5": no count of days */
+		}
 		numend = p;
 		q = p;
 		while (q < end && (*q == ' ' || *q == '-'))
 			q++;
-		if (f->unit == RU_NONE && f->late)
-			unit_at(b, &la, num, q, end, v, f);
+		if (dur_scan && ds.n < DUR_MAX) {
+			d.num = num;
+			d.v = v;
+			d.unit = q;
+			if ((d.units = units_at(b, q, end)) != 0) {
+				d.end = word_end(q, end);
+				dur_add(&ds, &d);
+			} else if (q == end || clause_break(q, end) > 0) {
+				/* "took 10." counts with a promise only. */
+				d.flags |= DM_BARE;
+				d.unit = d.end = numend;
+				dur_add(&ds, &d);
+			}
+		}
 		if (f->money == NULL) {
 			for (i = 0; i < b->nmoney; i++) {
 				const struct reply_money *m = &b->money[i];
@@ -686,6 +1054,11 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			}
 		}
 	}
-	if (f->unit == RU_NONE && f->late)
-		number_words(b, t, &la, f);
+	if (!dur_scan)
+		return;
+	number_words(b, t, &ds);
+	if (ds.n == 0)
+		return;
+	dur_roles(b, t, &ds);
+	dur_pick(&la, &ds, f->late, f);
 }

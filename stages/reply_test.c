@@ -224,6 +224,120 @@ test_reply_facts_late_days(void **state)
 	}
 }
 
+/*
+ * The delay named from what was promised and what it took, in every
+ * language: a number said with a lateness word wins; promised then
+ * actual (either order, unit left out of the second) gives the
+ * difference; the promised time alone, a delay that is not positive,
+ * units that do not compare and numbers that are no duration (order
+ * numbers, prices, stars) give no number.
+ */
+static void
+test_reply_facts_delay_from_durations(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+		enum reply_unit unit;
+		long dur;
+	} cases[] = {
+		/* The three cases of the task, and the ru quote case. */
+		{ "en", "The seller promised 3 days but it took 10 days to "
+		    "deliver the logo.", RU_DAY, 7 },
+		{ "ru", "Обещал сделать за 2 дня, а сделал за 9 дней.",
+		    RU_DAY, 7 },
+		{ "en", "Order was due on day 3, arrived after 12 days, 9 days "
+		    "late.", RU_DAY, 9 },
+		/* A number with a lateness word wins. */
+		{ "ru", "Срок был 3 дня, сдали через 12, опоздал на 9 дней.",
+		    RU_DAY, 9 },
+		{ "tr", "3 gün dedi, 12 günde bitirdi, 9 gün gecikti.", RU_DAY,
+		    9 },
+		{ "ar", "وعد بـ ٣ أيام، وسلم بعد ١٢ يوم، تأخر 9 أيام.", RU_DAY,
+		    9 },
+		{ "en", "Promised in 2 days, delivered 5 days late.", RU_DAY,
+		    5 },
+		{ "el", "Υποσχέθηκε 2 μέρες, καθυστέρησε 6 μέρες.", RU_DAY, 6 },
+		{ "kk", "2 күнде бітіремін деді, 6 күн кешікті.", RU_DAY, 6 },
+		{ "fa", "قرار بود ۲ روزه تحویل بده، ۶ روز تأخیر داشت.", RU_DAY,
+		    6 },
+		/* Promised then actual, in all seven languages. */
+		{ "en", "Should take 2 days, took a week.", RU_DAY, 5 },
+		{ "ru", "Срок был 3 дня, сдали через 10.", RU_DAY, 7 },
+		{ "kk", "3 күн деп уәде берді, 10 күнде бітірді.", RU_DAY, 7 },
+		{ "ar", "وعد بـ ٣ أيام واستغرق ١٠", RU_DAY, 7 },
+		{ "el", "υποσχέθηκε 3 μέρες, έκανε 10", RU_DAY, 7 },
+		{ "tr", "3 gün dedi 10 günde teslim etti", RU_DAY, 7 },
+		{ "fa", "قرار بود ۳ روزه تحویل بده ولی ۱۰ روز طول کشید",
+		    RU_DAY, 7 },
+		/* Actual then promised. */
+		{ "en", "It took 10 days even though he promised 3 days.",
+		    RU_DAY, 7 },
+		{ "ru", "Делали 2 недели, хотя обещали за 5 дней.", RU_DAY, 9 },
+		{ "tr", "10 gün sürdü, oysa 3 gün içinde teslim edecekti.",
+		    RU_DAY, 7 },
+		/* Numbers in words, Eastern digits, mixed units. */
+		{ "en", "They promised two days and it took twelve days.",
+		    RU_DAY, 10 },
+		{ "ru", "Обещали за три дня, а сделали за две недели.", RU_DAY,
+		    11 },
+		{ "el", "Μας υποσχέθηκε δύο μέρες και χρειάστηκε δέκα μέρες.",
+		    RU_DAY, 8 },
+		{ "ar", "وعدني بيومين واستغرق أسبوعين", RU_DAY, 12 },
+		{ "fa", "قول داد دو روزه تحویل بده ولی ۱۰ روز طول کشید",
+		    RU_DAY, 8 },
+		{ "tr", "İki gün dedi, bir hafta sürdü.", RU_DAY, 5 },
+		{ "kk", "Екі күн деп уәде берді, бір апта өтті.", RU_DAY, 5 },
+		{ "en", "Promised 24 hours, it took 3 days.", RU_DAY, 2 },
+		{ "en", "Promised 5 hours, it took 12 hours.", RU_HOUR, 7 },
+		/* Unrelated numbers are not the delay. */
+		{ "en", "Order #4417 was promised in 3 days, it took 10 days, "
+		    "paid $50.", RU_DAY, 7 },
+		{ "en", "I give 1 star. Promised 3 days, took 8 days.", RU_DAY,
+		    5 },
+		{ "ru", "Заказ 12345: обещал за 2 дня, сделал за 6 дней, "
+		    "заплатил 3000 руб.", RU_DAY, 4 },
+		{ "tr", "Sipariş no 5512, 3 gün içinde teslim edecekti, 9 gün "
+		    "sürdü.", RU_DAY, 6 },
+		{ "en", "Promised 3 days, I paid 45 dollars.", RU_NONE, 0 },
+		{ "en", "Promised 3 days, order 45.", RU_NONE, 0 },
+		/* The promised time alone is no delay. */
+		{ "en", "He promised 3 days and is still not done.", RU_NONE,
+		    0 },
+		{ "ru", "Обещал сделать за 2 дня, до сих пор ничего.", RU_NONE,
+		    0 },
+		/* Not later than promised: no number. */
+		{ "en", "Promised 5 days, delivered in 3 days, but the logo is "
+		    "bad.", RU_NONE, 0 },
+		{ "ru", "Обещали за 10 дней, сделали за 10 дней.", RU_NONE, 0 },
+		/* Units that do not compare. */
+		{ "en", "Promised 2 weeks, took 2 months.", RU_NONE, 0 },
+		/* Without a promise, as before: near a lateness word. */
+		{ "en", "I waited 2 weeks for a reply.", RU_WEEK, 2 },
+		{ "en", "Delivered 2 days before the deadline.", RU_NONE, 0 },
+		{ "tr", "2.5 saat boyunca bekledim.", RU_NONE, 0 },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+	int bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		if (f.unit != cases[i].unit || (f.unit != RU_NONE &&
+		    f.dur != cases[i].dur)) {
+			print_message("%s: '%s': unit %d dur %ld, want %d "
+			    "%ld\n", cases[i].lang, cases[i].text, f.unit,
+			    f.unit == RU_NONE ? 0 : f.dur, cases[i].unit,
+			    cases[i].dur);
+			bad++;
+		}
+		reply_bank_release(&b);
+	}
+	assert_int_equal(bad, 0);
+}
+
 static void
 test_reply_facts_money(void **state)
 {
@@ -445,6 +559,7 @@ main(void)
 		cmocka_unit_test(test_reply_pick_deterministic_and_tone),
 		cmocka_unit_test(test_reply_topic_names),
 		cmocka_unit_test(test_reply_facts_late_days),
+		cmocka_unit_test(test_reply_facts_delay_from_durations),
 		cmocka_unit_test(test_reply_facts_money),
 		cmocka_unit_test(test_reply_facts_freelance),
 		cmocka_unit_test(test_reply_facts_match_substrings),
