@@ -78,7 +78,20 @@ struct decode {
 	struct buf	 src;		/* provenance: prefix + ":N" */
 	size_t		 src_prefix;
 	struct dec_rec	 rec;
-	size_t		 hint[PM_NKEYS];	/* map_field's last finds */
+
+	/*
+	 * The paths a recent record had (the lines of an export mostly
+	 * list the same keys in the same order): the JSON scanner checks
+	 * keys against them, and map_fields() knows which mapping keys
+	 * each one serves (exp_bits, for exp_map) without comparing.
+	 */
+	struct buf	 exp_buf;	/* the paths' bytes */
+	struct slice	 exp[DEC_MAX_FIELDS];
+	uint64_t	 exp_bits[DEC_MAX_FIELDS];
+	size_t		 nexp;
+	size_t		 nexp_json;	/* leading paths the scanner may use */
+	const struct pmap *exp_map;
+	struct buf	 out;		/* the record being written */
 
 	/* CSV header, copied. */
 	struct buf	 hdr;
@@ -277,41 +290,158 @@ static const char *const pm_out_keys[PM_NKEYS] = {
 	"created_at", "title", "text"
 };
 
-/* The field for mapping key k: the first alternative present. */
-static const struct dec_field *
-map_field(struct decode *d, int k, struct slice *name)
+/* The (mapping key, alternative) pairs that path is: bit k * PM_MAX_ALT + a. */
+static uint64_t
+path_bits(const struct pmap *m, struct slice path)
 {
-	const struct pm_paths *pp = &d->map->src[k];
-	const struct dec_field *f;
-	size_t h = d->hint[k];
-	int i;
+	uint64_t bits = 0;
+	int k, a;
 
-	/*
-	 * Records of one entry mostly list their keys in the same order:
-	 * try where this key was last time before searching.
-	 */
-	if (pp->n > 0 && h < d->rec.n &&
-	    slice_same(d->rec.f[h].path, pp->alt[0])) {
-		size_t j;
+	for (k = 0; k < PM_NKEYS; k++)
+		for (a = 0; a < m->src[k].n; a++)
+			if (slice_same(m->src[k].alt[a], path))
+				bits |= (uint64_t)1 << (k * PM_MAX_ALT + a);
+	return bits;
+}
 
-		for (j = h + 1; j < d->rec.n; j++)
-			if (slice_same(d->rec.f[j].path, pp->alt[0]))
-				break;
-		if (j == d->rec.n) {
-			*name = pp->alt[0];
-			return &d->rec.f[h];
+/* Remember the paths of d->rec (their bits are in d->exp_bits already). */
+static void
+exp_store(struct decode *d)
+{
+	const struct dec_rec *r = &d->rec;
+	size_t i, k, off = 0;
+
+	buf_reset(&d->exp_buf);
+	for (i = 0; i < r->n; i++)
+		buf_add(&d->exp_buf, r->f[i].path.p, r->f[i].path.n);
+	d->nexp_json = r->n;
+	for (i = 0; i < r->n; i++) {
+		d->exp[i].p = d->exp_buf.p + off;
+		d->exp[i].n = r->f[i].path.n;
+		off += d->exp[i].n;
+		for (k = 0; k < d->exp[i].n && d->nexp_json == r->n; k++) {
+			unsigned char c = (unsigned char)d->exp[i].p[k];
+
+			if (c == '"' || c == '\\' || c < 0x20)
+				d->nexp_json = i;
 		}
 	}
-	for (i = 0; i < pp->n; i++)
-		if ((f = dec_get(&d->rec, pp->alt[i])) != NULL) {
-			*name = pp->alt[i];
-			if (i == 0)
-				d->hint[k] = (size_t)(f - d->rec.f);
-			return f;
+	d->nexp = r->n;
+}
+
+/*
+ * For each mapping key k, the field of d->rec it takes (f[k], NULL when
+ * none) and the path named in messages (name[k]): the last field at the
+ * first alternative that is present, as JSON objects go (last key wins).
+ */
+static void
+map_fields(struct decode *d, const struct dec_field **f, struct slice *name)
+{
+	const struct dec_rec *r = &d->rec;
+	size_t last[PM_NKEYS * PM_MAX_ALT];
+	size_t i, nm = r->nmatched;
+	bool store;
+	int k, a;
+
+	if (d->exp_map != d->map) {
+		d->exp_map = d->map;
+		d->nexp = d->nexp_json = nm = 0;
+	}
+	/* The scanner compared what it could; CSV and msgpack are here. */
+	while (nm < r->n && nm < d->nexp && slice_same(r->f[nm].path,
+	    d->exp[nm]))
+		nm++;
+	store = nm < r->n;
+	memset(last, 0, sizeof(last));
+	for (i = 0; i < r->n; i++) {
+		uint64_t b;
+
+		if (i < nm)
+			b = d->exp_bits[i];
+		else {
+			b = path_bits(d->map, r->f[i].path);
+			if (store)
+				d->exp_bits[i] = b;
 		}
-	if (pp->n > 0)
-		*name = pp->alt[0];
-	return NULL;
+		for (; b != 0; b &= b - 1)
+			last[__builtin_ctzll(b)] = i + 1;
+	}
+	if (store)
+		exp_store(d);
+	for (k = 0; k < PM_NKEYS; k++) {
+		const struct pm_paths *pp = &d->map->src[k];
+
+		f[k] = NULL;
+		name[k] = pp->n > 0 ? pp->alt[0] : (struct slice){ "", 0 };
+		for (a = 0; a < pp->n; a++)
+			if (last[k * PM_MAX_ALT + a] != 0) {
+				f[k] = &r->f[last[k * PM_MAX_ALT + a] - 1];
+				name[k] = pp->alt[a];
+				break;
+			}
+	}
+}
+
+/* The msgpack string s at w (room checked); returns the end. */
+static inline char *
+put_str(char *w, const char *s, size_t n)
+{
+	if (n < 32)
+		*w++ = (char)(0xa0 | n);
+	else
+		w += mp_str_header((unsigned char *)w, n);
+	memcpy(w, s, n);
+	return w + n;
+}
+
+size_t
+dec_put_int(unsigned char *w, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	size_t n, i;
+
+	/* msgpack-c's choice for an int64 (pack_template.h). */
+	if (v >= -32 && v < 128) {
+		w[0] = (unsigned char)u;
+		return 1;
+	}
+	if (v < 0) {
+		if (v >= -128)
+			w[0] = 0xd0, n = 1;
+		else if (v >= -32768)
+			w[0] = 0xd1, n = 2;
+		else if (v >= -2147483648LL)
+			w[0] = 0xd2, n = 4;
+		else
+			w[0] = 0xd3, n = 8;
+	} else if (v < 256)
+		w[0] = 0xcc, n = 1;
+	else if (v < 65536)
+		w[0] = 0xcd, n = 2;
+	else if (v < 4294967296LL)
+		w[0] = 0xce, n = 4;
+	else
+		w[0] = 0xcf, n = 8;
+	for (i = 0; i < n; i++)
+		w[1 + i] = (unsigned char)(u >> (8 * (n - 1 - i)));
+	return 1 + n;
+}
+
+/* review.v1 keys as msgpack strings, header byte first. */
+#define OUT_KEY(s)	SLICE_LIT(s)
+static const struct slice out_key[PM_NKEYS] = {
+	OUT_KEY("\xa2" "id"), OUT_KEY("\xa6" "seller"),
+	OUT_KEY("\xa5" "buyer"), OUT_KEY("\xa8" "order_id"),
+	OUT_KEY("\xa7" "service"), OUT_KEY("\xa6" "rating"),
+	OUT_KEY("\xaa" "created_at"), OUT_KEY("\xa5" "title"),
+	OUT_KEY("\xa4" "text")
+};
+
+static inline char *
+put_key(char *w, int k)
+{
+	memcpy(w, out_key[k].p, out_key[k].n);
+	return w + out_key[k].n;
 }
 
 /*
@@ -325,10 +455,10 @@ emit(struct stage_ctx *ctx, struct decode *d, uint64_t pos, const char *raw,
 	const struct dec_field *f[PM_NKEYS];
 	struct slice name[PM_NKEYS], val[PM_NKEYS];
 	struct text_error te;
-	struct rec_out *o;
 	int64_t ts = 0;
-	int k, rating = 0, hr, ht;
-	char idbuf[20];
+	int k, rating = 0, hr, ht, nkeys;
+	size_t room;
+	char idbuf[20], *w;
 
 	if (d->map == NULL) {
 		d->map = d->forced != NULL ? d->forced :
@@ -351,9 +481,8 @@ emit(struct stage_ctx *ctx, struct decode *d, uint64_t pos, const char *raw,
 			return 0;
 		}
 	}
+	map_fields(d, f, name);
 	for (k = 0; k < PM_NKEYS; k++) {
-		name[k] = (struct slice){ "", 0 };
-		f[k] = map_field(d, k, &name[k]);
 		val[k] = (struct slice){ "", 0 };
 		if (f[k] == NULL || k == PM_RATING || k == PM_CREATED_AT)
 			continue;
@@ -394,32 +523,57 @@ emit(struct stage_ctx *ctx, struct decode *d, uint64_t pos, const char *raw,
 		    (int)(f[PM_CREATED_AT]->val.n > 64 ? 64 :
 		    f[PM_CREATED_AT]->val.n), f[PM_CREATED_AT]->val.p);
 
+	/*
+	 * The record is written here rather than through rec_out: its keys
+	 * are known, new and distinct, so the bytes go straight to one
+	 * buffer (the order and encodings are rec_out's).
+	 */
 	src_at(ctx, d, pos);
-	o = rec_out_begin(ctx, NULL);
+	room = 160 + d->src.len + strlen(d->map->name);
+	for (k = 0; k < PM_NKEYS; k++)
+		room += val[k].n + 5;
+	buf_reset(&d->out);
+	buf_grow(&d->out, room);
+	w = d->out.p;
+	nkeys = 6;
+	for (k = PM_SELLER; k <= PM_SERVICE; k++)
+		nkeys += f[k] != NULL;
+	nkeys += f[PM_TITLE] != NULL;
+	*w++ = (char)(0x80 | nkeys);
+	w = put_key(w, PM_ID);
 	if (f[PM_ID] != NULL && val[PM_ID].n > 0)
-		rec_out_slice(o, "id", val[PM_ID]);
+		w = put_str(w, val[PM_ID].p, val[PM_ID].n);
 	else {
 		snprintf(idbuf, sizeof(idbuf), "%016" PRIx64,
 		    (uint64_t)XXH3_64bits(d->src.p, d->src.len));
-		rec_out_str(o, "id", idbuf);
+		w = put_str(w, idbuf, 16);
 	}
-	rec_out_str(o, "platform", d->map->name);
+	w = put_str(w, "platform", 8);
+	w = put_str(w, d->map->name, strlen(d->map->name));
 	for (k = PM_SELLER; k <= PM_SERVICE; k++)
-		if (f[k] != NULL)
-			rec_out_slice(o, pm_out_keys[k], val[k]);
+		if (f[k] != NULL) {
+			w = put_key(w, k);
+			w = put_str(w, val[k].p, val[k].n);
+		}
+	w = put_key(w, PM_RATING);
 	if (hr == 1)
-		rec_out_int(o, "rating", rating);
+		w += dec_put_int((unsigned char *)w, rating);
 	else
-		rec_out_nil(o, "rating");
+		*w++ = (char)0xc0;
+	w = put_key(w, PM_CREATED_AT);
 	if (ht == 1)
-		rec_out_int(o, "created_at", ts);
+		w += dec_put_int((unsigned char *)w, ts);
 	else
-		rec_out_nil(o, "created_at");
-	if (f[PM_TITLE] != NULL)
-		rec_out_slice(o, "title", val[PM_TITLE]);
-	rec_out_slice(o, "text", val[PM_TEXT]);
-	rec_out_strn(o, "src", d->src.p, d->src.len);
-	k = rec_out_end(o);
+		*w++ = (char)0xc0;
+	if (f[PM_TITLE] != NULL) {
+		w = put_key(w, PM_TITLE);
+		w = put_str(w, val[PM_TITLE].p, val[PM_TITLE].n);
+	}
+	w = put_key(w, PM_TEXT);
+	w = put_str(w, val[PM_TEXT].p, val[PM_TEXT].n);
+	w = put_str(w, "src", 3);
+	w = put_str(w, d->src.p, d->src.len);
+	k = stage_emit(ctx, d->out.p, (size_t)(w - d->out.p));
 	arena_reset(&ctx->scratch);
 	return k;
 }
@@ -448,7 +602,8 @@ json_record(struct stage_ctx *ctx, struct decode *d, uint64_t pos,
 
 	if (!count_record(ctx, d))
 		return 0;
-	if (dj_parse_object(&ctx->scratch, p, n, &d->rec, &e) == -1)
+	if (dj_parse_object_expect(&ctx->scratch, p, n, &d->rec, &e, d->exp,
+	    d->exp_map == d->map ? d->nexp_json : 0) == -1)
 		return rej(ctx, d, pos, p, n, e.what == DJ_SURROGATE ?
 		    "bad_utf8" : "bad_json", "%s at byte %zu",
 		    dj_bad_name(e.what), e.off);
@@ -767,6 +922,7 @@ do_csv(struct stage_ctx *ctx, struct decode *d, char delim)
 		}
 		d->rec.n = nval;
 		d->rec.overflow = false;
+		d->rec.nmatched = 0;
 		for (i = 0; i < nval; i++) {
 			d->rec.f[i].path.p = d->hdr.p + d->hdr_off[i];
 			d->rec.f[i].path.n = d->hdr_len[i];
@@ -925,6 +1081,7 @@ do_msgpack(struct stage_ctx *ctx, struct decode *d)
 			d->wpos += (size_t)(e - p);
 			d->rec.n = 0;
 			d->rec.overflow = false;
+			d->rec.nmatched = 0;
 			q = p;
 			if (mp_flatten(ctx, d, &q, e, (struct slice){ "", 0 },
 			    0) == -1) {
@@ -1438,6 +1595,8 @@ decode_init(struct stage_ctx *ctx)
 	buf_init(&d->win);
 	buf_init(&d->src);
 	buf_init(&d->hdr);
+	buf_init(&d->exp_buf);
+	buf_init(&d->out);
 	d->max_entry = (uint64_t)opt_int(ctx, "max-entry-size");
 	d->max_ratio = opt_float(ctx, "max-ratio");
 	d->max_field = (uint64_t)opt_int(ctx, "max-field");
@@ -1489,6 +1648,8 @@ decode_free(struct stage_ctx *ctx)
 	buf_release(&d->win);
 	buf_release(&d->src);
 	buf_release(&d->hdr);
+	buf_release(&d->exp_buf);
+	buf_release(&d->out);
 	free(d);
 	ctx->priv = NULL;
 }

@@ -40,6 +40,11 @@ struct dec_rec {
 	struct dec_field f[DEC_MAX_FIELDS];
 	size_t		 n;
 	bool		 overflow;	/* fields beyond DEC_MAX_FIELDS */
+	/*
+	 * f[0 .. nmatched) have the paths the parser was told to expect
+	 * (dj_parse_object_expect()); 0 when nothing was expected.
+	 */
+	size_t		 nmatched;
 };
 
 /* ---- JSON scanner (decode_json.c) ---------------------------------------- */
@@ -72,6 +77,18 @@ struct dj_error {
  */
 int	dj_parse_object(struct arena *a, const char *p, size_t n,
 	    struct dec_rec *out, struct dj_error *err);
+
+/*
+ * The same, told that the fields are likely to have the paths exp[0 ..
+ * nexp) in that order (the previous line's, in a JSON Lines file): a key
+ * that is the expected one is taken by one comparison instead of a scan.
+ * Sets out->nmatched to the number of leading fields whose paths are the
+ * expected ones.  The expected paths must hold no '"', '\\' or bytes
+ * below 0x20 (those could not be compared with the escaped form).
+ */
+int	dj_parse_object_expect(struct arena *a, const char *p, size_t n,
+	    struct dec_rec *out, struct dj_error *err,
+	    const struct slice *exp, size_t nexp);
 
 /* A short phrase for err->what. */
 const char *dj_bad_name(enum dj_bad what);
@@ -148,6 +165,11 @@ int	pm_rating(const struct pmap *m, const struct dec_field *f, int *out);
 /* Timestamp: 1 and *out (unix seconds), 0 when empty/null, -1 when bad. */
 int	pm_time(const struct pmap *m, const struct dec_field *f,
 	    int64_t *out);
+/*
+ * The msgpack encoding of v at w (9 bytes at most), the one msgpack-c's
+ * msgpack_pack_int64() chooses; returns its length.  decode.c.
+ */
+size_t	dec_put_int(unsigned char *w, int64_t v);
 /* Parsers used by pm_time, exposed for tests. */
 int	pm_parse_iso8601(struct slice s, int64_t *out);
 int	pm_parse_mdy(struct slice s, int64_t *out);

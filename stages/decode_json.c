@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "banned.h"
 #include "decode.h"
 
@@ -22,6 +26,8 @@ struct djp {
 	struct dec_rec	*out;
 	struct dj_error	*err;
 	int		 depth;
+	const struct slice *exp;	/* expected paths, or NULL */
+	size_t		 nexp;
 };
 
 /* 1 for bytes that end the fast scan of a string: '"', '\\', controls. */
@@ -136,6 +142,27 @@ dj_string(struct djp *j, struct slice *s, bool keep)
 	const unsigned char *start = p;
 	char *d, *d0;
 
+#ifdef __SSE2__
+	/* Sixteen bytes at a time while sixteen remain. */
+	{
+		const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'),
+		    c = _mm_set1_epi8(0x1f);
+
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)p);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(v, q),
+			    _mm_cmpeq_epi8(v, b)),
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, c), c)));
+
+			if (m != 0) {
+				p += __builtin_ctz(m);
+				goto stop;
+			}
+			p += 16;
+		}
+	}
+#endif
 	/* Eight bytes at a time to the first '"', '\\' or control. */
 	while (end - p >= 8) {
 		uint64_t w, q, b, c;
@@ -152,6 +179,9 @@ dj_string(struct djp *j, struct slice *s, bool keep)
 	}
 	while (p < end && !dj_strstop[*p])
 		p++;
+#ifdef __SSE2__
+stop:
+#endif
 	if (p >= end)
 		return dj_fail(j, DJ_EOF, (const char *)p);
 	if (*p == '"') {
@@ -304,6 +334,25 @@ dj_add(struct djp *j, struct slice path, struct slice val, enum dec_type t)
 static int dj_value(struct djp *, struct slice, bool);
 
 /*
+ * Is the key at j->p (on its quote) the expected path e?  Then take it:
+ * e holds no quote, backslash or control, so the bytes e then '"' are
+ * that string and nothing else.
+ */
+static inline bool
+dj_expected(struct djp *j, const struct slice *e, struct slice *key)
+{
+	const char *p = j->p + 1;
+
+	if ((size_t)(j->end - p) <= e->n || p[e->n] != '"' ||
+	    memcmp(p, e->p, e->n) != 0)
+		return false;
+	key->p = p;
+	key->n = e->n;
+	j->p = p + e->n + 1;
+	return true;
+}
+
+/*
  * Enter an object or array at j->p (its opening byte): 1 when it is empty
  * (and already closed), 0 when items follow, -1 on error.
  */
@@ -353,7 +402,11 @@ dj_object(struct djp *j, struct slice prefix, bool keep)
 	for (;;) {
 		if (j->p >= j->end || *j->p != '"')
 			return dj_fail(j, DJ_SYNTAX, j->p);
-		if (dj_string(j, &key, keep) == -1)
+		if (keep && prefix.n == 0 && j->out->n == j->out->nmatched &&
+		    j->out->nmatched < j->nexp &&
+		    dj_expected(j, &j->exp[j->out->nmatched], &key))
+			j->out->nmatched++;
+		else if (dj_string(j, &key, keep) == -1)
 			return -1;
 		dj_ws(j);
 		if (j->p >= j->end || *j->p != ':')
@@ -444,9 +497,19 @@ int
 dj_parse_object(struct arena *a, const char *p, size_t n,
     struct dec_rec *out, struct dj_error *err)
 {
-	struct djp j = { p, p + n, p, a, out, err, 0 };
+	return dj_parse_object_expect(a, p, n, out, err, NULL, 0);
+}
+
+int
+dj_parse_object_expect(struct arena *a, const char *p, size_t n,
+    struct dec_rec *out, struct dj_error *err, const struct slice *exp,
+    size_t nexp)
+{
+	struct djp j = { p, p + n, p, a, out, err, 0, exp,
+	    exp != NULL ? nexp : 0 };
 
 	out->n = 0;
+	out->nmatched = 0;
 	out->overflow = false;
 	err->what = DJ_OK;
 	err->off = 0;

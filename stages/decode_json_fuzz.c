@@ -3,7 +3,8 @@
  * JSON scanner, the CSV record splitter, text hygiene and the timestamp
  * parsers, on arbitrary bytes.  Beyond "no crash": cleaned text is valid
  * UTF-8 and cleaning it again changes nothing; a CSV record never claims
- * more bytes than it was given.
+ * more bytes than it was given; the JSON scanner told to expect the
+ * paths it found gives the same fields.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +17,8 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct arena A = ARENA_INIT;
-static struct dec_rec R;
+static struct dec_rec R, R2;
+static struct slice E[DEC_MAX_FIELDS];
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,8 +32,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int at_eof;
 
 	if (dj_parse_object(&A, p, size, &R, &je) == 0) {
+		size_t i, k, ne;
+
 		if (R.n > DEC_MAX_FIELDS)
 			__builtin_trap();
+		/*
+		 * Its own paths as the expectation (those the scanner may
+		 * compare) change nothing but nmatched.
+		 */
+		for (ne = 0; ne < R.n; ne++) {
+			for (k = 0; k < R.f[ne].path.n; k++)
+				if (R.f[ne].path.p[k] == '"' ||
+				    R.f[ne].path.p[k] == '\\' ||
+				    (unsigned char)R.f[ne].path.p[k] < 0x20)
+					break;
+			if (k < R.f[ne].path.n)
+				break;
+			E[ne] = R.f[ne].path;
+		}
+		if (dj_parse_object_expect(&A, p, size, &R2, &je, E, ne) != 0 ||
+		    R2.n != R.n || R2.nmatched > ne)
+			__builtin_trap();
+		for (i = 0; i < R.n; i++)
+			if (R2.f[i].type != R.f[i].type ||
+			    !slice_same(R2.f[i].path, R.f[i].path) ||
+			    !slice_same(R2.f[i].val, R.f[i].val) ||
+			    (i < R2.nmatched && !slice_same(R2.f[i].path, E[i])))
+				__builtin_trap();
 	} else if (je.off > size)
 		__builtin_trap();
 	arena_reset(&A);

@@ -93,7 +93,7 @@ jc_load(void)
 
 static struct arena A = ARENA_INIT;
 static struct dec_rec R;
-static size_t n_lines, n_rejected, n_fields;
+static size_t n_lines, n_rejected, n_fields, n_matched;
 
 /* Compare json-c's object o (at path prefix) with our fields. */
 static void
@@ -189,6 +189,64 @@ lenient(const char *line)
 	return false;
 }
 
+/*
+ * Parsing with expected paths (the previous text's, as decode does along
+ * a JSON Lines file) must give what parsing without them gives, and
+ * nmatched must count the leading fields that have the expected paths.
+ * Then the paths of this text become the next one's expectation.
+ */
+static struct dec_rec R2;
+static char exp_bytes[1 << 16];
+static struct slice exp_paths[DEC_MAX_FIELDS];
+static size_t exp_n;
+
+static void
+same_with_expect(const char *p, size_t n, int rc, const struct dj_error *e)
+{
+	struct dj_error e2;
+	size_t i, k, want, off = 0;
+	int rc2;
+
+	rc2 = dj_parse_object_expect(&A, p, n, &R2, &e2, exp_paths, exp_n);
+	assert_int_equal(rc2, rc);
+	if (rc == -1) {
+		assert_int_equal(e2.what, e->what);
+		assert_int_equal(e2.off, e->off);
+		return;
+	}
+	assert_int_equal(R2.n, R.n);
+	assert_int_equal(R2.overflow, R.overflow);
+	for (i = 0; i < R.n; i++) {
+		assert_int_equal(R2.f[i].type, R.f[i].type);
+		assert_true(slice_same(R2.f[i].path, R.f[i].path));
+		assert_true(slice_same(R2.f[i].val, R.f[i].val));
+	}
+	for (want = 0; want < R.n && want < exp_n &&
+	    slice_same(R.f[want].path, exp_paths[want]); want++)
+		;
+	/* Nested members are not predicted: at most that many. */
+	assert_true(R2.nmatched <= want);
+	for (i = 0; i < R2.nmatched; i++)
+		assert_true(slice_same(R.f[i].path, exp_paths[i]));
+	n_matched += R2.nmatched;
+	/* This text's paths, up to one the scanner may not compare. */
+	for (exp_n = 0; exp_n < R.n; exp_n++) {
+		struct slice t = R.f[exp_n].path;
+
+		if (off + t.n > sizeof(exp_bytes))
+			break;
+		for (k = 0; k < t.n; k++)
+			if (t.p[k] == '"' || t.p[k] == '\\' ||
+			    (unsigned char)t.p[k] < 0x20)
+				break;
+		if (k < t.n)
+			break;
+		memcpy(exp_bytes + off, t.p, t.n);
+		exp_paths[exp_n] = (struct slice){ exp_bytes + off, t.n };
+		off += t.n;
+	}
+}
+
 /* One JSON text: both parsers must agree. */
 static void
 differ(struct json_tokener *tok, const char *p, size_t n)
@@ -200,6 +258,7 @@ differ(struct json_tokener *tok, const char *p, size_t n)
 
 	assert_non_null(line);
 	ours = dj_parse_object(&A, p, n, &R, &e) == 0;
+	same_with_expect(p, n, ours ? 0 : -1, &e);
 	jc.tok_reset(tok);
 	o = jc.tok_parse_ex(tok, p, (int)n);
 	theirs = o != NULL && jc.tok_get_error(tok) == 0;
@@ -327,8 +386,10 @@ test_decode_json_same_as_jsonc_on_every_testdata_file(void **state)
 	assert_true(files > 10);
 	assert_true(n_lines > 10000);
 	print_message("json: %zu files, %zu lines (%zu rejected by both), "
-	    "%zu strings identical to json-c\n", files, n_lines, n_rejected,
-	    n_fields);
+	    "%zu strings identical to json-c, %zu keys as expected\n", files,
+	    n_lines, n_rejected, n_fields, n_matched);
+	/* Most lines of a file list the keys of the line before. */
+	assert_true(n_matched > n_lines);
 }
 
 static const char *const edge_cases[] = {
@@ -413,6 +474,53 @@ test_decode_json_flattens_paths_and_unescapes(void **state)
 }
 
 static void
+test_decode_json_expected_keys(void **state)
+{
+	static const struct slice exp[] = { SLICE_LIT("a"), SLICE_LIT("bc"),
+	    SLICE_LIT("d"), SLICE_LIT("") };
+	static const struct {
+		const char	*json;
+		size_t		 n, nmatched;
+	} c[] = {
+		{ "{\"a\":1,\"bc\":2,\"d\":3,\"\":4}", 4, 4 },
+		{ "{\"a\":1,\"bc\":2}", 2, 2 },
+		/* A longer key that starts like the expected one. */
+		{ "{\"ab\":1,\"bc\":2}", 2, 0 },
+		/* The expected key escaped: same path, found by a scan. */
+		{ "{\"\\u0061\":1,\"bc\":2}", 2, 0 },
+		/* An object value: its members are not expected. */
+		{ "{\"a\":{\"bc\":1},\"bc\":2}", 3, 1 },
+		{ "{\"a\":1,\"x\":2,\"d\":3}", 3, 1 },
+		{ "{\"a\":[{\"bc\":1}],\"bc\":2,\"d\":3,\"\":4,"
+		  "\"e\":5}", 5, 4 },
+		{ "{\"a\" : 1 , \"bc\"\t:2}", 2, 2 },
+		{ "{\"a", 0, 0 },
+	};
+	struct dj_error e, e2;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t n = strlen(c[i].json);
+
+		rc = dj_parse_object(&A, c[i].json, n, &R, &e);
+		assert_int_equal(dj_parse_object_expect(&A, c[i].json, n, &R2,
+		    &e2, exp, 4), rc);
+		if (rc == -1) {
+			assert_int_equal(e2.off, e.off);
+			continue;
+		}
+		assert_int_equal(R2.n, c[i].n);
+		assert_int_equal(R2.nmatched, c[i].nmatched);
+		for (k = 0; k < R.n; k++) {
+			assert_true(slice_same(R2.f[k].path, R.f[k].path));
+			assert_true(slice_same(R2.f[k].val, R.f[k].val));
+		}
+		arena_reset(&A);
+	}
+}
+
+static void
 test_decode_json_error_offsets(void **state)
 {
 	struct dj_error e;
@@ -440,6 +548,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_json_flattens_paths_and_unescapes),
 		cmocka_unit_test(test_decode_json_error_offsets),
+		cmocka_unit_test(test_decode_json_expected_keys),
 		cmocka_unit_test(test_decode_json_depth_limit),
 		cmocka_unit_test(test_decode_json_edge_cases_same_as_jsonc),
 		cmocka_unit_test(

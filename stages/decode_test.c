@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <msgpack.h>
 
 #include "decode.h"
 #include "models.h"
@@ -282,6 +283,31 @@ test_decode_time_formats(void **state)
 	assert_int_equal(mdy("Nov 3"), -1);
 }
 
+/* Records carry ints as msgpack-c would pack them: every size boundary. */
+static void
+test_decode_put_int_as_msgpack_c(void **state)
+{
+	static const int64_t edge[] = { 0, 1, 5, 127, 128, 255, 256, 65535,
+	    65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -32, -33, -128,
+	    -129, -32768, -32769, -2147483648LL, -2147483649LL, INT64_MIN,
+	    1700000000, 253402300799LL };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	unsigned char w[16];
+	size_t i, n;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		sb.size = 0;
+		msgpack_pack_int64(&pk, edge[i]);
+		n = dec_put_int(w, edge[i]);
+		assert_int_equal(n, sb.size);
+		assert_memory_equal(w, sb.data, n);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
@@ -296,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_decode_map_builtin_files_parse),
 		cmocka_unit_test(test_decode_rating_scales),
 		cmocka_unit_test(test_decode_time_formats),
+		cmocka_unit_test(test_decode_put_int_as_msgpack_c),
 	};
 	int r = cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 
