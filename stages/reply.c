@@ -681,21 +681,22 @@ quotable(struct slice s)
 }
 
 /*
- * Does h contain n (n.n >= 2)?  memmem() costs more on short texts, and
- * in Cyrillic or Greek the first byte alone is nearly every other byte.
+ * Where h contains n (n.n >= 2), or NULL.  memmem() costs more on short
+ * texts, and in Cyrillic or Greek the first byte alone is nearly every
+ * other byte.
  */
-static bool
-contains(struct slice h, struct slice n)
+static const char *
+find(struct slice h, struct slice n)
 {
 	const char *p, *last;
 	uint32_t n4, h4;
 	uint16_t n2, h2;
 
 	if (n.n > h.n)
-		return false;
+		return NULL;
 	/* classify's own evidence ("stars=5") is rarely in the text. */
 	if (memchr(n.p, '=', n.n) != NULL && memchr(h.p, '=', h.n) == NULL)
-		return false;
+		return NULL;
 	last = h.p + (h.n - n.n);
 	if (n.n >= 4) {
 		/* Two Cyrillic letters rule out more than one. */
@@ -703,17 +704,90 @@ contains(struct slice h, struct slice n)
 		for (p = h.p; p <= last; p++) {
 			memcpy(&h4, p, 4);
 			if (h4 == n4 && memcmp(p + 4, n.p + 4, n.n - 4) == 0)
-				return true;
+				return p;
 		}
-		return false;
+		return NULL;
 	}
 	memcpy(&n2, n.p, 2);
 	for (p = h.p; p <= last; p++) {
 		memcpy(&h2, p, 2);
 		if (h2 == n2 && memcmp(p + 2, n.p + 2, n.n - 2) == 0)
-			return true;
+			return p;
 	}
-	return false;
+	return NULL;
+}
+
+/* Does a digit (ASCII, Arabic-Indic or Persian) end just before p? */
+static bool
+digit_before(const char *lo, const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (p > lo && u[-1] >= '0' && u[-1] <= '9')
+		return true;
+	return p - lo >= 2 && ((u[-2] == 0xd9 && u[-1] >= 0xa0 &&
+	    u[-1] <= 0xa9) || (u[-2] == 0xdb && u[-1] >= 0xb0 && u[-1] <= 0xb9));
+}
+
+/* Does a digit start at p? */
+static bool
+digit_at(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (p < end && u[0] >= '0' && u[0] <= '9')
+		return true;
+	return end - p >= 2 && ((u[0] == 0xd9 && u[1] >= 0xa0 &&
+	    u[1] <= 0xa9) || (u[0] == 0xdb && u[1] >= 0xb0 && u[1] <= 0xb9));
+}
+
+/* Past the number at p (digits of any of the three kinds, '.', ','). */
+static const char *
+skip_number(const char *p, const char *end)
+{
+	while (p < end)
+		if (*p == '.' || *p == ',' || (*p >= '0' && *p <= '9'))
+			p++;
+		else if (digit_at(p, end))
+			p += 2;
+		else
+			break;
+	return p;
+}
+
+/*
+ * Is the phrase at [p, p + n) of text cut at a duration?  classify's
+ * evidence splits "Обещал сделать за 2 дня, а сделал за 9 дней" into
+ * «Обещал сделать за», «2 дня» and «дней»: none means anything quoted
+ * alone, and the delay fact says the number.  So a phrase may not start
+ * with a number inside a sentence ("Гарантия | 1 жыл"; "5 days late." at
+ * its start is whole) nor with the unit word after one ("9 | days late"),
+ * and a phrase of several words may not stop before a number with a unit
+ * ("за | 2 дня").  "perfect | 48 megapixels", "2016 | no such problems"
+ * and "not bad | 10 of 10" are whole.
+ */
+static bool
+cut_at_number(struct compose *c, struct slice text, const char *p,
+    size_t n)
+{
+	const char *a = p, *z = p + n, *end = text.p + text.n;
+
+	while (a > text.p && a[-1] == ' ')
+		a--;
+	if (digit_at(p, z))
+		return a > text.p && a[-1] != '.' && a[-1] != '!' &&
+		    a[-1] != '?' && a[-1] != '\n';
+	if (digit_before(text.p, a) &&
+	    reply_unit_word(c->b, &c->st->tmp, p, end))
+		return true;
+	while (z < end && *z == ' ')
+		z++;
+	if (memchr(p, ' ', n) == NULL || !digit_at(z, end))
+		return false;
+	for (z = skip_number(z, end); z < end && (*z == ' ' || *z == '-');
+	    z++)
+		;
+	return reply_unit_word(c->b, &c->st->tmp, z, end);
 }
 
 /* Are there words to quote (three letters, not just emoji and marks)? */
@@ -740,7 +814,8 @@ wordy(struct slice s)
  * verbatim in the text, else the whole text when it is one short line.
  */
 static struct slice
-pick_quote(const struct rec *r, const struct reply_info *in)
+pick_quote(struct compose *c, const struct rec *r,
+    const struct reply_info *in)
 {
 	const char *it = NULL, *end = NULL, *p;
 	struct slice e, q = { NULL, 0 };
@@ -757,7 +832,8 @@ pick_quote(const struct rec *r, const struct reply_info *in)
 	    v.type == MP_STR) {
 		e = v.v.s;
 		if (e.n >= 3 && e.n <= 60 && quotable(e) &&
-		    contains(in->text, e))
+		    (p = find(in->text, e)) != NULL &&
+		    !cut_at_number(c, in->text, p, e.n))
 			return e;
 	}
 	q = in->text;
@@ -844,7 +920,7 @@ compose_negative(struct compose *c, const struct rec *r)
 	folded.p = st->fold.p;
 	folded.n = st->fold.len;
 	reply_facts_scan(c->b, folded, &c->facts);
-	c->quote = pick_quote(r, in);
+	c->quote = pick_quote(c, r, in);
 
 	c->part = 0;
 	greet(c, &st->pub);
@@ -913,7 +989,7 @@ compose_positive(struct compose *c, const struct rec *r, bool neutral)
 	const struct reply_slotv *liked = NULL;
 	int i;
 
-	c->quote = pick_quote(r, in);
+	c->quote = pick_quote(c, r, in);
 	c->part = 0;
 	greet(c, &st->pub);
 	sayf(c, &st->pub, neutral ? RS_NEU_THANK : RS_POS_THANK, '\n');

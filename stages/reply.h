@@ -278,6 +278,13 @@ void	reply_facts_scan(const struct reply_bank *b, struct slice t,
 	    struct reply_facts *f);
 
 /*
+ * Does a unit word of bank b ("days", "дней", "أيام") start the text at
+ * p, before end (not folded)?  `tmp` is scratch, emptied first.
+ */
+bool	reply_unit_word(const struct reply_bank *b, struct buf *tmp,
+	    const char *p, const char *end);
+
+/*
  * Plural form index of `n` for language `lang`: en el: one, other;
  * ru: one, few, many; ar: one, two, few, many, other; others: one form.
  */

@@ -1062,3 +1062,15 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	dur_roles(b, t, &ds);
 	dur_pick(&la, &ds, f->late, f);
 }
+
+bool
+reply_unit_word(const struct reply_bank *b, struct buf *tmp, const char *p,
+    const char *end)
+{
+	/* Enough for the longest unit stem folded. */
+	size_t n = end - p < 32 ? (size_t)(end - p) : 32;
+
+	buf_reset(tmp);
+	reply_fold(tmp, p, n);
+	return units_at(b, tmp->p, tmp->p + tmp->len) != 0;
+}
