@@ -406,6 +406,26 @@ rec_reader_offset(const struct rec_reader *rd)
 	return rd->base + rd->start;
 }
 
+int
+rec_reader_peek(struct rec_reader *rd, const char **p, size_t *n)
+{
+	int rc;
+
+	while (rd->end == rd->start)
+		if ((rc = reader_fill(rd)) != 1)
+			return rc;
+	*p = rd->buf + rd->start;
+	*n = rd->end - rd->start;
+	return 1;
+}
+
+void
+rec_reader_skip(struct rec_reader *rd, size_t used)
+{
+	rd->start += used;
+	rd->seq++;
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 #define REC_OUT_MAXKEYS	64

@@ -170,6 +170,16 @@ const char *rec_reader_error(const struct rec_reader *rd);
 struct slice rec_reader_tail(const struct rec_reader *rd);
 /* Bytes consumed so far (the offset of the next record). */
 uint64_t rec_reader_offset(const struct rec_reader *rd);
+/*
+ * For a stage that frames records itself (struct stage .scan): the bytes
+ * buffered after the last record, reading more when none are.  Returns 1
+ * with [*p, *p + *n) (n >= 1), 0 at the end of the input, -1 on a read
+ * error (rec_reader_error()).  rec_reader_skip() then takes the first
+ * `used` bytes as a record; rec_reader_next() reads the next record the
+ * usual way (and knows every error and message).
+ */
+int	rec_reader_peek(struct rec_reader *rd, const char **p, size_t *n);
+void	rec_reader_skip(struct rec_reader *rd, size_t used);
 
 /* ---- writing --------------------------------------------------------- */
 

@@ -1993,12 +1993,7 @@ parse_chain(struct run *r)
 		    strcmp(p, "run") == 0)
 			return stage_usage_error(r->ctx, "--chain: '%s' is not "
 			    "a stage", p);
-		/*
-		 * A stage with both reads records on stdin, with a reader
-		 * of its own (stats): only a source alone reads files.
-		 */
-		if (r->nchain == 0 && (st->source == NULL ||
-		    st->process != NULL))
+		if (r->nchain == 0 && st->source == NULL)
 			return stage_usage_error(r->ctx, "--chain: the first "
 			    "stage must read files ('%s' reads records)", p);
 		if (r->nchain > 0 && st->process == NULL)

@@ -987,11 +987,31 @@ run_records(struct stage_ctx *ctx)
 	struct rec_reader *rd;
 	const struct rec *r;
 	struct slice tail;
+	const char *p;
+	size_t n, used;
 	int rc, status = 0;
 
 	if ((rd = rec_reader_new(STDIN_FILENO, "stdin")) == NULL)
 		return stage_fail_errno(ctx, "cannot start reading");
 	for (;;) {
+		/* The stage's own one-pass scan first, where it has one. */
+		if (ctx->stage->scan != NULL &&
+		    rec_reader_peek(rd, &p, &n) == 1) {
+			ctx->marks = 0;
+			if ((used = ctx->stage->scan(ctx, p, p + n)) > 0) {
+				ctx->counts.read++;
+				rec_reader_skip(rd, used);
+				if (ctx->marks != 1) {
+					fprintf(stderr, "revpipe %s: scan "
+					    "marked a record %u times, not "
+					    "once (a bug)\n", ctx->stage->name,
+					    ctx->marks);
+					rec_reader_free(rd);
+					return -3;
+				}
+				continue;
+			}
+		}
 		rc = rec_reader_next(rd, &r);
 		if (rc == 0)
 			break;

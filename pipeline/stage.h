@@ -64,6 +64,14 @@ struct stage {
 	 * after option parsing and does its own I/O; returns an exit status.
 	 */
 	int	(*tool)(struct stage_ctx *);
+	/*
+	 * Optional, for a stage whose work per record is small: take the
+	 * whole record at the front of [p, end) in one pass and mark it,
+	 * returning its length; or return 0 (a shape it does not know, or
+	 * the record is not all there) and the driver indexes the record and
+	 * calls process() as usual, with the same rejects and messages.
+	 */
+	size_t	(*scan)(struct stage_ctx *, const char *p, const char *end);
 	unsigned	 flags;
 };
 

@@ -56,7 +56,6 @@ static const struct opt stats_opts[] = {
 struct stats_stage {
 	struct stats	 st;
 	struct slice	 topics[STATS_MAXLIST], evidence[STATS_MAXLIST];
-	struct rec	 rec;		/* records the scan leaves to rec_parse */
 };
 
 /*
@@ -257,172 +256,24 @@ stats_process(struct stage_ctx *ctx, const struct rec *r)
 }
 
 /*
- * Reading stdin.  stats reads its records itself (as a source) instead
- * of through the driver's reader: stats_scan() frames a record and takes
- * its facts in one pass, where the driver would index every pair first
- * (most of the cost of a record after reply).  Whatever the scan does not
- * know goes through rec_parse() and stats_process(), and the stream is
- * read, grown and judged as pipeline/rec.c's reader does, with the same
- * messages and rejects (not_a_map, bad_msgpack), so the counts, the
- * reject stream and the exit status are those of a process() stage.
+ * The driver's fast path (struct stage .scan): stats_scan() frames a
+ * record and takes its facts in one pass, where the driver would index
+ * every pair first (most of the cost of a record after reply).  What the
+ * scan does not know goes through the driver's reader and
+ * stats_process(), with the driver's rejects and messages.
  */
-#define IN_CHUNK	(1 << 20)
-#define IN_MAX_RECORD	((size_t)256 << 20)
-/* The most raw bytes a bad_msgpack reject keeps (pipeline/stage.c). */
-#define IN_REJECT_RAW	(1 << 20)
-
-struct stats_in {
-	char		*buf;
-	size_t		 cap, start, end;
-	uint64_t	 base;		/* stream offset of buf[0] */
-	uint64_t	 seq;
-	bool		 eof;
-};
-
-static int
-in_fill(struct stage_ctx *ctx, struct stats_in *in)
-{
-	ssize_t got;
-	char *p;
-
-	if (in->start > 0) {
-		memmove(in->buf, in->buf + in->start, in->end - in->start);
-		in->base += in->start;
-		in->end -= in->start;
-		in->start = 0;
-	}
-	if (in->cap - in->end < IN_CHUNK / 4) {
-		if (in->end > IN_MAX_RECORD)
-			return stage_fail(ctx, "'stdin': record at byte %llu is "
-			    "larger than %zu MiB", (unsigned long long)in->base,
-			    IN_MAX_RECORD >> 20);
-		if ((p = realloc(in->buf, in->cap * 2)) == NULL)
-			return stage_fail(ctx, "'stdin': out of memory");
-		in->buf = p;
-		in->cap *= 2;
-	}
-	do
-		got = read(STDIN_FILENO, in->buf + in->end, in->cap - in->end);
-	while (got == -1 && errno == EINTR);
-	if (got == -1)
-		return stage_fail_errno(ctx, "'stdin': read error");
-	if (got == 0)
-		in->eof = true;
-	in->end += (size_t)got;
-	return 0;
-}
-
-/*
- * Reject the bytes [p, p + n) at stream offset `off` as the driver does:
- * a skipped value (not_a_map) as itself, a malformed tail (bad_msgpack)
- * as bin.  stage_reject() takes a record, so this is one whose "src" is
- * "stdin" and whose bytes are what the reject stream must carry.
- */
-static int
-in_reject(struct stage_ctx *ctx, const char *p, size_t n, uint64_t off,
-    bool as_bin, const char *reason, const char *detail)
-{
-	static const char src_val[] = "\xa5stdin";
-	struct rec_kv kv = {
-		.key = SLICE_LIT("src"), .val = src_val, .vlen = 6
-	};
-	struct rec r = { .nkeys = 1, .kv = &kv, .offset = off };
-	struct buf b = BUF_INIT;
-	msgpack_packer pk;
-	int rc;
-
-	r.p = p;
-	r.n = n;
-	if (as_bin) {
-		if (n > IN_REJECT_RAW)
-			n = IN_REJECT_RAW;
-		mp_packer_buf(&pk, &b);
-		msgpack_pack_bin(&pk, n);
-		msgpack_pack_bin_body(&pk, p, n);
-		r.p = b.p;
-		r.n = b.len;
-	}
-	rc = stage_reject(ctx, &r, reason, "%s", detail);
-	buf_release(&b);
-	return rc;
-}
-
-static int
-stats_source(struct stage_ctx *ctx, const char *path)
+static size_t
+stats_scan_rec(struct stage_ctx *ctx, const char *p, const char *end)
 {
 	struct stats_stage *s = ctx->priv;
-	struct stats_in in;
 	struct stats_rec sr;
-	char err[256];
 	size_t used;
-	int rc, ret = -1;
 
-	/* Operands are partial states (--merge), taken by init: "-" here. */
-	(void)path;
-	memset(&in, 0, sizeof(in));
-	if ((in.buf = malloc(IN_CHUNK)) == NULL)
-		return stage_fail_errno(ctx, "cannot start reading");
-	in.cap = IN_CHUNK;
-	for (;;) {
-		if (in.end > in.start) {
-			used = stats_scan(in.buf + in.start, in.buf + in.end,
-			    &sr, s->topics, s->evidence);
-			if (used != 0) {
-				stats_add(&s->st, &sr);
-				stage_aggregate(ctx, NULL);
-				in.start += used;
-				in.seq++;
-				continue;
-			}
-			rc = rec_parse(&s->rec, in.buf + in.start,
-			    in.end - in.start, &used);
-			if (rc == MP_OK) {
-				s->rec.offset = in.base + in.start;
-				s->rec.seq = in.seq++;
-				in.start += used;
-				stats_process(ctx, &s->rec);
-				continue;
-			}
-			if (rc == MP_BAD && used > 0) {
-				snprintf(err, sizeof(err), "'stdin': value at "
-				    "byte %llu is not a map with string keys",
-				    (unsigned long long)(in.base + in.start));
-				/* A failed write is recorded; the driver
-				 * reads on, and so does this. */
-				(void)in_reject(ctx, in.buf + in.start, used,
-				    in.base + in.start, false, "not_a_map",
-				    err);
-				in.seq++;
-				in.start += used;
-				continue;
-			}
-			if (rc == MP_BAD) {
-				snprintf(err, sizeof(err), "'stdin': malformed "
-				    "msgpack in the record at byte %llu",
-				    (unsigned long long)(in.base + in.start));
-				goto bad;
-			}
-		} else if (in.eof) {
-			ret = 0;
-			goto out;
-		}
-		if (in.eof) {
-			snprintf(err, sizeof(err), "'stdin': stream ends inside "
-			    "the record at byte %llu (%zu bytes, truncated)",
-			    (unsigned long long)(in.base + in.start),
-			    in.end - in.start);
-			goto bad;
-		}
-		if (in_fill(ctx, &in) == -1)
-			goto out;
+	if ((used = stats_scan(p, end, &sr, s->topics, s->evidence)) > 0) {
+		stats_add(&s->st, &sr);
+		stage_aggregate(ctx, NULL);
 	}
-bad:
-	if (in_reject(ctx, in.buf + in.start, in.end - in.start,
-	    in.base + in.start, true, "bad_msgpack", err) == 0)
-		stage_fail(ctx, "%s", err);
-out:
-	free(in.buf);
-	return ret;
+	return used;
 }
 
 /* Write b to dir/name through a temporary name and rename(2). */
@@ -500,7 +351,6 @@ stats_free(struct stage_ctx *ctx)
 	if (s == NULL)
 		return;
 	stats_release(&s->st);
-	rec_release(&s->rec);
 	free(s);
 	ctx->priv = NULL;
 }
@@ -511,13 +361,8 @@ const struct stage stats_stage = {
 	.usage = "[--merge PARTIAL...]",
 	.opts = stats_opts,
 	.init = stats_init_stage,
-	/*
-	 * Records come through stats_source() (see above); process() is
-	 * its slow path, and what tells `revpipe run` that stats reads
-	 * records.
-	 */
 	.process = stats_process,
-	.source = stats_source,
+	.scan = stats_scan_rec,
 	.finish = stats_finish,
 	.free = stats_free,
 	.flags = STAGE_NO_STDOUT,
