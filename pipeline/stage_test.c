@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "mp.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -68,6 +69,37 @@ static const struct stage t_stage = {
 	.init = t_init,
 	.process = t_process,
 };
+
+/*
+ * The .scan fast path: takes a whole record whose text is "fast" (counted
+ * as aggregated), leaves every other one to the driver and process().
+ */
+static size_t
+t_scan(struct stage_ctx *ctx, const char *p, const char *end)
+{
+	static const char key_val[] = {
+		'\xa4', 't', 'e', 'x', 't', '\xa4', 'f', 'a', 's', 't'
+	};
+	const char *q = p;
+
+	if (mp_skip(&q, end) != MP_OK || memmem(p, (size_t)(q - p), key_val,
+	    sizeof(key_val)) == NULL)
+		return 0;
+	if (!opt_flag(ctx, "skip-mark"))
+		stage_aggregate(ctx, NULL);
+	return (size_t)(q - p);
+}
+
+static const struct stage t_scan_stage = {
+	.name = "t",
+	.summary = "test stage with a scan",
+	.opts = t_opts,
+	.init = t_init,
+	.process = t_process,
+	.scan = t_scan,
+};
+
+static const struct stage *t_under_test = &t_stage;
 
 /* Run t_stage with `args` (space separated) over the records in `in`,
  * one per line as "key=value;key=value" (string values); stdout and stderr
@@ -137,7 +169,7 @@ run_t(const char *args, const char *in, struct buf *out, struct buf *err)
 	dup2(fin, 0);
 	dup2(fout, 1);
 	dup2(ferr, 2);
-	status = stage_main(&t_stage, argc, argv);
+	status = stage_main(t_under_test, argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(save0, 0);
@@ -217,6 +249,37 @@ test_stage_unmarked_record_is_exit_3(void **state)
 	assert_int_equal(run_t("--skip-mark", "id=1;text=a\n", &out, &err),
 	    EXIT_ACCOUNTING);
 	assert_non_null(strstr(err.p, "marked 0 times"));
+	buf_release(&out);
+	buf_release(&err);
+}
+
+static void
+test_stage_scan_takes_records_and_leaves_the_rest(void **state)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	struct rec r;
+	struct slice s;
+	size_t used;
+
+	t_under_test = &t_scan_stage;
+	assert_int_equal(run_t("", "id=1;text=fast\nid=2;text=slow\n"
+	    "id=3\nid=4;text=fast\nid=5;text=dup\n", &out, &err), EXIT_OK);
+	/* Two taken by the scan, the rest through process(). */
+	assert_non_null(strstr(err.p, "5 read, 1 written, 1 duplicates, "
+	    "1 rejects, 2 aggregated"));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(rec_parse(&r, out.p, out.len, &used), MP_OK);
+	assert_int_equal(used, out.len);
+	assert_int_equal(rec_get_str(&r, "id", &s), 0);
+	assert_true(slice_eq(s, "2"));
+	rec_release(&r);
+	buf_reset(&out);
+	buf_reset(&err);
+	/* A scan that takes a record without marking it is a bug: exit 3. */
+	assert_int_equal(run_t("--skip-mark", "id=1;text=fast\n", &out, &err),
+	    EXIT_ACCOUNTING);
+	assert_non_null(strstr(err.p, "scan marked a record 0 times"));
+	t_under_test = &t_stage;
 	buf_release(&out);
 	buf_release(&err);
 }
@@ -307,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_stage_adds_replaces_deletes_and_passes_unknown_keys),
 		cmocka_unit_test(test_stage_counts_add_up_with_rejects_and_duplicates),
 		cmocka_unit_test(test_stage_unmarked_record_is_exit_3),
+		cmocka_unit_test(test_stage_scan_takes_records_and_leaves_the_rest),
 		cmocka_unit_test(test_stage_options_parse_sizes_ranges_and_defaults),
 		cmocka_unit_test(test_stage_bad_values_are_usage_errors),
 		cmocka_unit_test(test_stage_conf_applies_and_command_line_wins),
