@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <utf8proc.h>
 
 #include "banned.h"
@@ -335,7 +339,20 @@ text_trim(struct slice s)
 	size_t i = 0, n = s.n, len;
 	enum text_bad why;
 	int32_t cp = 0;
+	unsigned char a, z;
 
+	/*
+	 * Most text starts and ends with no space: a first byte that starts
+	 * no space character and a last byte that ends none say so.
+	 */
+	if (n > 0) {
+		a = p[0];
+		z = p[n - 1];
+		if (((a > 0x20 && a < 0x7f) || (a >= 0xc3 && a != 0xe2 &&
+		    a != 0xe3 && a != 0xef)) && ((z > 0x20 && z < 0x7f) ||
+		    (z >= 0x8c && z < 0xbf && z != 0xa0)))
+			return s;
+	}
 	while (i < n) {
 		if (p[i] < 0x80) {
 			if (!is_space_cp(p[i]))
@@ -388,6 +405,50 @@ text_nfc_quick(struct slice s)
 	}
 	return 1;
 }
+
+#ifdef __SSE2__
+/*
+ * The 16 bytes at p, when they are printable ASCII and whole two-byte
+ * sequences whose code points are clear in the quick-check table (Latin,
+ * Greek, Cyrillic, Arabic and Hebrew text): how many of them that is (15
+ * when the last byte leads a sequence); 0 when anything needs a closer
+ * look.  C1 controls are set in the table, so they stop it too.
+ */
+static inline size_t
+clean16(const unsigned char *p)
+{
+	const __m128i v = _mm_loadu_si128((const __m128i *)p);
+	unsigned a, l, c, bad = 0;
+	size_t k = 16;
+
+	/* As signed bytes: ASCII is positive, the rest negative. */
+	a = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+	    _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f))));
+	if (a == 0xffff)
+		return 16;
+	l = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+	    _mm_cmpgt_epi8(v, _mm_set1_epi8((char)0xc1)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8((char)0xe0))));
+	c = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v,
+	    _mm_set1_epi8((char)0xc0)));
+	if ((a | l | c) != 0xffff)
+		return 0;
+	if (l & 0x8000) {
+		l &= 0x7fff;
+		k = 15;
+	}
+	/* Each continuation byte right after a lead, and only there. */
+	if (c != l << 1)
+		return 0;
+	for (; l != 0; l &= l - 1) {
+		unsigned j = (unsigned)__builtin_ctz(l);
+
+		bad |= (unsigned)(text_qc[p[j] & 0x1f] >> (p[j + 1] & 0x3f));
+	}
+	return (bad & 1) != 0 ? 0 : k;
+}
+#endif
 
 /*
  * Copy the n bytes at p without controls (CR LF and CR -> LF, TAB ->
@@ -492,12 +553,30 @@ text_clean(struct arena *a, const char *s, size_t n, struct slice *out,
 	enum text_bad why = TEXT_BAD_BYTE;
 	bool ctl = false, nfc = true;
 	size_t i = 0, len;
+#ifdef __SSE2__
+	size_t simd_from = 0;
+#endif
 	int32_t cp;
 	struct slice t;
 
 	if (!text_qc_ready)
 		text_qc_build();
 	while (i < n) {
+#ifdef __SSE2__
+		/*
+		 * Sixteen bytes at a time while they need nothing; after a
+		 * block that does, the code below takes the next 16 bytes.
+		 */
+		if (i >= simd_from) {
+			size_t k;
+
+			while (i + 16 <= n && (k = clean16(p + i)) != 0)
+				i += k;
+			if (i >= n)
+				break;
+			simd_from = i + 16;
+		}
+#endif
 		if (p[i] < 0x80) {
 			i += ascii_run(p, n, i);
 			if (i >= n)

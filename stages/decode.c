@@ -427,20 +427,25 @@ dec_put_int(unsigned char *w, int64_t v)
 	return 1 + n;
 }
 
-/* review.v1 keys as msgpack strings, header byte first. */
-#define OUT_KEY(s)	SLICE_LIT(s)
-static const struct slice out_key[PM_NKEYS] = {
-	OUT_KEY("\xa2" "id"), OUT_KEY("\xa6" "seller"),
-	OUT_KEY("\xa5" "buyer"), OUT_KEY("\xa8" "order_id"),
-	OUT_KEY("\xa7" "service"), OUT_KEY("\xa6" "rating"),
-	OUT_KEY("\xaa" "created_at"), OUT_KEY("\xa5" "title"),
-	OUT_KEY("\xa4" "text")
+/*
+ * review.v1 keys as msgpack strings, header byte first, padded to 16
+ * bytes: put_key() copies all 16 (the record's room has that slack) and
+ * moves on by the key's length.
+ */
+static const struct {
+	char	 b[16];
+	size_t	 n;
+} out_key[PM_NKEYS] = {
+	{ "\xa2" "id", 3 }, { "\xa6" "seller", 7 }, { "\xa5" "buyer", 6 },
+	{ "\xa8" "order_id", 9 }, { "\xa7" "service", 8 },
+	{ "\xa6" "rating", 7 }, { "\xaa" "created_at", 11 },
+	{ "\xa5" "title", 6 }, { "\xa4" "text", 5 }
 };
 
 static inline char *
 put_key(char *w, int k)
 {
-	memcpy(w, out_key[k].p, out_key[k].n);
+	memcpy(w, out_key[k].b, 16);
 	return w + out_key[k].n;
 }
 

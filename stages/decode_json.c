@@ -77,6 +77,9 @@ dj_ws(struct djp *j)
 {
 	const char *p = j->p;
 
+	/* Compact JSON: no white space at all, and ' ' is the highest. */
+	if (p < j->end && (unsigned char)*p > ' ')
+		return;
 	while (p < j->end && (*p == ' ' || *p == '\n' || *p == '\r' ||
 	    *p == '\t'))
 		p++;
@@ -342,9 +345,22 @@ static inline bool
 dj_expected(struct djp *j, const struct slice *e, struct slice *key)
 {
 	const char *p = j->p + 1;
+	size_t n = e->n;
 
-	if ((size_t)(j->end - p) <= e->n || p[e->n] != '"' ||
-	    memcmp(p, e->p, e->n) != 0)
+	if ((size_t)(j->end - p) <= n || p[n] != '"')
+		return false;
+	/* Keys are short: two overlapping loads from each side, no call. */
+	if (n >= 4 && n <= 16) {
+		size_t h = n >= 8 ? 8 : 4;
+		uint64_t x = 0, y = 0, u = 0, v = 0;
+
+		memcpy(&x, p, h);
+		memcpy(&y, e->p, h);
+		memcpy(&u, p + n - h, h);
+		memcpy(&v, e->p + n - h, h);
+		if (((x ^ y) | (u ^ v)) != 0)
+			return false;
+	} else if (memcmp(p, e->p, n) != 0)
 		return false;
 	key->p = p;
 	key->n = e->n;
@@ -423,7 +439,21 @@ dj_object(struct djp *j, struct slice prefix, bool keep)
 			path.p = q;
 			path.n = prefix.n + 1 + key.n;
 		}
-		if (dj_value(j, path, keep) == -1 || (rc = dj_next(j, '}')) == -1)
+		/* A string, the usual value, without the switch. */
+		if (keep && j->p < j->end && *j->p == '"') {
+			struct slice v;
+
+			if (dj_string(j, &v, true) == -1)
+				return -1;
+			dj_add(j, path, v, DV_STR);
+		} else if (dj_value(j, path, keep) == -1)
+			return -1;
+		/* A comma and the next key's quote, without white space. */
+		if (j->end - j->p >= 2 && j->p[0] == ',' && j->p[1] == '"') {
+			j->p++;
+			continue;
+		}
+		if ((rc = dj_next(j, '}')) == -1)
 			return -1;
 		if (rc == 0)
 			return 0;
