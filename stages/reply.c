@@ -941,7 +941,12 @@ compose_negative(struct compose *c, const struct rec *r)
 	FACT(f->early_delivery, RS_FACT_EARLY_DELIVERY);
 	FACT(f->no_answer, RS_FACT_NO_ANSWER);
 	FACT(f->extra_ask, RS_FACT_EXTRA_ASK);
-	FACT(f->unit != RU_NONE, RS_FACT_LATE);
+	/* How long it took is said as such, never as the delay. */
+	if (nfacts < 2 && f->unit != RU_NONE && sayf(c, &st->pub,
+	    f->dur_took ? RS_FACT_LATE_TOOK : RS_FACT_LATE, ' ')) {
+		nfacts++;
+		facts |= SAID(RS_FACT_LATE);
+	}
 	for (i = 0; i < in->ntopics && i < 2 && acks + nfacts < 3; i++)
 		if (!covered(facts, in->topics[i]) && say(c, &st->pub,
 		    reply_family(c->b, RF_ACK, in->topics[i]), ' '))

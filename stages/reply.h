@@ -90,7 +90,8 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(DETECT_BEFORE, "detect.before") \
 	X(DETECT_PROMISED, "detect.promised") \
 	X(DETECT_LATEBY, "detect.lateby") \
-	X(DETECT_TOOK, "detect.took")
+	X(DETECT_TOOK, "detect.took") \
+	X(FACT_LATE_TOOK, "fact.late.took")
 
 enum reply_slot {
 #define REPLY_S(id, name) RS_##id,
@@ -267,6 +268,7 @@ enum reply_unit { RU_NONE, RU_DAY, RU_HOUR, RU_WEEK, RU_MONTH };
 struct reply_facts {
 	enum reply_unit	 unit;		/* a duration "5 days" */
 	long		 dur;
+	bool		 dur_took;	/* dur is how long it took, not the delay */
 	struct slice	 money_num;	/* "50" of an amount, ASCII digits */
 	const struct reply_money *money;	/* its pattern, or NULL */
 	bool		 late;		/* a lateness word */

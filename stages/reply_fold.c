@@ -739,6 +739,9 @@ dur_diff(enum reply_unit pu, long pv, enum reply_unit au, long av,
  *    positive is named;
  * 3. else, as before promises were read, the first duration near a
  *    lateness word (digits before words): "waited 5 days".
+ * How long it took, when that is all that is known ("late, it took 17
+ * days"; promised weeks, took months), is named as such (dur_took):
+ * "it took us 17 days", never "17 days late".
  */
 static void
 dur_pick(const struct late_at *la, const struct durs *ds, bool late,
@@ -776,7 +779,14 @@ dur_pick(const struct late_at *la, const struct durs *ds, bool late,
 			pu = au;
 		if (au == RU_NONE && (took->flags & DM_BARE))
 			au = pu;
-		if (pu != RU_NONE && au != RU_NONE)
+		if (pu == RU_NONE || au == RU_NONE)
+			return;
+		if ((unit_hours(pu) == 0) != (unit_hours(au) == 0)) {
+			/* Weeks against months: say how long it took. */
+			f->unit = au;
+			f->dur = took->v;
+			f->dur_took = true;
+		} else
 			dur_diff(pu, pr->v, au, took->v, f);
 		return;
 	}
@@ -793,6 +803,7 @@ dur_pick(const struct late_at *la, const struct durs *ds, bool late,
 			    d->num : d->unit)) {
 				f->unit = pu;
 				f->dur = d->v;
+				f->dur_took = (d->flags & DM_TOOK) != 0;
 				return;
 			}
 		}
@@ -826,6 +837,12 @@ number_words(const struct reply_bank *b, struct slice t, struct durs *ds)
 
 	for (p = t.p; p + 1 < end && ds->n < DUR_MAX; p++) {
 		if (p > t.p && !word_break(p[-1]))
+			continue;
+		/* Not the unit of "3 weeks" again as "a week". */
+		for (i = 0; i < (uint32_t)ds->n; i++)
+			if (p >= ds->d[i].num && p < ds->d[i].end)
+				break;
+		if (i < (uint32_t)ds->n)
 			continue;
 		pair = (unsigned char)p[0] << 8 | (unsigned char)p[1];
 		if ((b->numw_pair[pair >> 6] >> (pair & 63) & 1) == 0)
