@@ -91,6 +91,10 @@ struct decode {
 	size_t		 nexp;
 	size_t		 nexp_json;	/* leading paths the scanner may use */
 	const struct pmap *exp_map;
+	/* map_fields()' answer for a record with the paths exp[0 .. res_n) */
+	size_t		 res_n;		/* 0: none */
+	size_t		 res_f[PM_NKEYS];	/* field + 1, 0: none */
+	struct slice	 res_name[PM_NKEYS];
 	struct buf	 out;		/* the record being written */
 
 	/* CSV header, copied. */
@@ -200,35 +204,25 @@ entry_limit(struct stage_ctx *ctx, struct decode *d, const char *reason,
 }
 
 /*
- * Append more entry bytes to the window.  Returns 1 when bytes came, 0 at
- * the end of the entry, -1 when the entry stopped (error or limit, already
- * reported or to be reported by the caller through d->stop).
+ * The next block of entry bytes in *blk, *bn (valid until the next read),
+ * counted against the limits.  Returns 1, 0 at the end of the entry, -1
+ * when it stopped on an error (d->stop, d->errmsg), -2 when the block came
+ * but a limit stopped the entry (reported).
  */
 static int
-win_fill(struct stage_ctx *ctx, struct decode *d)
+win_block(struct stage_ctx *ctx, struct decode *d, const void **blk,
+    size_t *bn)
 {
-	const void *blk;
-	size_t bn;
 	la_int64_t off, in;
-	la_ssize_t n;
 	char h[32];
 	int r;
 
-	if (d->stop != STOP_NONE)
-		return -1;
-	if (d->eof)
-		return 0;
-	if (d->wpos > 0) {
-		memmove(d->win.p, d->win.p + d->wpos, d->win.len - d->wpos);
-		d->win.len -= d->wpos;
-		d->wpos = 0;
-	}
 	/*
 	 * Block by block, not archive_read_data(): that one drops the bytes
 	 * it had gathered when a later block fails, and the records before
 	 * a truncation are worth keeping.
 	 */
-	r = archive_read_data_block(d->cur, &blk, &bn, &off);
+	r = archive_read_data_block(d->cur, blk, bn, &off);
 	if (r == ARCHIVE_EOF) {
 		d->eof = true;
 		return 0;
@@ -240,15 +234,13 @@ win_fill(struct stage_ctx *ctx, struct decode *d)
 		d->stop = STOP_ERROR;
 		return -1;
 	}
-	n = (la_ssize_t)bn;
-	buf_add(&d->win, blk, bn);
-	d->entry_bytes += (uint64_t)n;
-	d->file_out += (uint64_t)n;
+	d->entry_bytes += (uint64_t)*bn;
+	d->file_out += (uint64_t)*bn;
 	if (d->entry_bytes > d->max_entry) {
 		human(h, sizeof(h), d->max_entry);
 		entry_limit(ctx, d, "entry_too_large",
 		    "more than %s uncompressed (--max-entry-size)", h);
-		return -1;
+		return -2;
 	}
 	in = d->topgz != NULL ? (la_int64_t)gz_in_bytes(d->topgz) :
 	    archive_filter_bytes(d->top, -1);
@@ -258,9 +250,36 @@ win_fill(struct stage_ctx *ctx, struct decode *d)
 		entry_limit(ctx, d, "ratio_exceeded",
 		    "expands more than %g times its compressed size "
 		    "(--max-ratio): a compression bomb?", d->max_ratio);
-		return -1;
+		return -2;
 	}
 	return 1;
+}
+
+/*
+ * Append more entry bytes to the window.  Returns 1 when bytes came, 0 at
+ * the end of the entry, -1 when the entry stopped (error or limit, already
+ * reported or to be reported by the caller through d->stop).
+ */
+static int
+win_fill(struct stage_ctx *ctx, struct decode *d)
+{
+	const void *blk;
+	size_t bn;
+	int r;
+
+	if (d->stop != STOP_NONE)
+		return -1;
+	if (d->eof)
+		return 0;
+	if (d->wpos > 0) {
+		memmove(d->win.p, d->win.p + d->wpos, d->win.len - d->wpos);
+		d->win.len -= d->wpos;
+		d->wpos = 0;
+	}
+	if ((r = win_block(ctx, d, &blk, &bn)) == 0 || r == -1)
+		return r;
+	buf_add(&d->win, blk, bn);
+	return r == 1 ? 1 : -1;
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -345,12 +364,20 @@ map_fields(struct decode *d, const struct dec_field **f, struct slice *name)
 
 	if (d->exp_map != d->map) {
 		d->exp_map = d->map;
-		d->nexp = d->nexp_json = nm = 0;
+		d->nexp = d->nexp_json = d->res_n = nm = 0;
 	}
 	/* The scanner compared what it could; CSV and msgpack are here. */
 	while (nm < r->n && nm < d->nexp && slice_same(r->f[nm].path,
 	    d->exp[nm]))
 		nm++;
+	if (nm == r->n && nm == d->res_n && nm > 0) {
+		for (k = 0; k < PM_NKEYS; k++) {
+			f[k] = d->res_f[k] != 0 ? &r->f[d->res_f[k] - 1] :
+			    NULL;
+			name[k] = d->res_name[k];
+		}
+		return;
+	}
 	store = nm < r->n;
 	memset(last, 0, sizeof(last));
 	for (i = 0; i < r->n; i++) {
@@ -368,17 +395,21 @@ map_fields(struct decode *d, const struct dec_field **f, struct slice *name)
 	}
 	if (store)
 		exp_store(d);
+	d->res_n = r->n;
 	for (k = 0; k < PM_NKEYS; k++) {
 		const struct pm_paths *pp = &d->map->src[k];
 
 		f[k] = NULL;
+		d->res_f[k] = 0;
 		name[k] = pp->n > 0 ? pp->alt[0] : (struct slice){ "", 0 };
 		for (a = 0; a < pp->n; a++)
 			if (last[k * PM_MAX_ALT + a] != 0) {
-				f[k] = &r->f[last[k * PM_MAX_ALT + a] - 1];
+				d->res_f[k] = last[k * PM_MAX_ALT + a];
+				f[k] = &r->f[d->res_f[k] - 1];
 				name[k] = pp->alt[a];
 				break;
 			}
+		d->res_name[k] = name[k];
 	}
 }
 
@@ -626,6 +657,25 @@ blank(const char *p, size_t n)
 	return true;
 }
 
+/* One line of JSON Lines: -1 to fail, 1 to stop the entry, 0 to go on. */
+static int
+jsonl_line(struct stage_ctx *ctx, struct decode *d, uint64_t line,
+    const char *p, size_t len)
+{
+	if (len > d->rec_limit) {
+		if (!count_record(ctx, d))
+			return 1;
+		return rej(ctx, d, line, p, RAW_HEAD, "record_too_large",
+		    "line over --max-field %" PRIu64 " + 64 KiB",
+		    d->max_field) == -1 ? -1 : 0;
+	}
+	if (blank(p, len))
+		return 0;
+	if (json_record(ctx, d, line, p, len) == -1)
+		return -1;
+	return d->stop != STOP_NONE ? 1 : 0;
+}
+
 static int
 do_jsonl(struct stage_ctx *ctx, struct decode *d)
 {
@@ -636,27 +686,16 @@ do_jsonl(struct stage_ctx *ctx, struct decode *d)
 		const char *base = d->win.p + d->wpos;
 		size_t avail = d->win.len - d->wpos;
 		const char *nl = memchr(base, '\n', avail);
+		const char *bp, *bend;
+		const void *blk;
+		size_t bn;
 
 		if (nl != NULL || (d->eof && avail > 0)) {
 			size_t len = nl != NULL ? (size_t)(nl - base) : avail;
 
-			line++;
 			d->wpos += len + (nl != NULL);
-			if (len > d->rec_limit) {
-				if (!count_record(ctx, d))
-					return 0;
-				if (rej(ctx, d, line, base, RAW_HEAD,
-				    "record_too_large", "line over --max-field "
-				    "%" PRIu64 " + 64 KiB", d->max_field) == -1)
-					return -1;
-				continue;
-			}
-			if (blank(base, len))
-				continue;
-			if (json_record(ctx, d, line, base, len) == -1)
-				return -1;
-			if (d->stop != STOP_NONE)
-				return 0;
+			if ((r = jsonl_line(ctx, d, ++line, base, len)) != 0)
+				return r == -1 ? -1 : 0;
 			continue;
 		}
 		if (d->eof)
@@ -682,8 +721,44 @@ do_jsonl(struct stage_ctx *ctx, struct decode *d)
 			}
 			continue;
 		}
-		if (win_fill(ctx, d) == -1)
+		if (d->stop != STOP_NONE)
 			return 0;
+		/*
+		 * The window holds at most the start of a line.  The next
+		 * block's lines are read where the block is: only what ends
+		 * the window's line, and the piece of a line at the block's
+		 * end, are copied into the window.
+		 */
+		if (d->wpos > 0) {
+			memmove(d->win.p, base, avail);
+			d->win.len = avail;
+			d->wpos = 0;
+		}
+		if ((r = win_block(ctx, d, &blk, &bn)) == -1)
+			return 0;
+		if (r == 0)
+			continue;
+		bp = blk;
+		bend = bp + bn;
+		if (r == -2 || (nl = memchr(bp, '\n', bn)) == NULL) {
+			buf_add(&d->win, bp, bn);
+			if (r == -2)
+				return 0;
+			continue;
+		}
+		buf_add(&d->win, bp, (size_t)(nl + 1 - bp));
+		d->wpos = d->win.len;
+		if ((r = jsonl_line(ctx, d, ++line, d->win.p,
+		    d->win.len - 1)) != 0)
+			return r == -1 ? -1 : 0;
+		for (bp = nl + 1; (nl = memchr(bp, '\n',
+		    (size_t)(bend - bp))) != NULL; bp = nl + 1)
+			if ((r = jsonl_line(ctx, d, ++line, bp,
+			    (size_t)(nl - bp))) != 0)
+				return r == -1 ? -1 : 0;
+		buf_reset(&d->win);
+		d->wpos = 0;
+		buf_add(&d->win, bp, (size_t)(bend - bp));
 	}
 }
 
