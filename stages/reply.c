@@ -755,39 +755,97 @@ skip_number(const char *p, const char *end)
 	return p;
 }
 
+/* Past spaces and Arabic tatweel (بـ ٣) from p. */
+static const char *
+skip_gap(const char *p, const char *end)
+{
+	while (p < end)
+		if (*p == ' ')
+			p++;
+		else if (end - p >= 2 && (unsigned char)p[0] == 0xd9 &&
+		    (unsigned char)p[1] == 0x80)
+			p += 2;
+		else
+			break;
+	return p;
+}
+
+/* Back over spaces and tatweel before p. */
+static const char *
+skip_gap_back(const char *lo, const char *p)
+{
+	while (p > lo)
+		if (p[-1] == ' ')
+			p--;
+		else if (p - lo >= 2 && (unsigned char)p[-2] == 0xd9 &&
+		    (unsigned char)p[-1] == 0x80)
+			p -= 2;
+		else
+			break;
+	return p;
+}
+
+/*
+ * Does a number with a unit word end at a, in the same sentence ("3 күн
+ * | деп уәде берді", not "4 days. | Good battery")?
+ */
+static bool
+duration_before(struct compose *c, struct slice text, const char *a)
+{
+	const char *w = a;
+
+	if (a == text.p || (unsigned char)a[-1] < 0x80)
+		return false;	/* the word before ends in a mark */
+	while (w > text.p && w[-1] != ' ')
+		w--;
+	return w < a && digit_before(text.p, skip_gap_back(text.p, w)) &&
+	    reply_unit_word(c->b, &c->st->tmp, w, a);
+}
+
 /*
  * Is the phrase at [p, p + n) of text cut at a duration?  classify's
  * evidence splits "Обещал сделать за 2 дня, а сделал за 9 дней" into
  * «Обещал сделать за», «2 дня» and «дней»: none means anything quoted
- * alone, and the delay fact says the number.  So a phrase may not start
- * with a number inside a sentence ("Гарантия | 1 жыл"; "5 days late." at
- * its start is whole) nor with the unit word after one ("9 | days late"),
- * and a phrase of several words may not stop before a number with a unit
- * ("за | 2 дня").  "perfect | 48 megapixels", "2016 | no such problems"
- * and "not bad | 10 of 10" are whole.
+ * alone, and the delay fact says the number.  So a phrase may not
+ * start with a number inside a sentence ("Гарантия | 1 жыл"; "5 days
+ * late." at its start is whole), be a number and its unit only ("3
+ * gün | dedi"), start with the unit word after a number ("9 | days
+ * late") or right after a duration ("3 күн | деп уәде берді"), and a
+ * phrase of several words may not stop before a duration ("за | 2
+ * дня", "сдали через | 10.", the unit left out).  "perfect | 48
+ * megapixels", "2016 | no such problems" and "not bad | 10 of 10" are
+ * whole.
  */
 static bool
 cut_at_number(struct compose *c, struct slice text, const char *p,
     size_t n)
 {
-	const char *a = p, *z = p + n, *end = text.p + text.n;
+	const char *a, *z = p + n, *end = text.p + text.n;
 
-	while (a > text.p && a[-1] == ' ')
-		a--;
-	if (digit_at(p, z))
-		return a > text.p && a[-1] != '.' && a[-1] != '!' &&
-		    a[-1] != '?' && a[-1] != '\n';
+	a = skip_gap_back(text.p, p);
+	if (digit_at(p, z)) {
+		if (a > text.p && a[-1] != '.' && a[-1] != '!' &&
+		    a[-1] != '?' && a[-1] != '\n')
+			return true;
+		for (a = skip_number(p, z); a < z && *a == ' '; a++)
+			;
+		return memchr(a, ' ', z - a) == NULL &&
+		    reply_unit_word(c->b, &c->st->tmp, a, z);
+	}
 	if (digit_before(text.p, a) &&
 	    reply_unit_word(c->b, &c->st->tmp, p, end))
 		return true;
-	while (z < end && *z == ' ')
-		z++;
+	if (memchr(p, ' ', n) != NULL && duration_before(c, text, a))
+		return true;
+	z = skip_gap(z, end);
 	if (memchr(p, ' ', n) == NULL || !digit_at(z, end))
 		return false;
 	for (z = skip_number(z, end); z < end && (*z == ' ' || *z == '-');
 	    z++)
 		;
-	return reply_unit_word(c->b, &c->st->tmp, z, end);
+	return z == end || *z == '.' || *z == ',' || *z == '!' ||
+	    *z == '?' || *z == ';' || reply_unit_word(c->b, &c->st->tmp, z,
+	    end);
 }
 
 /* Are there words to quote (three letters, not just emoji and marks)? */

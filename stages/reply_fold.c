@@ -824,6 +824,22 @@ dur_add(struct durs *ds, const struct dur_at *d)
 }
 
 /*
+ * Is [p - 2, p) an Arabic one-letter word written onto the next (ب و ل ف
+ * ك: بثلاثة أيام "with three days") at a word start?
+ */
+static bool
+ar_proclitic(const char *t0, const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (p - t0 < 2 || (p - t0 > 2 && !word_break(p[-3])))
+		return false;
+	return (u[-2] == 0xd8 && u[-1] == 0xa8) || (u[-2] == 0xd9 &&
+	    (u[-1] == 0x88 || u[-1] == 0x84 || u[-1] == 0x81 ||
+	    u[-1] == 0x83));
+}
+
+/*
  * Durations in words ("two weeks", "три дня", "δύο εβδομάδες"): the
  * detect.number lines are "word => N".  A word that itself starts with a
  * unit stem is the unit too: the Arabic dual أسبوعين is "two weeks".
@@ -831,12 +847,17 @@ dur_add(struct durs *ds, const struct dur_at *d)
 static void
 number_words(const struct reply_bank *b, struct slice t, struct durs *ds)
 {
-	const char *p, *q, *end = t.p + t.n;
+	const char *p, *q, *num, *end = t.p + t.n;
 	struct dur_at d;
 	uint32_t i, pair;
 
 	for (p = t.p; p + 1 < end && ds->n < DUR_MAX; p++) {
-		if (p > t.p && !word_break(p[-1]))
+		/* The number starts its word or follows a proclitic. */
+		if (p == t.p || word_break(p[-1]))
+			num = p;
+		else if (ar_proclitic(t.p, p))
+			num = p - 2;
+		else
 			continue;
 		/* Not the unit of "3 weeks" again as "a week". */
 		for (i = 0; i < (uint32_t)ds->n; i++)
@@ -853,7 +874,7 @@ number_words(const struct reply_bank *b, struct slice t, struct durs *ds)
 			if (w->p[0] != *p || (size_t)(end - p) < w->n ||
 			    memcmp(p, w->p, w->n) != 0)
 				continue;
-			d.num = p;
+			d.num = num;
 			d.v = w->v;
 			d.flags = DM_WORDS;
 			d.units = 0;
@@ -862,16 +883,9 @@ number_words(const struct reply_bank *b, struct slice t, struct durs *ds)
 				d.unit = skip_blank(q, end);
 				d.units = units_at(b, d.unit, end);
 			}
-			/*
-			 * An Arabic dual may carry a preposition: بيومين
-			 * (Cyrillic одна must not be a day for its дн).
-			 */
-			for (q = p; d.units == 0 && q < p + w->n &&
-			    (q == p || ((unsigned char)*p >= 0xd8 &&
-			    (unsigned char)*p <= 0xdb)); q++) {
-				d.unit = q;
-				if ((*q & 0xc0) != 0x80)
-					d.units = units_at(b, q, end);
+			if (d.units == 0) {
+				d.unit = p;
+				d.units = units_at(b, p, end);
 			}
 			if (d.units == 0 || dur_unit(&d) == RU_NONE)
 				continue;

@@ -311,6 +311,37 @@ test_reply_facts_delay_from_durations(void **state)
 		{ "ru", "Обещали за 10 дней, сделали за 10 дней.", RU_NONE, 0 },
 		/* Units that do not compare: how long it took (see below). */
 		{ "en", "Promised 2 weeks, took 2 months.", RU_MONTH, 2 },
+		/* Numbers in words and Eastern digits in every language. */
+		{ "kk", "Екі күнде бітіремін деді, он күнде бітірді.", RU_DAY,
+		    8 },
+		{ "tr", "İki günde teslim edeceğini söyledi, on günde teslim etti.",
+		    RU_DAY, 8 },
+		{ "fa", "قرار بود ۲ روزه تحویل بده ولی ده روز طول کشید.", RU_DAY,
+		    8 },
+		{ "ar", "وعدني بثلاثة أيام واستغرق عشرة أيام.", RU_DAY, 7 },
+		{ "el", "Είπε τρεις μέρες, τελικά πήρε δέκα μέρες.", RU_DAY, 7 },
+		{ "ru", "Обещали за три дня, сдали через 10.", RU_DAY, 7 },
+		{ "fa", "تحویل ۳ روز تأخیر داشت.", RU_DAY, 3 },
+		{ "ar", "تأخر التسليم ثلاثة أيام عن الموعد.", RU_DAY, 3 },
+		/* A price, an order number or stars beside the durations. */
+		{ "ru", "Поставлю 1 звезду: обещал за 3 дня, сделал за 8 дней, "
+		    "а взял 5000 руб.", RU_DAY, 5 },
+		{ "kk", "Тапсырыс №4417: 2 күнде бітіремін деді, 6 күнде бітірді, "
+		    "15000 теңге төледім.", RU_DAY, 4 },
+		{ "ar", "الطلب رقم 5512، وعد بـ ٣ أيام وسلم بعد ٩ أيام، ودفعت "
+		    "300 ريال.", RU_DAY, 6 },
+		{ "el", "Παραγγελία 5512: υποσχέθηκε 3 μέρες, έκανε 9, πλήρωσα "
+		    "80 €.", RU_DAY, 6 },
+		{ "tr", "5 yıldız vermem, 900 TL ödedim, 3 gün dedi 9 günde "
+		    "teslim etti.", RU_DAY, 6 },
+		{ "fa", "سفارش ۵۵۱۲، قرار بود ۳ روزه تحویل بده ولی ۹ روز طول "
+		    "کشید، ۱۲۰۰۰۰۰ تومان دادم.", RU_DAY, 6 },
+		{ "en", "Order 5512, $120: promised 3 days, took 9 days.", RU_DAY,
+		    6 },
+		/* How long it took when nothing was promised. */
+		{ "en", "The delivery was late, it took 17 days.", RU_DAY, 17 },
+		{ "ru", "Заказ опоздал, работа заняла 12 дней.", RU_DAY, 12 },
+		{ "el", "Η παράδοση άργησε, τελικά πήρε 12 μέρες.", RU_DAY, 12 },
 		/* Without a promise, as before: near a lateness word. */
 		{ "en", "I waited 2 weeks for a reply.", RU_WEEK, 2 },
 		{ "en", "Delivered 2 days before the deadline.", RU_NONE, 0 },
@@ -336,6 +367,41 @@ test_reply_facts_delay_from_durations(void **state)
 		reply_bank_release(&b);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/* How long it took is told apart from the delay. */
+static void
+test_reply_facts_took_is_not_the_delay(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+		bool took;
+	} cases[] = {
+		{ "en", "The delivery was late, it took 17 days.", true },
+		{ "ru", "Заказ опоздал, работа заняла 12 дней.", true },
+		{ "kk", "Тапсырыс кешікті, 12 күн кетті.", true },
+		{ "ar", "تأخر الطلب كثيرا، أخذ ١٢ يوم.", true },
+		{ "el", "Η παράδοση άργησε, τελικά πήρε 12 μέρες.", true },
+		{ "tr", "Teslimat gecikti, tam 12 gün sürdü.", true },
+		{ "fa", "تحویل دیر شد، ۱۲ روز طول کشید.", true },
+		{ "en", "Promised 2 weeks, took 2 months.", true },
+		{ "en", "Promised 3 days, took 10 days.", false },
+		{ "en", "Delivered 5 days late.", false },
+		{ "ru", "Опоздали на 5 дней.", false },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		if (f.unit == RU_NONE || f.dur_took != cases[i].took)
+			fail_msg("%s: '%s': unit %d took %d", cases[i].lang,
+			    cases[i].text, f.unit, f.dur_took);
+		reply_bank_release(&b);
+	}
 }
 
 static void
@@ -560,6 +626,7 @@ main(void)
 		cmocka_unit_test(test_reply_topic_names),
 		cmocka_unit_test(test_reply_facts_late_days),
 		cmocka_unit_test(test_reply_facts_delay_from_durations),
+		cmocka_unit_test(test_reply_facts_took_is_not_the_delay),
 		cmocka_unit_test(test_reply_facts_money),
 		cmocka_unit_test(test_reply_facts_freelance),
 		cmocka_unit_test(test_reply_facts_match_substrings),
