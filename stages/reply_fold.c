@@ -753,8 +753,17 @@ dur_pick(const struct late_at *la, const struct durs *ds, bool late,
 
 	for (i = 0; i < ds->n; i++) {
 		d = &ds->d[i];
-		if ((d->flags & (DM_LATEBY | DM_BARE | DM_BEFORE)) ==
-		    DM_LATEBY && (pu = dur_unit(d)) != RU_NONE) {
+		if ((d->flags & (DM_LATEBY | DM_BEFORE)) != DM_LATEBY)
+			continue;
+		pu = dur_unit(d);
+		/* "3 days were agreed, delayed another 4": days. */
+		if ((d->flags & DM_BARE) && i > 0 &&
+		    !(ds->d[i - 1].flags & DM_BARE)) {
+			pu = dur_unit(&ds->d[i - 1]);
+			if (!dur_ok(pu, d->v))
+				pu = RU_NONE;
+		}
+		if (pu != RU_NONE) {
 			f->unit = pu;
 			f->dur = d->v;
 			return;

@@ -338,6 +338,32 @@ test_reply_facts_delay_from_durations(void **state)
 		    "کشید، ۱۲۰۰۰۰۰ تومان دادم.", RU_DAY, 6 },
 		{ "en", "Order 5512, $120: promised 3 days, took 9 days.", RU_DAY,
 		    6 },
+		/* More ways to say it. */
+		{ "en", "I was told 48 hours, it took 5 days.", RU_DAY, 3 },
+		{ "en", "Delivery took 3 weeks instead of the promised 5 days.",
+		    RU_DAY, 16 },
+		{ "en", "Expected in a week, got it after 3 weeks.", RU_WEEK, 2 },
+		{ "en", "It was supposed to be ready in 3 days. Took 2 weeks. "
+		    "Order #12345, paid $200.", RU_DAY, 11 },
+		{ "ru", "Сказал, что сделает за три дня, в итоге делал две "
+		    "недели.", RU_DAY, 11 },
+		{ "ru", "Срок сдачи 7 дней, задержка 3 дня, оценка 2 из 5.",
+		    RU_DAY, 3 },
+		{ "kk", "Бес күнде дайын болады деді, екі аптадан кейін ғана "
+		    "жіберді.", RU_DAY, 9 },
+		{ "ar", "اتفقنا على ٥ أيام والتسليم كان بعد ١٤ يوم.", RU_DAY, 9 },
+		{ "el", "Συμφωνήσαμε για 5 μέρες και παραδόθηκε μετά από 2 "
+		    "εβδομάδες.", RU_DAY, 9 },
+		{ "el", "Η προθεσμία ήταν 3 ημέρες, καθυστέρησε άλλες 4.", RU_DAY,
+		    4 },
+		{ "tr", "5 günde bitireceğim dedi, 2 hafta sürdü, 3 yıldız bile "
+		    "fazla.", RU_DAY, 9 },
+		{ "tr", "Teslim süresi 3 gündü ama sipariş 11 gün sonra geldi.",
+		    RU_DAY, 8 },
+		{ "fa", "گفت ۴ روزه آماده میشه ولی دو هفته طول کشید.", RU_DAY,
+		    10 },
+		{ "fa", "مهلت تحویل ۵ روز بود ولی ۳ روز دیرتر تحویل داد.", RU_DAY,
+		    3 },
 		/* How long it took when nothing was promised. */
 		{ "en", "The delivery was late, it took 17 days.", RU_DAY, 17 },
 		{ "ru", "Заказ опоздал, работа заняла 12 дней.", RU_DAY, 12 },
