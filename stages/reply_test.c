@@ -364,6 +364,16 @@ test_reply_facts_delay_from_durations(void **state)
 		    10 },
 		{ "fa", "مهلت تحویل ۵ روز بود ولی ۳ روز دیرتر تحویل داد.", RU_DAY,
 		    3 },
+		/* An order number, a price or stars before a plain delay. */
+		{ "en", "5 stars? No way: order #77 came 4 days late.", RU_DAY, 4 },
+		{ "ru", "Заказ №345 на 1500 руб опоздал на 6 дней.", RU_DAY, 6 },
+		{ "kk", "№345 тапсырыс, 1500 теңге, 6 күнге кешікті.", RU_DAY, 6 },
+		{ "ar", "طلب رقم 345 بمبلغ 100 ريال وتأخر 6 أيام.", RU_DAY, 6 },
+		{ "el", "Παραγγελία 345, 5 αστέρια δεν αξίζει, καθυστέρησε 6 "
+		    "μέρες.", RU_DAY, 6 },
+		{ "tr", "345 numaralı sipariş, 100 TL, 6 gün gecikti.", RU_DAY, 6 },
+		{ "fa", "سفارش ۳۴۵ با ۱۰۰ هزار تومان، ۶ روز تأخیر داشت.", RU_DAY,
+		    6 },
 		/* How long it took when nothing was promised. */
 		{ "en", "The delivery was late, it took 17 days.", RU_DAY, 17 },
 		{ "ru", "Заказ опоздал, работа заняла 12 дней.", RU_DAY, 12 },
