@@ -26,6 +26,8 @@
 #define TEXT_QC_LIMIT	0x30000
 static uint64_t	text_qc[TEXT_QC_LIMIT / 64];
 static bool	text_qc_ready;
+/* For U+0080..U+07FF: the continuation bytes that span each word's bits. */
+static unsigned char text_qc_lo[32], text_qc_hi[32];
 
 static inline void
 qc_set(int32_t cp)
@@ -139,6 +141,13 @@ text_qc_build(void)
 				qc_set(cp);
 		}
 	}
+	for (k = 0; k < 32; k++)
+		if (text_qc[k] != 0) {
+			text_qc_lo[k] = (unsigned char)(0x80 |
+			    __builtin_ctzll(text_qc[k]));
+			text_qc_hi[k] = (unsigned char)(0x80 | (63 -
+			    __builtin_clzll(text_qc[k])));
+		}
 	text_qc_ready = true;
 }
 
@@ -441,10 +450,29 @@ clean16(const unsigned char *p)
 	/* Each continuation byte right after a lead, and only there. */
 	if (c != l << 1)
 		return 0;
-	for (; l != 0; l &= l - 1) {
-		unsigned j = (unsigned)__builtin_ctz(l);
+	/*
+	 * Lead byte by lead byte (a script has few): nothing to test in a
+	 * block with no bit set, and in the others only the continuation
+	 * bytes within the span of its set bits.
+	 */
+	while (l != 0) {
+		unsigned char b = p[__builtin_ctz(l)] & 0x1f;
+		unsigned eq, in;
 
-		bad |= (unsigned)(text_qc[p[j] & 0x1f] >> (p[j + 1] & 0x3f));
+		eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8((char)p[__builtin_ctz(l)]))) & l;
+		l &= ~eq;
+		if (text_qc[b] == 0)
+			continue;
+		in = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+		    _mm_cmpeq_epi8(_mm_subs_epu8(v,
+		    _mm_set1_epi8((char)text_qc_hi[b])), _mm_setzero_si128()),
+		    _mm_cmpeq_epi8(_mm_subs_epu8(
+		    _mm_set1_epi8((char)text_qc_lo[b]), v),
+		    _mm_setzero_si128()))) & (eq << 1);
+		for (; in != 0; in &= in - 1)
+			bad |= (unsigned)(text_qc[b] >>
+			    (p[__builtin_ctz(in)] & 0x3f));
 	}
 	return (bad & 1) != 0 ? 0 : k;
 }

@@ -335,6 +335,75 @@ test_text_nfc_span_equals_whole_string_nfc(void **state)
 }
 
 /*
+ * Longer strings of two-byte characters (the 16-byte path): blocks with
+ * no flagged code point, flagged ones (combining marks, U+0387) and clear
+ * ones inside a flagged block's span (Arabic-Indic digits), at every
+ * offset; then a C1 control at every offset of a Cyrillic run.
+ */
+static void
+test_text_two_byte_runs_against_nfc(void **state)
+{
+	static const int32_t alpha[] = { 'a', ' ', 0xe9, 0x416, 0x436,
+	    0x451, 0x483, 0x4d9, 0x492, 0x627, 0x644, 0x64b, 0x670, 0x660,
+	    0x669, 0x387, 0x3ac, 0x5d0, 0x5b4, 0x301, 0x7ff, 0x6d6, 0x6c0 };
+	unsigned char b[256];
+	uint32_t seed = 777;
+	int iter, k, len;
+	size_t n;
+
+	for (iter = 0; iter < 20000; iter++) {
+		struct text_error e;
+		struct slice out, t;
+		utf8proc_uint8_t *nfc;
+		char *tz;
+
+		len = 10 + iter % 40;
+		for (n = 0, k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* Mostly letters: a flagged mark now and then. */
+			n += (size_t)utf8proc_encode_char(alpha[(seed >> 16) %
+			    (seed % 4 == 0 ? sizeof(alpha) / sizeof(alpha[0]) :
+			    9)], b + n);
+		}
+		b[n] = 0;
+		assert_int_equal(text_clean(&A, (char *)b, n, &out, &e), 0);
+		t = text_trim((struct slice){ (char *)b, n });
+		tz = strndup(t.p, t.n);
+		nfc = utf8proc_NFC((utf8proc_uint8_t *)tz);
+		t = text_trim(slice_from((char *)nfc));
+		if (t.n != out.n || memcmp(t.p, out.p, t.n) != 0)
+			fail_msg("clean('%s') = '%.*s', want '%.*s'", b,
+			    (int)out.n, out.p, (int)t.n, t.p);
+		free(nfc);
+		free(tz);
+		arena_reset(&A);
+	}
+	for (k = 0; k <= 20; k++) {
+		char in[64], want[64];
+		struct text_error e;
+		struct slice out;
+		int i;
+
+		for (n = 0, i = 0; i < 20; i++) {
+			if (i == k) {
+				in[n++] = (char)0xc2;
+				in[n++] = (char)0x85;
+			}
+			in[n++] = (char)0xd0;
+			in[n++] = (char)0x96;
+		}
+		for (i = 0; i < 20; i++) {
+			want[2 * i] = (char)0xd0;
+			want[2 * i + 1] = (char)0x96;
+		}
+		assert_int_equal(text_clean(&A, in, n, &out, &e), 0);
+		assert_int_equal(out.n, 40);
+		assert_memory_equal(out.p, want, 40);
+		arena_reset(&A);
+	}
+}
+
+/*
  * The quick-check table is built from the code points that have a
  * decomposition only (and Hangul by arithmetic); it must be the table
  * that decomposing every code point gives, bit for bit.
@@ -423,6 +492,7 @@ main(void)
 		    test_text_nfc_quick_check_sound_for_every_code_point),
 		cmocka_unit_test(test_text_quick_check_table_equals_full_build),
 		cmocka_unit_test(test_text_nfc_span_equals_whole_string_nfc),
+		cmocka_unit_test(test_text_two_byte_runs_against_nfc),
 	};
 	int r = cmocka_run_group_tests_name("text", tests, NULL, NULL);
 

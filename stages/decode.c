@@ -333,6 +333,9 @@ exp_store(struct decode *d)
 	buf_reset(&d->exp_buf);
 	for (i = 0; i < r->n; i++)
 		buf_add(&d->exp_buf, r->f[i].path.p, r->f[i].path.n);
+	/* The scanner reads 16 bytes from each path's start. */
+	buf_grow(&d->exp_buf, DJ_EXPECT_PAD);
+	memset(d->exp_buf.p + d->exp_buf.len, 0, DJ_EXPECT_PAD);
 	d->nexp_json = r->n;
 	for (i = 0; i < r->n; i++) {
 		d->exp[i].p = d->exp_buf.p + off;

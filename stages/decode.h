@@ -84,8 +84,10 @@ int	dj_parse_object(struct arena *a, const char *p, size_t n,
  * that is the expected one is taken by one comparison instead of a scan.
  * Sets out->nmatched to the number of leading fields whose paths are the
  * expected ones.  The expected paths must hold no '"', '\\' or bytes
- * below 0x20 (those could not be compared with the escaped form).
+ * below 0x20 (those could not be compared with the escaped form), and
+ * 16 bytes must be readable from the start of each (DJ_EXPECT_PAD).
  */
+#define DJ_EXPECT_PAD	16
 int	dj_parse_object_expect(struct arena *a, const char *p, size_t n,
 	    struct dec_rec *out, struct dj_error *err,
 	    const struct slice *exp, size_t nexp);

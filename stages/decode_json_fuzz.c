@@ -19,6 +19,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct arena A = ARENA_INIT;
 static struct dec_rec R, R2;
 static struct slice E[DEC_MAX_FIELDS];
+static char Ebuf[65536 + DJ_EXPECT_PAD];
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int at_eof;
 
 	if (dj_parse_object(&A, p, size, &R, &je) == 0) {
-		size_t i, k, ne;
+		size_t i, k, ne, off = 0;
 
 		if (R.n > DEC_MAX_FIELDS)
 			__builtin_trap();
@@ -46,9 +47,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    R.f[ne].path.p[k] == '\\' ||
 				    (unsigned char)R.f[ne].path.p[k] < 0x20)
 					break;
-			if (k < R.f[ne].path.n)
+			if (k < R.f[ne].path.n || off + k + DJ_EXPECT_PAD >
+			    sizeof(Ebuf))
 				break;
-			E[ne] = R.f[ne].path;
+			/* A copy, padded as the scanner reads it. */
+			memcpy(Ebuf + off, R.f[ne].path.p, k);
+			memset(Ebuf + off + k, 0, DJ_EXPECT_PAD);
+			E[ne] = (struct slice){ Ebuf + off, k };
+			off += k;
 		}
 		if (dj_parse_object_expect(&A, p, size, &R2, &je, E, ne) != 0 ||
 		    R2.n != R.n || R2.nmatched > ne)
