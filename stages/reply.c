@@ -726,7 +726,8 @@ digit_before(const char *lo, const char *p)
 	if (p > lo && u[-1] >= '0' && u[-1] <= '9')
 		return true;
 	return p - lo >= 2 && ((u[-2] == 0xd9 && u[-1] >= 0xa0 &&
-	    u[-1] <= 0xa9) || (u[-2] == 0xdb && u[-1] >= 0xb0 && u[-1] <= 0xb9));
+	    u[-1] <= 0xa9) || (u[-2] == 0xdb && u[-1] >= 0xb0 &&
+	    u[-1] <= 0xb9));
 }
 
 /* Does a digit start at p? */
@@ -738,7 +739,8 @@ digit_at(const char *p, const char *end)
 	if (p < end && u[0] >= '0' && u[0] <= '9')
 		return true;
 	return end - p >= 2 && ((u[0] == 0xd9 && u[1] >= 0xa0 &&
-	    u[1] <= 0xa9) || (u[0] == 0xdb && u[1] >= 0xb0 && u[1] <= 0xb9));
+	    u[1] <= 0xa9) || (u[0] == 0xdb && u[1] >= 0xb0 &&
+	    u[1] <= 0xb9));
 }
 
 /* Past the number at p (digits of any of the three kinds, '.', ','). */

@@ -205,7 +205,7 @@ struct reply_bank {
 	bool		 dx_lead;	/* every stem starts a character */
 	struct reply_numw *numw;	/* detect.number, in file order */
 	uint32_t	 nnumw;
-	uint64_t	*numw_pair;	/* bit: a number word's first two bytes */
+	uint64_t	*numw_pair;	/* bit: a number word's first pair */
 };
 
 /* Build the one-pass matcher of b's detect slots; 0, or -1 out of memory. */
@@ -268,7 +268,7 @@ enum reply_unit { RU_NONE, RU_DAY, RU_HOUR, RU_WEEK, RU_MONTH };
 struct reply_facts {
 	enum reply_unit	 unit;		/* a duration "5 days" */
 	long		 dur;
-	bool		 dur_took;	/* dur is how long it took, not the delay */
+	bool		 dur_took;	/* dur is how long it took */
 	struct slice	 money_num;	/* "50" of an amount, ASCII digits */
 	const struct reply_money *money;	/* its pattern, or NULL */
 	bool		 late;		/* a lateness word */

@@ -775,7 +775,8 @@ dur_pick(const struct late_at *la, const struct durs *ds, bool late,
 	if (pr != NULL) {
 		for (i = 0; i < ds->n && took == NULL; i++) {
 			d = &ds->d[i];
-			if (d != pr && !(d->flags & (DM_PROMISED | DM_BEFORE)) &&
+			if (d != pr &&
+			    !(d->flags & (DM_PROMISED | DM_BEFORE)) &&
 			    (!(d->flags & DM_BARE) || ((d->flags & DM_TOOK) &&
 			    d > pr)))
 				took = d;

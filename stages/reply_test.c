@@ -314,20 +314,21 @@ test_reply_facts_delay_from_durations(void **state)
 		/* Numbers in words and Eastern digits in every language. */
 		{ "kk", "Екі күнде бітіремін деді, он күнде бітірді.", RU_DAY,
 		    8 },
-		{ "tr", "İki günde teslim edeceğini söyledi, on günde teslim etti.",
-		    RU_DAY, 8 },
-		{ "fa", "قرار بود ۲ روزه تحویل بده ولی ده روز طول کشید.", RU_DAY,
-		    8 },
+		{ "tr", "İki günde teslim edeceğini söyledi, on günde teslim "
+		    "etti.", RU_DAY, 8 },
+		{ "fa", "قرار بود ۲ روزه تحویل بده ولی ده روز طول "
+		    "کشید.", RU_DAY, 8 },
 		{ "ar", "وعدني بثلاثة أيام واستغرق عشرة أيام.", RU_DAY, 7 },
-		{ "el", "Είπε τρεις μέρες, τελικά πήρε δέκα μέρες.", RU_DAY, 7 },
+		{ "el", "Είπε τρεις μέρες, τελικά πήρε δέκα "
+		    "μέρες.", RU_DAY, 7 },
 		{ "ru", "Обещали за три дня, сдали через 10.", RU_DAY, 7 },
 		{ "fa", "تحویل ۳ روز تأخیر داشت.", RU_DAY, 3 },
 		{ "ar", "تأخر التسليم ثلاثة أيام عن الموعد.", RU_DAY, 3 },
 		/* A price, an order number or stars beside the durations. */
 		{ "ru", "Поставлю 1 звезду: обещал за 3 дня, сделал за 8 дней, "
 		    "а взял 5000 руб.", RU_DAY, 5 },
-		{ "kk", "Тапсырыс №4417: 2 күнде бітіремін деді, 6 күнде бітірді, "
-		    "15000 теңге төледім.", RU_DAY, 4 },
+		{ "kk", "Тапсырыс №4417: 2 күнде бітіремін деді, 6 күнде "
+		    "бітірді, 15000 теңге төледім.", RU_DAY, 4 },
 		{ "ar", "الطلب رقم 5512، وعد بـ ٣ أيام وسلم بعد ٩ أيام، ودفعت "
 		    "300 ريال.", RU_DAY, 6 },
 		{ "el", "Παραγγελία 5512: υποσχέθηκε 3 μέρες, έκανε 9, πλήρωσα "
@@ -336,13 +337,14 @@ test_reply_facts_delay_from_durations(void **state)
 		    "teslim etti.", RU_DAY, 6 },
 		{ "fa", "سفارش ۵۵۱۲، قرار بود ۳ روزه تحویل بده ولی ۹ روز طول "
 		    "کشید، ۱۲۰۰۰۰۰ تومان دادم.", RU_DAY, 6 },
-		{ "en", "Order 5512, $120: promised 3 days, took 9 days.", RU_DAY,
-		    6 },
+		{ "en", "Order 5512, $120: promised 3 days, took 9 "
+		    "days.", RU_DAY, 6 },
 		/* More ways to say it. */
 		{ "en", "I was told 48 hours, it took 5 days.", RU_DAY, 3 },
 		{ "en", "Delivery took 3 weeks instead of the promised 5 days.",
 		    RU_DAY, 16 },
-		{ "en", "Expected in a week, got it after 3 weeks.", RU_WEEK, 2 },
+		{ "en", "Expected in a week, got it after 3 "
+		    "weeks.", RU_WEEK, 2 },
 		{ "en", "It was supposed to be ready in 3 days. Took 2 weeks. "
 		    "Order #12345, paid $200.", RU_DAY, 11 },
 		{ "ru", "Сказал, что сделает за три дня, в итоге делал две "
@@ -351,33 +353,39 @@ test_reply_facts_delay_from_durations(void **state)
 		    RU_DAY, 3 },
 		{ "kk", "Бес күнде дайын болады деді, екі аптадан кейін ғана "
 		    "жіберді.", RU_DAY, 9 },
-		{ "ar", "اتفقنا على ٥ أيام والتسليم كان بعد ١٤ يوم.", RU_DAY, 9 },
+		{ "ar", "اتفقنا على ٥ أيام والتسليم كان بعد ١٤ "
+		    "يوم.", RU_DAY, 9 },
 		{ "el", "Συμφωνήσαμε για 5 μέρες και παραδόθηκε μετά από 2 "
 		    "εβδομάδες.", RU_DAY, 9 },
-		{ "el", "Η προθεσμία ήταν 3 ημέρες, καθυστέρησε άλλες 4.", RU_DAY,
-		    4 },
-		{ "tr", "5 günde bitireceğim dedi, 2 hafta sürdü, 3 yıldız bile "
-		    "fazla.", RU_DAY, 9 },
+		{ "el", "Η προθεσμία ήταν 3 ημέρες, καθυστέρησε άλλες "
+		    "4.", RU_DAY, 4 },
+		{ "tr", "5 günde bitireceğim dedi, 2 hafta sürdü, 3 yıldız "
+		    "bile fazla.", RU_DAY, 9 },
 		{ "tr", "Teslim süresi 3 gündü ama sipariş 11 gün sonra geldi.",
 		    RU_DAY, 8 },
 		{ "fa", "گفت ۴ روزه آماده میشه ولی دو هفته طول کشید.", RU_DAY,
 		    10 },
-		{ "fa", "مهلت تحویل ۵ روز بود ولی ۳ روز دیرتر تحویل داد.", RU_DAY,
-		    3 },
+		{ "fa", "مهلت تحویل ۵ روز بود ولی ۳ روز دیرتر تحویل "
+		    "داد.", RU_DAY, 3 },
 		/* An order number, a price or stars before a plain delay. */
-		{ "en", "5 stars? No way: order #77 came 4 days late.", RU_DAY, 4 },
-		{ "ru", "Заказ №345 на 1500 руб опоздал на 6 дней.", RU_DAY, 6 },
-		{ "kk", "№345 тапсырыс, 1500 теңге, 6 күнге кешікті.", RU_DAY, 6 },
+		{ "en", "5 stars? No way: order #77 came 4 days "
+		    "late.", RU_DAY, 4 },
+		{ "ru", "Заказ №345 на 1500 руб опоздал на 6 "
+		    "дней.", RU_DAY, 6 },
+		{ "kk", "№345 тапсырыс, 1500 теңге, 6 күнге "
+		    "кешікті.", RU_DAY, 6 },
 		{ "ar", "طلب رقم 345 بمبلغ 100 ريال وتأخر 6 أيام.", RU_DAY, 6 },
 		{ "el", "Παραγγελία 345, 5 αστέρια δεν αξίζει, καθυστέρησε 6 "
 		    "μέρες.", RU_DAY, 6 },
-		{ "tr", "345 numaralı sipariş, 100 TL, 6 gün gecikti.", RU_DAY, 6 },
-		{ "fa", "سفارش ۳۴۵ با ۱۰۰ هزار تومان، ۶ روز تأخیر داشت.", RU_DAY,
-		    6 },
+		{ "tr", "345 numaralı sipariş, 100 TL, 6 gün "
+		    "gecikti.", RU_DAY, 6 },
+		{ "fa", "سفارش ۳۴۵ با ۱۰۰ هزار تومان، ۶ روز تأخیر "
+		    "داشت.", RU_DAY, 6 },
 		/* How long it took when nothing was promised. */
 		{ "en", "The delivery was late, it took 17 days.", RU_DAY, 17 },
 		{ "ru", "Заказ опоздал, работа заняла 12 дней.", RU_DAY, 12 },
-		{ "el", "Η παράδοση άργησε, τελικά πήρε 12 μέρες.", RU_DAY, 12 },
+		{ "el", "Η παράδοση άργησε, τελικά πήρε 12 "
+		    "μέρες.", RU_DAY, 12 },
 		/* Without a promise, as before: near a lateness word. */
 		{ "en", "I waited 2 weeks for a reply.", RU_WEEK, 2 },
 		{ "en", "Delivered 2 days before the deadline.", RU_NONE, 0 },
