@@ -989,16 +989,25 @@ run_records(struct stage_ctx *ctx)
 	struct slice tail;
 	const char *p;
 	size_t n, used;
+	bool scan;
 	int rc, status = 0;
 
 	if ((rd = rec_reader_new(STDIN_FILENO, "stdin")) == NULL)
 		return stage_fail_errno(ctx, "cannot start reading");
+	/* REVPIPE_NO_SCAN=1: process() only, for tests that compare. */
+	scan = ctx->stage->scan != NULL && (getenv("REVPIPE_NO_SCAN") == NULL ||
+	    strcmp(getenv("REVPIPE_NO_SCAN"), "1") != 0);
 	for (;;) {
 		/* The stage's own one-pass scan first, where it has one. */
-		if (ctx->stage->scan != NULL &&
-		    rec_reader_peek(rd, &p, &n) == 1) {
+		if (scan && rec_reader_peek(rd, &p, &n) == 1) {
 			ctx->marks = 0;
-			if ((used = ctx->stage->scan(ctx, p, p + n)) > 0) {
+			used = ctx->stage->scan(ctx, p, p + n,
+			    rec_reader_offset(rd));
+			if (used == (size_t)-1) {
+				status = -1;
+				break;
+			}
+			if (used > 0) {
 				ctx->counts.read++;
 				rec_reader_skip(rd, used);
 				if (ctx->marks != 1) {

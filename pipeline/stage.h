@@ -66,12 +66,15 @@ struct stage {
 	int	(*tool)(struct stage_ctx *);
 	/*
 	 * Optional, for a stage whose work per record is small: take the
-	 * whole record at the front of [p, end) in one pass and mark it,
-	 * returning its length; or return 0 (a shape it does not know, or
-	 * the record is not all there) and the driver indexes the record and
-	 * calls process() as usual, with the same rejects and messages.
+	 * whole record at the front of [p, end) (at byte `offset` of the
+	 * stream) in one pass and mark it, returning its length; or return
+	 * 0 (a shape it does not know, a record it would reject, or one not
+	 * all there) and the driver indexes the record and calls process()
+	 * as usual, with the same rejects and messages.  (size_t)-1: the
+	 * stage failed (stage_fail() said why).
 	 */
-	size_t	(*scan)(struct stage_ctx *, const char *p, const char *end);
+	size_t	(*scan)(struct stage_ctx *, const char *p, const char *end,
+		    uint64_t offset);
 	unsigned	 flags;
 };
 

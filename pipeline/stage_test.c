@@ -75,13 +75,15 @@ static const struct stage t_stage = {
  * as aggregated), leaves every other one to the driver and process().
  */
 static size_t
-t_scan(struct stage_ctx *ctx, const char *p, const char *end)
+t_scan(struct stage_ctx *ctx, const char *p, const char *end,
+    uint64_t offset)
 {
 	static const char key_val[] = {
 		'\xa4', 't', 'e', 'x', 't', '\xa4', 'f', 'a', 's', 't'
 	};
 	const char *q = p;
 
+	(void)offset;
 	if (mp_skip(&q, end) != MP_OK || memmem(p, (size_t)(q - p), key_val,
 	    sizeof(key_val)) == NULL)
 		return 0;

@@ -653,6 +653,10 @@ dedupe_name_is(struct slice k, const char *name)
 	return true;
 }
 
+static int	dedupe_take(struct stage_ctx *, struct dedupe *,
+		    const struct rec *, const struct rec_kv *const *,
+		    struct slice);
+
 static int
 dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 {
@@ -662,11 +666,8 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	struct dedupe *d = ctx->priv;
 	const struct rec_kv *f[DD_MAX_BY + 2], *u[DD_MAX_BY + 2];
 	struct mp_val v;
-	struct slice buyer;
-	struct dd_job j;
 	const char *vp;
-	uint64_t h;
-	size_t i, k, left, nf = d->nby + 2;
+	size_t k, left, nf = d->nby + 2;
 	uint32_t x;
 
 	/*
@@ -704,6 +705,23 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 		return stage_reject(ctx, r, "wrong_type", "'text' is %s %s, not "
 		    "a string", v.type == MP_INT || v.type == MP_UINT ||
 		    v.type == MP_ARRAY ? "an" : "a", type_names[v.type]);
+	return dedupe_take(ctx, d, r, f, v.v.s);
+}
+
+/*
+ * Hold record r, whose text is `text` and whose buyer and --by fields are
+ * f[1..] (NULL: absent): its keys go to the worker, its bytes or place to
+ * be read again at the end.  Only r's bytes and offset are used.
+ */
+static int
+dedupe_take(struct stage_ctx *ctx, struct dedupe *d, const struct rec *r,
+    const struct rec_kv *const *f, struct slice text)
+{
+	struct slice buyer;
+	struct dd_job j;
+	uint64_t h;
+	size_t i;
+
 	if (d->n == INT32_MAX)
 		return stage_fail(ctx, "more than %d records", INT32_MAX);
 	memset(&j, 0, sizeof(j));
@@ -722,11 +740,11 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 	    (unsigned char)buyer.p[0] == 0xa0))))
 		j.buyer = (uint32_t)XXH3_64bits(buyer.p, buyer.n) | 1;
 
-	if (d->threaded && v.v.s.n > DD_TRING / 4)
+	if (d->threaded && text.n > DD_TRING / 4)
 		dedupe_drain(d);	/* a huge text: in order, here */
-	if (d->threaded && v.v.s.n <= DD_TRING / 4)
-		dedupe_give(d, &j, v.v.s);
-	else if (dedupe_keys(ctx, d, &j, v.v.s, &d->formbuf) == -1)
+	if (d->threaded && text.n <= DD_TRING / 4)
+		dedupe_give(d, &j, text);
+	else if (dedupe_keys(ctx, d, &j, text, &d->formbuf) == -1)
 		return -1;
 
 	if (d->infile) {
@@ -756,6 +774,117 @@ dedupe_process(struct stage_ctx *ctx, const struct rec *r)
 		return dedupe_spill(ctx, d);
 	}
 	return 0;
+}
+
+/* Bytes taken by the value at p (< end), or 0 for mp_skip() to say. */
+static inline size_t
+dd_value_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = *p;
+
+	if (c <= 0x7f || c >= 0xe0)
+		return 1;
+	if ((c & 0xe0) == 0xa0)
+		return 1 + (c & 0x1f);
+	switch (c) {
+	case 0xc0: case 0xc2: case 0xc3:
+		return 1;
+	case 0xcc: case 0xd0:
+		return 2;
+	case 0xcd: case 0xd1:
+		return 3;
+	case 0xca: case 0xce: case 0xd2:
+		return 5;
+	case 0xcb: case 0xcf: case 0xd3:
+		return 9;
+	case 0xd9:
+		return end - p >= 2 ? 2 + (size_t)p[1] : 0;
+	case 0xda:
+		return end - p >= 3 ? 3 + ((size_t)p[1] << 8 | p[2]) : 0;
+	}
+	return 0;
+}
+
+/*
+ * The driver's fast path (struct stage .scan): one walk over the record's
+ * pairs picks text, buyer and the --by fields without indexing the rest,
+ * then dedupe_take() as process() does.  Anything else (a key that is not
+ * a fixstr, a text that is not a string of up to 255 bytes, a record it
+ * would reject or that is not all there) returns 0 for the driver's path.
+ * (size_t)-1: dedupe_take() failed, with its message.
+ */
+static size_t
+dedupe_scan(struct stage_ctx *ctx, const char *p, const char *end,
+    uint64_t offset)
+{
+	struct dedupe *d = ctx->priv;
+	const unsigned char *q = (const unsigned char *)p;
+	const unsigned char *e = (const unsigned char *)end, *key, *val;
+	struct rec_kv kv[DD_MAX_BY + 2];
+	const struct rec_kv *u[DD_MAX_BY + 2], *f[DD_MAX_BY + 2];
+	const char *cp;
+	struct rec r;
+	struct slice text;
+	size_t kn, len, k, left = d->nuniq, nf = d->nby + 2;
+	uint32_t npairs, x;
+
+	if ((*q & 0xf0) == 0x80)
+		npairs = *q++ & 0x0f;
+	else if (*q == 0xde && e - q >= 3) {
+		npairs = (uint32_t)q[1] << 8 | q[2];
+		q += 3;
+	} else
+		return 0;
+	memset(u, 0, d->nuniq * sizeof(u[0]));
+	for (x = 0; x < npairs; x++) {
+		if (q >= e || (*q & 0xe0) != 0xa0)
+			return 0;
+		kn = *q & 0x1f;
+		key = q + 1;
+		if ((size_t)(e - key) <= kn)
+			return 0;
+		val = key + kn;
+		if ((len = dd_value_len(val, e)) == 0) {
+			cp = (const char *)val;
+			if (mp_skip_inside(&cp, end, 1) != MP_OK)
+				return 0;
+			len = (size_t)((const unsigned char *)cp - val);
+		} else if ((size_t)(e - val) < len)
+			return 0;
+		if (left > 0 && (kn >= 64 || (d->lenmask >> kn & 1)))
+			for (k = 0; k < d->nuniq; k++)
+				if (u[k] == NULL && kn == d->fieldlen[k] &&
+				    memcmp(key, d->field[k], kn) == 0) {
+					kv[k].key = (struct slice){
+					    (const char *)key, kn };
+					kv[k].val = (const char *)val;
+					kv[k].vlen = len;
+					u[k] = &kv[k];
+					left--;
+					break;
+				}
+		q = val + len;
+	}
+	for (k = 0; k < nf; k++)
+		f[k] = u[d->fielduniq[k]];
+	if (f[0] == NULL)
+		return 0;
+	val = (const unsigned char *)f[0]->val;
+	if ((*val & 0xe0) == 0xa0)
+		text = (struct slice){ f[0]->val + 1, f[0]->vlen - 1 };
+	else if (*val == 0xd9)
+		text = (struct slice){ f[0]->val + 2, f[0]->vlen - 2 };
+	else if (*val == 0xda)
+		text = (struct slice){ f[0]->val + 3, f[0]->vlen - 3 };
+	else
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.n = (size_t)((const char *)q - p);
+	r.offset = offset;
+	if (dedupe_take(ctx, d, &r, f, text) == -1)
+		return (size_t)-1;
+	return r.n;
 }
 
 /* ---- finish: link ------------------------------------------------------ */
@@ -1558,6 +1687,7 @@ const struct stage dedupe_stage = {
 	.opts = dedupe_opts,
 	.init = dedupe_init,
 	.process = dedupe_process,
+	.scan = dedupe_scan,
 	.finish = dedupe_finish,
 	.free = dedupe_free,
 	.flags = STAGE_FINISH_ON_CUT,

@@ -263,12 +263,14 @@ stats_process(struct stage_ctx *ctx, const struct rec *r)
  * stats_process(), with the driver's rejects and messages.
  */
 static size_t
-stats_scan_rec(struct stage_ctx *ctx, const char *p, const char *end)
+stats_scan_rec(struct stage_ctx *ctx, const char *p, const char *end,
+    uint64_t offset)
 {
 	struct stats_stage *s = ctx->priv;
 	struct stats_rec sr;
 	size_t used;
 
+	(void)offset;
 	if ((used = stats_scan(p, end, &sr, s->topics, s->evidence)) > 0) {
 		stats_add(&s->st, &sr);
 		stage_aggregate(ctx, NULL);
