@@ -223,21 +223,45 @@ utf8_dec(const unsigned char *p, size_t n, size_t i, int32_t *cp,
 	return len;
 }
 
+/* Are the 8 bytes in w all printable ASCII (0x20..0x7e)? */
+static inline bool
+ascii8(uint64_t w)
+{
+	/* Any byte >= 0x80, < 0x20 or == 0x7f sets its top bit here. */
+	return ((w | ~(w + 0x6060606060606060ULL) |
+	    ((w ^ 0x7f7f7f7f7f7f7f7fULL) - 0x0101010101010101ULL)) &
+	    0x8080808080808080ULL) == 0;
+}
+
 /* Length of the ASCII run at p[i..n) that needs no attention. */
 static inline size_t
 ascii_run(const unsigned char *p, size_t n, size_t i)
 {
 	size_t s = i;
 	uint64_t w;
+	uint32_t a, b;
 
 	while (i + 8 <= n) {
 		memcpy(&w, p + i, 8);
-		/* Any byte >= 0x80, < 0x20 or == 0x7f stops the run. */
-		if (((w | ~(w + 0x6060606060606060ULL) |
-		    ((w ^ 0x7f7f7f7f7f7f7f7fULL) - 0x0101010101010101ULL)) &
-		    0x8080808080808080ULL) != 0)
+		if (!ascii8(w))
 			break;
 		i += 8;
+	}
+	/*
+	 * The last few bytes (short fields: ids, names) by loads that
+	 * overlap bytes already passed, rather than one at a time.
+	 */
+	if (i < n && i + 8 > n) {
+		if (n - s >= 8) {
+			memcpy(&w, p + n - 8, 8);
+			if (ascii8(w))
+				return n - s;
+		} else if (n - i >= 4) {
+			memcpy(&a, p + i, 4);
+			memcpy(&b, p + n - 4, 4);
+			if (ascii8(a | (uint64_t)b << 32))
+				return n - s;
+		}
 	}
 	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
 		i++;
@@ -341,6 +365,24 @@ utf8_prev(const unsigned char *p, size_t end, int32_t *cp)
 	return i;
 }
 
+/*
+ * Most text starts and ends with no space: a first byte that starts no
+ * space character and a last byte that ends none say so.
+ */
+static inline bool
+trim_none(const unsigned char *p, size_t n)
+{
+	unsigned char a, z;
+
+	if (n == 0)
+		return false;
+	a = p[0];
+	z = p[n - 1];
+	return ((a > 0x20 && a < 0x7f) || (a >= 0xc3 && a != 0xe2 &&
+	    a != 0xe3 && a != 0xef)) && ((z > 0x20 && z < 0x7f) ||
+	    (z >= 0x8c && z < 0xbf && z != 0xa0));
+}
+
 struct slice
 text_trim(struct slice s)
 {
@@ -348,20 +390,9 @@ text_trim(struct slice s)
 	size_t i = 0, n = s.n, len;
 	enum text_bad why;
 	int32_t cp = 0;
-	unsigned char a, z;
 
-	/*
-	 * Most text starts and ends with no space: a first byte that starts
-	 * no space character and a last byte that ends none say so.
-	 */
-	if (n > 0) {
-		a = p[0];
-		z = p[n - 1];
-		if (((a > 0x20 && a < 0x7f) || (a >= 0xc3 && a != 0xe2 &&
-		    a != 0xe3 && a != 0xef)) && ((z > 0x20 && z < 0x7f) ||
-		    (z >= 0x8c && z < 0xbf && z != 0xa0)))
-			return s;
-	}
+	if (trim_none(p, n))
+		return s;
 	while (i < n) {
 		if (p[i] < 0x80) {
 			if (!is_space_cp(p[i]))
@@ -689,7 +720,8 @@ next:
 		t.n = strip_controls(p, n, d);
 		t.p = d;
 	}
-	t = text_trim(t);
+	if (!trim_none((const unsigned char *)t.p, t.n))
+		t = text_trim(t);
 	if (!nfc && t.n > 0)
 		t = nfc_span(a, t);
 	*out = t;

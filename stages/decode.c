@@ -77,6 +77,7 @@ struct decode {
 	const struct pmap *map;
 	struct buf	 src;		/* provenance: prefix + ":N" */
 	size_t		 src_prefix;
+	uint64_t	 src_n;		/* that N, 0: none */
 	struct dec_rec	 rec;
 
 	/*
@@ -143,6 +144,7 @@ src_set_prefix(struct decode *d, const char *a, const char *b,
 		buf_adds(&d->src, c);
 	}
 	d->src_prefix = d->src.len;
+	d->src_n = 0;
 }
 
 /* Set ctx->src to "prefix:n" (n = 0: the entry itself). */
@@ -151,7 +153,20 @@ src_at(struct stage_ctx *ctx, struct decode *d, uint64_t n)
 {
 	char tmp[24];
 	int k = 0;
+	size_t i;
 
+	/* The next line of the entry: add one to the decimal in place. */
+	if (n > 0 && n == d->src_n + 1 && d->src_n > 0) {
+		for (i = d->src.len - 1; d->src.p[i] == '9'; i--)
+			d->src.p[i] = '0';
+		if (d->src.p[i] != ':') {
+			d->src.p[i]++;
+			d->src_n = n;
+			ctx->src = d->src.p;
+			return d->src.p;
+		}
+	}
+	d->src_n = n;
 	buf_truncate(&d->src, d->src_prefix);
 	if (n > 0) {
 		while (n > 0) {
