@@ -324,6 +324,8 @@ test_reply_facts_delay_from_durations(void **state)
 		{ "ru", "Обещали за три дня, сдали через 10.", RU_DAY, 7 },
 		{ "fa", "تحویل ۳ روز تأخیر داشت.", RU_DAY, 3 },
 		{ "ar", "تأخر التسليم ثلاثة أيام عن الموعد.", RU_DAY, 3 },
+		{ "ar", "التسليم كان متأخرا جدا، بعد ستة عشر يوما من الموعد.",
+		    RU_DAY, 16 },
 		/* A price, an order number or stars beside the durations. */
 		{ "ru", "Поставлю 1 звезду: обещал за 3 дня, сделал за 8 дней, "
 		    "а взял 5000 руб.", RU_DAY, 5 },
