@@ -20,7 +20,7 @@ static const char *const pm_key_names[PM_NKEYS] = {
 	"created_at", "title", "text"
 };
 
-static struct slice
+static inline struct slice
 pm_strip(const char *p, size_t n)
 {
 	while (n > 0 && (*p == ' ' || *p == '\t')) {
@@ -242,9 +242,11 @@ pm_number(struct slice s, double *out)
 		 */
 		int64_t v = 0;
 		size_t i;
+		unsigned c;
 
-		for (i = 0; i < s.n && s.p[i] >= '0' && s.p[i] <= '9'; i++)
-			v = v * 10 + (s.p[i] - '0');
+		for (i = 0; i < s.n && (c = (unsigned char)s.p[i] - '0') <= 9;
+		    i++)
+			v = v * 10 + c;
 		if (i == s.n) {
 			*out = (double)v;
 			return 0;
