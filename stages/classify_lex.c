@@ -8,8 +8,12 @@
  *     topic.delivery: arriv* late | never arrived
  *     subj.delivery: delivery | shipping
  * A term is one to six words; a word ending in '*' matches any token
- * that starts with it.  Terms are folded like the text (classify_norm.c),
- * so they may be written with their real letters (қ, ά, أ).
+ * that starts with it, and a word `#` matches one token of digits
+ * (ASCII, Arabic-Indic or Persian: the text is folded), so "asked for #
+ * extra" matches "asked for 50 extra" and "# lira daha" "50 lira daha"
+ * (a term may start with it: number tokens are also looked up as `#`).  Terms are folded
+ * like the text (classify_norm.c), so they may be written with their
+ * real letters (қ, ά, أ).
  *
  * Matching looks each token's prefixes up in one hash table (keys are
  * FNV hashes of the folded first word, prefix entries tagged), then
@@ -71,6 +75,13 @@ cls_lx_class(const char *s, size_t n)
 			return CLS_LX_SUBJ + (int)i;
 	}
 	return -1;
+}
+
+/* The word `#` of a term: one number token. */
+static inline bool
+cls_is_num_word(const struct cls_lex_word *w)
+{
+	return w->n == 1 && !w->prefix && w->p[0] == '#';
 }
 
 static const char *
@@ -152,6 +163,8 @@ cls_lex_add(struct cls_lex *lx, int cls, const char *term, size_t tn,
 
 		e->w1tag = (uint16_t)(w1[0] | (e->w[1].n > 1 ? w1[1] << 8 : 0));
 		e->w1mask = e->w[1].n > 1 ? 0xffff : 0xff;
+		if (cls_is_num_word(&e->w[1]))
+			e->w1tag = e->w1mask = 0;	/* any number */
 	}
 	if (e->nw > 0)
 		lx->n++;
@@ -218,6 +231,13 @@ cls_lex_index(struct cls_lex *lx)
 
 			e->next1 = -1;
 			lx->second[at][b / 64] |= (uint64_t)1 << (b % 64);
+			/* `#`: a number's first digit (its first byte alone). */
+			for (b = '0'; cls_is_num_word(&e->w[1]) && b <= '9';
+			    b++) {
+				unsigned d = cls_lex_second(b, 0);
+
+				lx->second[at][d / 64] |= (uint64_t)1 << (d % 64);
+			}
 		}
 		lx->bloom[(k >> 40) % CLS_LEX_BLOOM / 64] |=
 		    (uint64_t)1 << ((k >> 40) % 64);
@@ -331,6 +351,31 @@ cls_word_ok(const struct cls_lex_word *w, const struct cls_text *t,
 	return cls_same(t->buf + k->off + skip, w->p, w->n);
 }
 
+/* The word `#`, padded: cls_hash() reads eight bytes at a time. */
+static const char cls_num_key[16] = "#";
+
+/* A number token: 1 to 12 ASCII digits (the text is folded). */
+static bool
+cls_all_digits(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 12)
+		return false;
+	for (i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+/* Does the word `#` match token k? */
+static bool
+cls_num_ok(const struct cls_lex_word *w, const struct cls_text *t,
+    const struct cls_tok *k)
+{
+	return cls_is_num_word(w) && cls_all_digits(t->buf + k->off, k->len);
+}
+
 /* Most tokens are in no lexicon: a small bitmap says so, inline. */
 static inline bool
 cls_maybe(const struct cls_lex *lx, uint64_t k)
@@ -372,7 +417,8 @@ cls_walk(const struct cls_lex *lx, size_t at, const struct cls_text *t,
 	 * collision, where each is checked.
 	 */
 	e = lx->head[at];
-	first_ok = cls_word_ok(&lx->e[e].w[0], t, &t->tok[i], skip);
+	first_ok = cls_word_ok(&lx->e[e].w[0], t, &t->tok[i], skip) ||
+	    (skip == 0 && cls_num_ok(&lx->e[e].w[0], t, &t->tok[i]));
 	/*
 	 * Walk the one-word entries alone when the next token starts like
 	 * no second word of the chain (the entries skipped could not match).
@@ -404,10 +450,12 @@ cls_walk(const struct cls_lex *lx, size_t at, const struct cls_text *t,
 			continue;
 		if (en->nw > 1 && ((next2 ^ en->w1tag) & en->w1mask) != 0)
 			continue;
-		if (!first_ok && !cls_word_ok(&en->w[0], t, &t->tok[i], skip))
+		if (!first_ok && !cls_word_ok(&en->w[0], t, &t->tok[i], skip) &&
+		    !(skip == 0 && cls_num_ok(&en->w[0], t, &t->tok[i])))
 			continue;
 		for (j = 1; j < en->nw; j++)
-			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j], 0))
+			if (!cls_word_ok(&en->w[j], t, &t->tok[i + j], 0) &&
+			    !cls_num_ok(&en->w[j], t, &t->tok[i + j]))
 				break;
 		if (j < en->nw || *n == cap)
 			continue;
@@ -493,6 +541,10 @@ cls_lookup(const struct cls_lex *lx, const struct cls_text *t, size_t i,
 		hk = cls_key(w, e, true);
 		cls_try(lx, hk, t, i, skip, out, n, cap, slot, ns, max);
 	}
+	/* A number is also the word `#` (its terms are keyed so). */
+	if (skip == 0 && u[0] >= '0' && u[0] <= '9' && cls_all_digits(w, len))
+		cls_try(lx, cls_key(cls_num_key, 1, false), t, i, skip, out, n,
+		    cap, slot, ns, max);
 	b = cls_lex_full2(u[0], len > 1 ? u[1] : 0, len);
 	if (!(lx->full2[b / 64] & (uint64_t)1 << (b % 64)))
 		return;

@@ -517,6 +517,86 @@ test_classify_freelance_situations_in_english(void **state)
 	assert_int_equal(r.severity, 3);
 }
 
+/* `#` is one number token, in any place of a term (the first too). */
+static void
+test_classify_lex_number_placeholder(void **state)
+{
+	const char *lex = "topic.scope: asked for # extra | # lira daha\n"
+	    "topic.price: # stars\n";
+	static const struct {
+		const char *text;
+		int nmatch;
+	} cases[] = {
+		{ "He asked for 50 extra.", 1 },
+		{ "he asked for ٥٠ extra", 1 },		/* Arabic-Indic */
+		{ "He asked for ۵۰ extra", 1 },		/* Persian */
+		{ "He asked for fifty extra.", 0 },	/* a word, no number */
+		{ "He asked for extra.", 0 },		/* no token skipped */
+		{ "He asked for 5a extra.", 0 },	/* not all digits */
+		{ "He asked for 50 100 extra.", 0 },	/* one token only */
+		{ "Sonra 50 lira daha istedi", 1 },
+		{ "50 lira daha", 1 },
+		{ "lira daha", 0 },
+		{ "#", 0 },
+	};
+	struct cls_lex lx;
+	struct cls_match *m;
+	struct cls_text t;
+	char err[128];
+	size_t i, n;
+
+	(void)state;
+	assert_int_equal(cls_lex_load(&lx, slice_from(lex), err, sizeof(err)),
+	    0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cls_norm(&arena, cases[i].text, strlen(cases[i].text), &t);
+		m = cls_lex_match(&lx, &t, &arena, &n);
+		if ((int)n != cases[i].nmatch)
+			fail_msg("'%s': %zu matches", cases[i].text, n);
+		if (n == 1 && lx.e[m[0].entry].cls != CLS_LX_TOPIC + 6)
+			fail_msg("'%s': class %d", cases[i].text,
+			    lx.e[m[0].entry].cls);
+	}
+	cls_lex_release(&lx);
+}
+
+/* "asked for N extra" in the seven languages is the scope topic. */
+static void
+test_classify_asked_for_n_extra_is_scope(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+	} cases[] = {
+		{ "en", "Paid 200 dollars, he asked for 50 extra before "
+		    "sending the source files." },
+		{ "en", "The designer wanted 30 more to finish the logo." },
+		{ "ru", "Договорились на 5000, а он попросил ещё 2000." },
+		{ "ar", "اتفقنا على 50 دولار وبعدين طلب 30 زيادة" },
+		{ "ar", "دفعت المبلغ كاملا ثم طلب ٣٠ دولار زيادة" },
+		{ "el", "Πλήρωσα 100 ευρώ και μετά ζήτησε άλλα 20." },
+		{ "kk", "Жұмысты бітірмей, тағы 5000 сұрады." },
+		{ "tr", "Anlaştığımız fiyat belliydi, sonra 50 lira daha "
+		    "istedi." },
+		{ "fa", "بعد از توافق ۵۰ هزار تومان بیشتر خواست" },
+	};
+	struct cls_result r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		analyze(cases[i].text, cases[i].lang, 1, 0, &r);
+		if (!(r.topics & (1u << 6)))
+			fail_msg("%s: '%s': topics %#x", cases[i].lang,
+			    cases[i].text, r.topics);
+	}
+	/* A price said with a number is no request for more. */
+	analyze("I would pay 20 dollars more for a better speaker.", "en", 4,
+	    0, &r);
+	assert_false(r.topics & (1u << 6));
+	analyze("Δώστε 30 ευρώ παραπάνω και πάρτε άλλο.", "el", 3, 0, &r);
+	assert_false(r.topics & (1u << 6));
+}
+
 static void
 test_classify_kind_words_with_one_star_is_mismatch(void **state)
 {
@@ -703,12 +783,14 @@ main(void)
 		cmocka_unit_test(test_classify_negation_kazakh_postfix),
 		cmocka_unit_test(test_classify_lex_prefix_and_multiword),
 		cmocka_unit_test(test_classify_lex_unknown_class_is_an_error),
+		cmocka_unit_test(test_classify_lex_number_placeholder),
 		cmocka_unit_test(test_classify_json_unescapes_and_skips),
 		cmocka_unit_test(
 		    test_classify_train_is_deterministic_and_learns),
 		cmocka_unit_test(
 		    test_classify_train_nb_folds_ratios_into_weights),
 		cmocka_unit_test(test_classify_freelance_situations_in_english),
+		cmocka_unit_test(test_classify_asked_for_n_extra_is_scope),
 		cmocka_unit_test(
 		    test_classify_kind_words_with_one_star_is_mismatch),
 		cmocka_unit_test(
