@@ -961,6 +961,27 @@ remedy_for(struct compose *c, enum reply_topic t, unsigned said)
 		else if (said & SAID(RS_FACT_LATE))
 			t = RT_delivery;
 	}
+	/*
+	 * The delay remedy fits what happened: nothing delivered yet is
+	 * finished and delivered (no re-sending of what never came),
+	 * delivered late is made up for.
+	 */
+	if (t == RT_delivery && (c->facts.undelivered ||
+	    c->facts.delivered_late)) {
+		bool pending = c->facts.undelivered;
+
+		s = NULL;
+		if (!c->st->refunds)
+			s = reply_slot(c->b, pending ?
+			    RS_REMEDY_DELIVERY_PENDING_NOREFUND :
+			    RS_REMEDY_DELIVERY_LATE_NOREFUND);
+		else
+			s = reply_slot(c->b, pending ?
+			    RS_REMEDY_DELIVERY_PENDING :
+			    RS_REMEDY_DELIVERY_LATE);
+		if (s != NULL)
+			return s;
+	}
 	return remedy_slot(c, t);
 }
 
@@ -1030,7 +1051,10 @@ compose_negative(struct compose *c, const struct rec *r)
 	c->part = 1;
 	greet(c, &st->prv);
 	sayf(c, &st->prv, RS_PRIVATE_INTRO, '\n');
+	/* The same offer as in public: the public text's variant. */
+	c->part = 0;
 	say(c, &st->prv, remedy_for(c, t0, facts), ' ');
+	c->part = 1;
 	if (in->ntopics > 1 && remedy_for(c, in->topics[1], facts) !=
 	    remedy_for(c, t0, facts))
 		say(c, &st->prv, remedy_for(c, in->topics[1], facts), ' ');

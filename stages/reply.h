@@ -91,7 +91,17 @@ const char	*reply_topic_name(enum reply_topic t);
 	X(DETECT_PROMISED, "detect.promised") \
 	X(DETECT_LATEBY, "detect.lateby") \
 	X(DETECT_TOOK, "detect.took") \
-	X(FACT_LATE_TOOK, "fact.late.took")
+	X(FACT_LATE_TOOK, "fact.late.took") \
+	X(DETECT_EXTRA, "detect.extra") \
+	X(DETECT_EXTRA_BEFORE, "detect.extra.before") \
+	X(DETECT_ASK, "detect.ask") \
+	X(DETECT_UNDELIVERED, "detect.undelivered") \
+	X(DETECT_DELIVERED_LATE, "detect.delivered_late") \
+	X(REMEDY_DELIVERY_PENDING, "remedy.delivery.pending") \
+	X(REMEDY_DELIVERY_PENDING_NOREFUND, \
+	    "remedy.delivery.pending.norefund") \
+	X(REMEDY_DELIVERY_LATE, "remedy.delivery.late") \
+	X(REMEDY_DELIVERY_LATE_NOREFUND, "remedy.delivery.late.norefund")
 
 enum reply_slot {
 #define REPLY_S(id, name) RS_##id,
@@ -173,6 +183,13 @@ enum {
 	REPLY_D_UNASKED, REPLY_D_CANCEL,
 	/* A promised time ("promised", "срок был"): durations are read. */
 	REPLY_D_PROMISED,
+	/*
+	 * An amount asked for on top ("$60 more", "ещё 2000"): the word after
+	 * the amount, or before it.  Amounts are then read more carefully.
+	 */
+	REPLY_D_EXTRA, REPLY_D_EXTRA_BEFORE,
+	/* Nothing delivered yet; delivered, but late: the delay remedy. */
+	REPLY_D_UNDELIVERED, REPLY_D_DELIVERED_LATE,
 	REPLY_D_COUNT
 };
 
@@ -272,6 +289,8 @@ struct reply_facts {
 	struct slice	 money_num;	/* "50" of an amount, ASCII digits */
 	const struct reply_money *money;	/* its pattern, or NULL */
 	bool		 late;		/* a lateness word */
+	bool		 undelivered;	/* "still nothing delivered" */
+	bool		 delivered_late;	/* "finally arrived" */
 	bool		 cancel_unasked, early_delivery, no_answer, extra_ask;
 };
 

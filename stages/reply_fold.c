@@ -354,7 +354,8 @@ reply_detect_index(struct reply_bank *b)
 		RS_DETECT_LATE, RS_DETECT_CANCEL_UNASKED,
 		RS_DETECT_EARLY_DELIVERY, RS_DETECT_NO_ANSWER,
 		RS_DETECT_EXTRA_ASK, RS_DETECT_UNASKED, RS_DETECT_CANCEL,
-		RS_DETECT_PROMISED
+		RS_DETECT_PROMISED, RS_DETECT_EXTRA, RS_DETECT_EXTRA_BEFORE,
+		RS_DETECT_UNDELIVERED, RS_DETECT_DELIVERED_LATE
 	};
 	const struct reply_slotv *s;
 	struct reply_dtier *dt;
@@ -967,6 +968,207 @@ dx_scan_short(const struct reply_bank *b, const char *p, const char *end,
 	}
 }
 
+/*
+ * Amounts in a text that speaks of paying more: "We agreed on $100, then
+ * she wanted $60 more" is about the $60.  Each number is kept with its
+ * currency (if any) and the text it spans, and amount_pick() chooses.
+ */
+#define AMT_MAX		8
+
+struct amount_at {
+	const char	*num, *numend;	/* the digits */
+	const char	*lo, *hi;	/* with its currency word or sign */
+	const struct reply_money *m;	/* its currency, or NULL */
+	bool		 dur;		/* a unit word after it: "2 days" */
+};
+
+static void
+amount_add(const struct reply_bank *b, struct slice t, const char *num,
+    const char *numend, const char *q, struct amount_at *a)
+{
+	const char *end = t.p + t.n, *before = num;
+	size_t i;
+
+	a->num = num;
+	a->numend = numend;
+	a->lo = num;
+	a->hi = numend;
+	a->m = NULL;
+	a->dur = units_at(b, q, end) != 0;
+	if (before > t.p && before[-1] == ' ')
+		before--;
+	for (i = 0; i < b->nmoney; i++) {
+		const struct reply_money *m = &b->money[i];
+
+		if (has_prefix(q, end, m->pat)) {
+			a->m = m;
+			a->hi = word_end(q + m->pat.n, end);
+			return;
+		}
+		if (before - t.p >= (long)m->pat.n && memcmp(before -
+		    m->pat.n, m->pat.p, m->pat.n) == 0) {
+			a->m = m;
+			a->lo = before - m->pat.n;
+			return;
+		}
+	}
+}
+
+/* The start of the k-th word before p, not before the clause's start. */
+static const char *
+clause_back(const char *t0, const char *p, int k)
+{
+	const char *lo = words_back(t0, p, k), *q;
+	int n;
+
+	for (q = lo; q < p; q += n > 0 ? n : 1)
+		if ((n = clause_break(q, p)) > 0)
+			lo = q + n;
+	return lo;
+}
+
+/* The end of the k-th word after p, not after the clause's end. */
+static const char *
+clause_fwd(const char *p, const char *end, int k)
+{
+	const char *hi = words_fwd(p, end, k), *q;
+
+	for (q = p; q < hi; q++)
+		if (clause_break(q, end) > 0)
+			return q;
+	return hi;
+}
+
+/*
+ * Does a detect.extra.before stem end in the word before p: one word
+ * ("ещё 2000", "another $50") or two ("ζήτησε άλλα 20", where άλλα alone
+ * is "but")?
+ */
+static bool
+extra_before(const struct reply_bank *b, struct slice t, const char *p)
+{
+	const struct reply_slotv *s = reply_slot(b, RS_DETECT_EXTRA_BEFORE);
+	const char *end = t.p + t.n, *w1 = clause_back(t.p, p, 1), *w2;
+	uint32_t i;
+
+	if (s == NULL || w1 == p)
+		return false;
+	w2 = clause_back(t.p, p, 2);
+	for (i = 0; i < s->n; i++) {
+		const struct reply_var *v = &b->vars[s->first + i];
+		struct slice st = { v->p, v->n };
+
+		if (has_prefix(w1, end, st) ||
+		    (w2 < w1 && (size_t)(w1 - w2) < v->n &&
+		    has_prefix(w2, end, st)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is amount a the one asked for on top: an extra word right after it
+ * ("$60 more", "30 دولار زيادة", "50 lira daha") but not a duration's
+ * ("3 more days"), or the word before it ("another $50", "доплатить ещё
+ * 2000", "тағы 5000")?
+ */
+static bool
+amount_extra(const struct reply_bank *b, struct slice t,
+    const struct amount_at *a)
+{
+	const char *end = t.p + t.n, *q = skip_blank(a->hi, end), *u;
+
+	if (a->dur)
+		return false;
+	if (q < end && q > a->hi && stem_at(b, reply_slot(b, RS_DETECT_EXTRA),
+	    q, end)) {
+		u = skip_blank(word_end(q, end), end);
+		if (u == end || units_at(b, u, end) == 0)
+			return true;
+	}
+	return extra_before(b, t, a->lo);
+}
+
+/*
+ * An extra word right after a currency word that no digits came with
+ * ("fifty dollars more"): some amount was asked for on top, not ours.
+ */
+static bool
+extra_after_money(const struct reply_bank *b, struct slice t)
+{
+	const struct reply_slotv *s = reply_slot(b, RS_DETECT_EXTRA);
+	const char *end = t.p + t.n, *p, *q, *w;
+	size_t i;
+
+	for (p = t.p + 1; p < end; p++) {
+		if (!word_break(p[-1]) || !stem_at(b, s, p, end))
+			continue;
+		w = words_back(t.p, p, 1);
+		for (q = w; q < p; q++)
+			if (is_digit(*q) || clause_break(q, end) > 0)
+				break;
+		if (q < p)
+			continue;	/* "$50, more than": counted */
+		for (i = 0; i < b->nmoney; i++)
+			if (has_prefix(w, end, b->money[i].pat))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The amount to name in a text about paying more: the one asked for on
+ * top (with the currency of another amount when it has none: "paid 200
+ * dollars, he asked for 50 extra"), never the agreed price; no amount
+ * when that is unclear (an extra amount nobody asked for, the
+ * extra_ask situation without one, "fifty dollars more" in words).  A
+ * text with an extra word but none of these keeps the first amount.
+ */
+static void
+amount_pick(const struct reply_bank *b, struct slice t,
+    const struct amount_at *am, int na, struct reply_facts *f)
+{
+	const struct reply_money *cur = NULL;
+	const char *end = t.p + t.n;
+	int i, first = -1, tied = -1;
+
+	for (i = 0; i < na; i++) {
+		if (am[i].dur)
+			continue;
+		if (am[i].m != NULL && first < 0) {
+			first = i;
+			cur = am[i].m;
+		}
+		if (tied < 0 && amount_extra(b, t, &am[i]))
+			tied = i;
+	}
+	if (tied >= 0) {
+		const struct amount_at *a = &am[tied];
+
+		/* "he asked for 50 extra", "50 lira daha istedi". */
+		if ((a->m != NULL || cur != NULL) && (cue_in(b, RS_DETECT_ASK,
+		    t.p, clause_back(t.p, a->lo, 4), a->lo, end) ||
+		    cue_in(b, RS_DETECT_ASK, t.p, a->hi, clause_fwd(a->hi, end,
+		    3), end)))
+			f->extra_ask = true;
+		/*
+		 * Named only when it was asked for: "with 7 euros more for
+		 * express shipping" is no disputed sum, nor then the price.
+		 */
+		if (f->extra_ask) {
+			f->money = a->m != NULL ? a->m : cur;
+			f->money_num.p = a->num;
+			f->money_num.n = a->numend - a->num;
+		}
+		return;
+	}
+	if (first < 0 || f->extra_ask || extra_after_money(b, t))
+		return;
+	f->money = am[first].m;
+	f->money_num.p = am[first].num;
+	f->money_num.n = am[first].numend - am[first].num;
+}
+
 void
 reply_facts_scan(const struct reply_bank *b, struct slice t,
     struct reply_facts *f)
@@ -977,6 +1179,9 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	struct dur_at d;
 	bool dur_scan;
 	bool hit[REPLY_D_COUNT] = { false };
+	struct amount_at am[AMT_MAX];
+	bool extra;
+	int na;
 	uint32_t k, h, head;
 	uint64_t head8;
 	size_t i;
@@ -1031,6 +1236,11 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 	    !hit[REPLY_D_CANCEL] && !f->cancel_unasked;
 	f->no_answer = hit[REPLY_D_NO_ANSWER];
 	f->extra_ask = hit[REPLY_D_EXTRA_ASK];
+	f->undelivered = hit[REPLY_D_UNDELIVERED];
+	f->delivered_late = hit[REPLY_D_DELIVERED_LATE] && !f->undelivered;
+	/* Amounts in a text about paying more are read with their words. */
+	extra = f->extra_ask || hit[REPLY_D_EXTRA] || hit[REPLY_D_EXTRA_BEFORE];
+	na = 0;
 
 	/* Durations count with a lateness word or a promise only. */
 	dur_scan = f->late || hit[REPLY_D_PROMISED];
@@ -1076,7 +1286,10 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 				dur_add(&ds, &d);
 			}
 		}
-		if (f->money == NULL) {
+		if (extra) {
+			if (na < AMT_MAX)
+				amount_add(b, t, num, numend, q, &am[na++]);
+		} else if (f->money == NULL) {
 			for (i = 0; i < b->nmoney; i++) {
 				const struct reply_money *m = &b->money[i];
 				const char *before = num;
@@ -1095,6 +1308,8 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 			}
 		}
 	}
+	if (extra)
+		amount_pick(b, t, am, na, f);
 	if (!dur_scan)
 		return;
 	number_words(b, t, &ds);

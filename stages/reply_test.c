@@ -484,6 +484,160 @@ test_reply_facts_money(void **state)
 	}
 }
 
+/*
+ * In a text about paying more, the amount asked for on top is named, never
+ * the agreed price; NULL: no amount (in doubt).  ask: the extra_ask
+ * situation is found too.
+ */
+static void
+test_reply_facts_extra_amount(void **state)
+{
+	static const struct {
+		const char *lang, *text, *num, *tmpl;
+		bool ask;
+	} cases[] = {
+		/* The task's cases. */
+		{ "en", "We agreed on $100, then she wanted $60 more to "
+		    "finish the job.", "60", "$%", true },
+		{ "ru", "Договорились на 5000 рублей, потом попросил доплатить "
+		    "ещё 2000.", "2000", "% ₽", true },
+		{ "ar", "اتفقنا على 50 دولار وبعدين طلب 30 دولار زيادة",
+		    "30", "% دولار", true },
+		{ "en", "Paid 200 dollars, he asked for 50 extra before sending "
+		    "the source files.", "50", "$%", true },
+		{ "ru", "Договорились на 3000 руб, потом попросил ещё 2000.",
+		    "2000", "% ₽", true },
+		{ "ar", "دفعت 100 دولار ثم طلب 30 زيادة", "30", "% دولار",
+		    true },
+		{ "el", "Συμφωνήσαμε 100 ευρώ και μετά ζήτησε άλλα 20.", "20",
+		    "% €", true },
+		{ "kk", "20000 теңгеге келістік, кейін тағы 5000 сұрады.",
+		    "5000", "% ₸", true },
+		{ "tr", "200 liraya anlaştık, sonra 50 lira daha istedi.", "50",
+		    "% TL", true },
+		{ "fa", "سر ۲۰۰ هزار تومان توافق کردیم، بعد ۵۰ هزار تومان "
+		    "بیشتر خواست.", "50", "% هزار تومان", true },
+		/* My own: currency before and after, Eastern digits. */
+		{ "en", "Order #48213: the price was $300 and he demanded an "
+		    "extra $80 for the logo files.", "80", "$%", true },
+		{ "en", "Quoted 250 USD, then wanted 100 USD on top. 5 stars "
+		    "for nothing.", "100", "$%", true },
+		{ "en", "Great logo, 5 stars. Paid €40 and he charged me €15 "
+		    "more for the vector file.", "15", "€%", true },
+		{ "ru", "Цена была 10000 ₽, исполнитель потребовал ещё 4000 ₽ "
+		    "сверху.", "4000", "% ₽", true },
+		{ "ru", "Заказ №5521 за 7000 руб, а потом хочет ещё 3000 за "
+		    "исходники.", "3000", "% ₽", true },
+		{ "ar", "اتفقنا على ٢٠٠ ريال وبعدها طلب ٥٠ ريال إضافية",
+		    "50", "% ريال", true },
+		{ "el", "Πλήρωσα 60 ευρώ και ζήτησε ακόμα 25 ευρώ για τα "
+		    "αρχεία.", "25", "% €", true },
+		{ "kk", "Бағасы 30000 тг еді, тағы 10000 тг сұрады.", "10000",
+		    "% ₸", true },
+		{ "tr", "Siparişim 1500 TL idi, 300 TL fazladan istedi.", "300",
+		    "% TL", true },
+		{ "tr", "₺800 anlaştık, sonra ekstra ₺200 istedi.", "200",
+		    "% TL", true },
+		{ "fa", "قیمت ۳۰۰ دلار بود و ۵۰ دلار اضافه خواست.", "50",
+		    "% دلار", true },
+		/* In doubt, no amount: never the agreed price. */
+		{ "en", "We agreed on $100, then he wanted more money.", NULL,
+		    NULL, true },
+		{ "en", "We agreed on $100, then he wanted fifty dollars more.",
+		    NULL, NULL, false },
+		{ "en", "Paid $100, then he asked for fifty more to finish.",
+		    NULL, NULL, true },
+		{ "ru", "Договорились на 5000 рублей, потом потребовал ещё "
+		    "денег.", NULL, NULL, true },
+		{ "ar", "اتفقنا على 50 دولار وبعدين طلب مبلغ إضافي", NULL,
+		    NULL, true },
+		{ "en", "He asked for 40 more, it was a mess.", NULL, NULL,
+		    false },
+		/* An extra word near a duration or nothing: as before. */
+		{ "en", "Paid $100 and waited 3 more days.", "100", "$%",
+		    false },
+		{ "ru", "Заплатил 5000 руб, ждал ещё 2 дня.", "5000", "% ₽",
+		    false },
+		{ "en", "I paid $50, more than it is worth.", "50", "$%",
+		    false },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		if (cases[i].num == NULL) {
+			if (f.money != NULL)
+				fail_msg("%s: '%s': named %.*s", cases[i].lang,
+				    cases[i].text, (int)f.money_num.n,
+				    f.money_num.p);
+		} else if (f.money == NULL || f.money_num.n !=
+		    strlen(cases[i].num) || memcmp(f.money_num.p,
+		    cases[i].num, f.money_num.n) != 0 ||
+		    f.money->tmpl.n != strlen(cases[i].tmpl) ||
+		    memcmp(f.money->tmpl.p, cases[i].tmpl,
+		    f.money->tmpl.n) != 0)
+			fail_msg("%s: '%s': want %s, got %.*s", cases[i].lang,
+			    cases[i].text, cases[i].num, f.money == NULL ? 4 :
+			    (int)f.money_num.n, f.money == NULL ? "none" :
+			    f.money_num.p);
+		if (cases[i].ask && !f.extra_ask)
+			fail_msg("%s: '%s': no extra_ask", cases[i].lang,
+			    cases[i].text);
+		reply_bank_release(&b);
+	}
+}
+
+/* Nothing delivered yet, or delivered late: which delay remedy fits. */
+static void
+test_reply_facts_delivery_state(void **state)
+{
+	static const struct {
+		const char *lang, *text;
+		int want;	/* 0 neither, 1 undelivered, 2 late */
+	} cases[] = {
+		{ "en", "Three days past the due date and still nothing "
+		    "delivered.", 1 },
+		{ "en", "It finally arrived 10 days late.", 2 },
+		{ "en", "Delivered late by a week, the files are fine.", 2 },
+		{ "en", "Two weeks late and I have not received anything.", 1 },
+		{ "en", "Late again, bad quality.", 0 },
+		{ "ru", "Прошла неделя после срока, а заказ так и не сдал.",
+		    1 },
+		{ "ru", "Сдали с опозданием на 5 дней.", 2 },
+		{ "kk", "Мерзімнен 3 күн өтті, әлі тапсырмады.", 1 },
+		{ "kk", "Тапсырыс 4 күн кешігіп келді.", 2 },
+		{ "ar", "مرت ثلاثة أيام على الموعد ولم يتم التسليم.", 1 },
+		{ "ar", "وصل الطلب متأخر أسبوع.", 2 },
+		{ "el", "Πέρασαν 5 μέρες από την προθεσμία και ακόμα τίποτα.",
+		    1 },
+		{ "el", "Παραδόθηκε με καθυστέρηση 4 ημερών.", 2 },
+		{ "tr", "Teslim tarihi geçti, hala gelmedi.", 1 },
+		{ "tr", "Sipariş 6 gün geç geldi.", 2 },
+		{ "fa", "سه روز از موعد گذشته و هنوز تحویل نداده.", 1 },
+		{ "fa", "سفارش یک هفته دیر رسید.", 2 },
+	};
+	struct reply_bank b;
+	struct reply_facts f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got;
+
+		load_builtin(&b, cases[i].lang);
+		scan(&b, cases[i].text, &f);
+		got = f.undelivered ? 1 : f.delivered_late ? 2 : 0;
+		if (got != cases[i].want)
+			fail_msg("%s: '%s': want %d, got %d", cases[i].lang,
+			    cases[i].text, cases[i].want, got);
+		reply_bank_release(&b);
+	}
+}
+
 /* The freelance situations the corpus lacks, in every language. */
 static void
 test_reply_facts_freelance(void **state)
@@ -674,6 +828,8 @@ main(void)
 		cmocka_unit_test(test_reply_facts_delay_from_durations),
 		cmocka_unit_test(test_reply_facts_took_is_not_the_delay),
 		cmocka_unit_test(test_reply_facts_money),
+		cmocka_unit_test(test_reply_facts_extra_amount),
+		cmocka_unit_test(test_reply_facts_delivery_state),
 		cmocka_unit_test(test_reply_facts_freelance),
 		cmocka_unit_test(test_reply_facts_match_substrings),
 		cmocka_unit_test(test_reply_banks_complete),
