@@ -1117,11 +1117,44 @@ extra_after_money(const struct reply_bank *b, struct slice t)
 }
 
 /*
+ * Does an extra_ask stem end right before p, with only blanks, commas or a
+ * colon between ("wanted extra money: $40")?  "more money than the $100
+ * we agreed" has words between.
+ */
+static bool
+after_extra_ask(const struct reply_bank *b, struct slice t, const char *p)
+{
+	const struct reply_slotv *s = reply_slot(b, RS_DETECT_EXTRA_ASK);
+	const char *end = t.p + t.n, *e = p, *w;
+	uint32_t i;
+	int k;
+
+	while (e > t.p && (e[-1] == ' ' || e[-1] == ',' || e[-1] == ':'))
+		e--;
+	if (s == NULL || e == p || e == t.p)
+		return false;
+	for (k = 1; k <= 3; k++) {
+		w = words_back(t.p, e, k);
+		for (i = 0; i < s->n; i++) {
+			const struct reply_var *v = &b->vars[s->first + i];
+
+			if (has_prefix(w, end, (struct slice){ v->p, v->n }) &&
+			    word_end(w + v->n, end) >= e)
+				return true;
+		}
+		if (w == t.p)
+			break;
+	}
+	return false;
+}
+
+/*
  * The amount to name in a text about paying more: the one asked for on
  * top (with the currency of another amount when it has none: "paid 200
  * dollars, he asked for 50 extra"), never the agreed price; no amount
  * when that is unclear (an extra amount nobody asked for, the
- * extra_ask situation without one, "fifty dollars more" in words).  A
+ * extra_ask situation without one beside its words, "fifty dollars
+ * more" in words).  A
  * text with an extra word but none of these keeps the first amount.
  */
 static void
@@ -1162,7 +1195,20 @@ amount_pick(const struct reply_bank *b, struct slice t,
 		}
 		return;
 	}
-	if (first < 0 || f->extra_ask || extra_after_money(b, t))
+	if (f->extra_ask) {
+		/* "ζήτησε επιπλέον χρήματα, 40 €, περισσότερα": said right
+		 * after the asking words, it is the amount asked for. */
+		for (i = 0; i < na; i++)
+			if (am[i].m != NULL && !am[i].dur &&
+			    after_extra_ask(b, t, am[i].lo)) {
+				f->money = am[i].m;
+				f->money_num.p = am[i].num;
+				f->money_num.n = am[i].numend - am[i].num;
+				return;
+			}
+		return;
+	}
+	if (first < 0 || extra_after_money(b, t))
 		return;
 	f->money = am[first].m;
 	f->money_num.p = am[first].num;

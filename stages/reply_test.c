@@ -553,6 +553,41 @@ test_reply_facts_extra_amount(void **state)
 		    NULL, true },
 		{ "en", "He asked for 40 more, it was a mess.", NULL, NULL,
 		    false },
+		{ "ru", "Заказ №7781, 5 звёзд у продавца. Цена 4000 руб, а он "
+		    "потребовал доплатить ещё 1500.", "1500", "% ₽", true },
+		{ "ar", "طلب رقم 5521، دفعت ٣٠٠ ريال ثم طلب ١٠٠ ريال زيادة",
+		    "100", "% ريال", true },
+		{ "el", "Παραγγελία 3390: συμφωνήσαμε €80 και μετά ζήτησε "
+		    "επιπλέον €30.", "30", "% €", true },
+		{ "kk", "Тапсырыс №1204, бағасы 8000 теңге, кейін қосымша 2000 "
+		    "теңге сұрады.", "2000", "% ₸", true },
+		{ "tr", "Sipariş no 4471, 5 yıldızlı satıcı, 400 TL dedi sonra "
+		    "100 TL daha istedi.", "100", "% TL", true },
+		{ "fa", "سفارش ۱۲۳۴، قیمت ۱۰۰ دلار بود، بعد ۲۰ دلار بیشتر "
+		    "خواست.", "20", "% دلار", true },
+		/* Right after the asking words, in the extra_ask situation. */
+		{ "el", "Στη μέση της δουλειάς ζήτησε επιπλέον χρήματα, 40 €, "
+		    "περισσότερα από τα συμφωνημένα.", "40", "% €", true },
+		{ "en", "He wanted extra money: $40, way more than agreed.",
+		    "40", "$%", true },
+		{ "en", "He wanted more money than the $100 we agreed on.",
+		    NULL, NULL, true },
+		/* Numbers in words: no amount, never the agreed price. */
+		{ "ru", "Договорились на 5000 рублей, потом попросил ещё две "
+		    "тысячи.", NULL, NULL, true },
+		{ "el", "Συμφωνήσαμε 100 ευρώ και μετά ζήτησε επιπλέον είκοσι "
+		    "ευρώ.", NULL, NULL, true },
+		{ "tr", "200 liraya anlaştık, sonra elli lira daha istedi.", NULL,
+		    NULL, true },
+		{ "kk", "20000 теңгеге келістік, кейін қосымша ақша сұрады.",
+		    NULL, NULL, true },
+		{ "fa", "سر ۲۰۰ هزار تومان توافق کردیم ولی پول بیشتر خواست.",
+		    NULL, NULL, true },
+		/* An extra amount nobody asked for is no disputed sum. */
+		{ "el", "Δώστε 30 ευρώ παραπάνω και πάρτε άλλο κινητό.", NULL,
+		    NULL, false },
+		{ "en", "I would pay 20 dollars more for a better speaker.", NULL,
+		    NULL, false },
 		/* An extra word near a duration or nothing: as before. */
 		{ "en", "Paid $100 and waited 3 more days.", "100", "$%",
 		    false },
