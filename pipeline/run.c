@@ -181,6 +181,9 @@ struct run {
 	struct rec	 rec;
 	struct buf	 tmp;
 	double		 t0, last_progress;
+	double		 t_out;		/* the last look before records came out */
+	uint64_t	 expected;	/* records the chain will write, or 0 */
+	bool		 exact;		/* expected is the count, not a bound */
 	unsigned long long rchar;	/* decode's bytes read, last seen */
 	bool		 progress;
 };
@@ -1795,14 +1798,56 @@ merge(struct run *r)
 	return 0;
 }
 
+static size_t	load_counts(struct run *, struct counts *);
+
+/*
+ * The records the chain will write, once known: the written count of the
+ * last stage before the workers (dedupe) when it has exited, else an
+ * upper bound, decode's, when decode has.
+ */
+static void
+progress_expect(struct run *r)
+{
+	struct counts c[RUN_MAX_STAGES + 2];
+	const char *last = r->chain[r->nhead - 1];
+	bool decoded = false, head_done = false;
+	size_t i, n;
+
+	for (i = 0; i < r->nkids; i++) {
+		if (!r->kids[i].done || r->kids[i].worker >= 0)
+			continue;
+		if (r->kids[i].pid == r->decode_pid)
+			decoded = true;
+		if (strcmp(r->kids[i].name, last) == 0)
+			head_done = true;
+	}
+	if (!decoded || r->exact)
+		return;
+	n = load_counts(r, c);
+	for (i = 0; i < n; i++) {
+		if (head_done && strcmp(c[i].name, last) == 0) {
+			r->expected = c[i].written;
+			r->exact = true;
+		} else if (r->expected == 0 &&
+		    strcmp(c[i].name, r->chain[0]) == 0)
+			r->expected = c[i].written;
+	}
+}
+
+/*
+ * One line, redrawn: while decode reads, how much of the input it has
+ * read; after (dedupe holds every record until then), the records out
+ * against those expected, their rate and the time left.
+ */
 static void
 progress(struct run *r, bool final)
 {
-	double t = now_s() - r->t0, rate, mbs = 0, pct = -1;
+	double t = now_s() - r->t0, rate, mbs = 0, pct, eta;
 	unsigned long long rchar;
 	char path[64], line[256];
 	FILE *fp;
 	size_t i;
+	bool decoded = false;
 
 	if (!r->progress || (!final && now_s() - r->last_progress < 0.5))
 		return;
@@ -1810,8 +1855,10 @@ progress(struct run *r, bool final)
 	/* Compressed bytes decode has read; all of them once it is done. */
 	rchar = r->rchar;
 	for (i = 0; i < r->nkids; i++)
-		if (r->kids[i].pid == r->decode_pid && r->kids[i].done)
+		if (r->kids[i].pid == r->decode_pid && r->kids[i].done) {
 			rchar = r->total_bytes;
+			decoded = true;
+		}
 	if (rchar < r->total_bytes && r->decode_pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/io",
 		    (long)r->decode_pid);
@@ -1827,18 +1874,37 @@ progress(struct run *r, bool final)
 		rchar = r->total_bytes;
 	if (t > 0)
 		mbs = (double)rchar / 1e6 / t;
-	if (r->total_bytes > 0 && rchar > 0)
-		pct = 100.0 * (double)rchar / (double)r->total_bytes;
-	rate = t > 0 ? (double)r->nout / t : 0;
-	fprintf(stderr, "\r\033[Krevpipe run: %llu records, %.0f rec/s, "
-	    "%.1f MB/s", (unsigned long long)r->nout, rate, mbs);
-	if (pct >= 0) {
-		fprintf(stderr, ", %.0f%%", pct);
+	/* Output began after the last look that saw none. */
+	if (r->nout == 0)
+		r->t_out = now_s();
+	if (!decoded && !final) {
+		pct = r->total_bytes > 0 ? 100.0 * (double)rchar /
+		    (double)r->total_bytes : 0;
+		fprintf(stderr, "\r\033[Krevpipe run: reading the input, %.0f%%, "
+		    "%.1f MB/s", pct, mbs);
 		if (pct > 1 && pct < 100) {
-			double eta = t * (100 - pct) / pct;
-
-			fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
+			eta = t * (100 - pct) / pct;
+			fprintf(stderr, ", %d:%02d to read", (int)eta / 60,
 			    (int)eta % 60);
+		}
+		fprintf(stderr, "; %llu records out",
+		    (unsigned long long)r->nout);
+		fflush(stderr);
+		return;
+	}
+	progress_expect(r);
+	rate = r->t_out > 0 && now_s() > r->t_out ?
+	    (double)r->nout / (now_s() - r->t_out) : 0;
+	fprintf(stderr, "\r\033[Krevpipe run: input read; %llu records out",
+	    (unsigned long long)r->nout);
+	if (r->expected > 0 && r->nout <= r->expected) {
+		pct = 100.0 * (double)r->nout / (double)r->expected;
+		fprintf(stderr, " of %s%llu (%.0f%%)", r->exact ? "" : "at most ",
+		    (unsigned long long)r->expected, pct);
+		if (rate > 0 && !final) {
+			eta = (double)(r->expected - r->nout) / rate;
+			fprintf(stderr, ", %.0f rec/s, ETA %d:%02d", rate,
+			    (int)eta / 60, (int)eta % 60);
 		}
 	}
 	fflush(stderr);
