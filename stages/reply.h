@@ -149,6 +149,8 @@ struct reply_slotv {
 struct reply_money {
 	struct slice	 pat;	/* folded */
 	struct slice	 tmpl;
+	bool		 extra_only;	/* "+pattern": in a text about paying
+					 * more only ("۵۰ هزار تومان بیشتر") */
 };
 
 /* A detection stem in the one-pass matcher (reply_fold.c). */

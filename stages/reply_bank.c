@@ -228,8 +228,10 @@ reply_bank_load(struct reply_bank *b, const char *lang, const char *p,
 				    mcap * sizeof(*b->money))) == NULL)
 					goto nomem;
 			}
-			b->money[b->nmoney].pat.p = fold_copy(&b->mem, line,
-			    q - line, &b->money[b->nmoney].pat.n);
+			b->money[b->nmoney].extra_only = line[0] == '+';
+			b->money[b->nmoney].pat.p = fold_copy(&b->mem,
+			    line + (line[0] == '+'), q - line - (line[0] == '+'),
+			    &b->money[b->nmoney].pat.n);
 			b->money[b->nmoney].tmpl.p = q + 4;
 			b->money[b->nmoney].tmpl.n = line + len - (q + 4);
 			b->nmoney++;

@@ -1168,10 +1168,10 @@ amount_pick(const struct reply_bank *b, struct slice t,
 	for (i = 0; i < na; i++) {
 		if (am[i].dur)
 			continue;
-		if (am[i].m != NULL && first < 0) {
-			first = i;
+		if (am[i].m != NULL && cur == NULL)
 			cur = am[i].m;
-		}
+		if (am[i].m != NULL && !am[i].m->extra_only && first < 0)
+			first = i;
 		if (tied < 0 && amount_extra(b, t, &am[i]))
 			tied = i;
 	}
@@ -1340,6 +1340,8 @@ reply_facts_scan(const struct reply_bank *b, struct slice t,
 				const struct reply_money *m = &b->money[i];
 				const char *before = num;
 
+				if (m->extra_only)
+					continue;
 				if (before > t.p && before[-1] == ' ')
 					before--;
 				if (has_prefix(q, end, m->pat) ||

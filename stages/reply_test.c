@@ -572,6 +572,11 @@ test_reply_facts_extra_amount(void **state)
 		    "40", "$%", true },
 		{ "en", "He wanted more money than the $100 we agreed on.",
 		    NULL, NULL, true },
+		/* fa thousands ("+هزار تومان") count in such a text only. */
+		{ "fa", "با قیمت کیلویی 70 تا 80 هزار تومن قیاس نمیشه کرد.",
+		    NULL, NULL, false },
+		{ "fa", "قیمت ۳۰۰ تومان بود، ۵۰ هزار تومان بیشتر خواست.", "50",
+		    "% هزار تومان", true },
 		/* Numbers in words: no amount, never the agreed price. */
 		{ "ru", "Договорились на 5000 рублей, потом попросил ещё две "
 		    "тысячи.", NULL, NULL, true },
