@@ -98,4 +98,50 @@ mp_be64(const unsigned char *p)
 	return (uint64_t)mp_be32(p) << 32 | mp_be32(p + 4);
 }
 
+/*
+ * Bytes of the value at p (< end) when its header alone tells and it fits
+ * before end: nil, booleans, numbers, fixstr, str8 and str16 (the values
+ * of nearly every record).  0 for anything else, or when it does not fit:
+ * mp_next() or mp_skip() then frames it and says why.  For the scanners
+ * that step over values by their headers (rec_parse, stats, dedupe).
+ */
+static inline size_t
+mp_head_size(const unsigned char *p, const unsigned char *end)
+{
+	size_t avail = (size_t)(end - p), n;
+	unsigned c = p[0];
+
+	if (c <= 0x7f || c >= 0xe0)
+		return 1;
+	if ((c & 0xe0) == 0xa0)
+		n = 1 + (c & 0x1f);
+	else {
+		switch (c) {
+		case 0xc0: case 0xc2: case 0xc3:
+			return 1;
+		case 0xcc: case 0xd0:
+			n = 2;
+			break;
+		case 0xcd: case 0xd1:
+			n = 3;
+			break;
+		case 0xca: case 0xce: case 0xd2:
+			n = 5;
+			break;
+		case 0xcb: case 0xcf: case 0xd3:
+			n = 9;
+			break;
+		case 0xd9:
+			n = avail >= 2 ? 2 + (size_t)p[1] : 0;
+			break;
+		case 0xda:
+			n = avail >= 3 ? 3 + (size_t)mp_be16(p + 1) : 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return n <= avail ? n : 0;
+}
+
 #endif

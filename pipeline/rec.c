@@ -122,28 +122,6 @@ rec_array_str(const struct rec *r, const char *key, const char **it,
 
 /* ---- parsing ----------------------------------------------------------- */
 
-/*
- * Bytes taken by the scalar at p when its first bytes tell (strings up
- * to 255 bytes, numbers, nil, booleans), else 0: mp_next() then frames
- * it and reports short or bad input.
- */
-static inline size_t
-scalar_len(const unsigned char *p, size_t avail)
-{
-	static const unsigned char num[10] = { 4, 8, 1, 2, 4, 8, 1, 2, 4, 8 };
-	unsigned c = p[0];
-
-	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-		return 1;
-	if ((c & 0xe0) == 0xa0)
-		return 1 + (c & 0x1f);
-	if (c == 0xd9)
-		return avail >= 2 ? 2 + (size_t)p[1] : 0;
-	if (c >= 0xca && c <= 0xd3)
-		return 1 + (size_t)num[c - 0xca];
-	return 0;
-}
-
 int
 rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 {
@@ -210,8 +188,8 @@ rec_parse(struct rec *r, const char *p, size_t n, size_t *used)
 		kv->pair = pair;
 		kv->key = v.v.s;
 		kv->val = cur;
-		if (cur < end && (len = scalar_len((const unsigned char *)cur,
-		    (size_t)(end - cur))) != 0 && len <= (size_t)(end - cur))
+		if (cur < end && (len = mp_head_size((const unsigned char *)cur,
+		    (const unsigned char *)end)) != 0)
 			cur += len;
 		else {
 			/* Only nesting needs mp_skip; the record's map is

@@ -776,35 +776,6 @@ dedupe_take(struct stage_ctx *ctx, struct dedupe *d, const struct rec *r,
 	return 0;
 }
 
-/* Bytes taken by the value at p (< end), or 0 for mp_skip() to say. */
-static inline size_t
-dd_value_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = *p;
-
-	if (c <= 0x7f || c >= 0xe0)
-		return 1;
-	if ((c & 0xe0) == 0xa0)
-		return 1 + (c & 0x1f);
-	switch (c) {
-	case 0xc0: case 0xc2: case 0xc3:
-		return 1;
-	case 0xcc: case 0xd0:
-		return 2;
-	case 0xcd: case 0xd1:
-		return 3;
-	case 0xca: case 0xce: case 0xd2:
-		return 5;
-	case 0xcb: case 0xcf: case 0xd3:
-		return 9;
-	case 0xd9:
-		return end - p >= 2 ? 2 + (size_t)p[1] : 0;
-	case 0xda:
-		return end - p >= 3 ? 3 + ((size_t)p[1] << 8 | p[2]) : 0;
-	}
-	return 0;
-}
-
 /*
  * The driver's fast path (struct stage .scan): one walk over the record's
  * pairs picks text, buyer and the --by fields without indexing the rest,
@@ -844,13 +815,12 @@ dedupe_scan(struct stage_ctx *ctx, const char *p, const char *end,
 		if ((size_t)(e - key) <= kn)
 			return 0;
 		val = key + kn;
-		if ((len = dd_value_len(val, e)) == 0) {
+		if ((len = mp_head_size(val, e)) == 0) {
 			cp = (const char *)val;
 			if (mp_skip_inside(&cp, end, 1) != MP_OK)
 				return 0;
 			len = (size_t)((const unsigned char *)cp - val);
-		} else if ((size_t)(e - val) < len)
-			return 0;
+		}
 		if (left > 0 && (kn >= 64 || (d->lenmask >> kn & 1)))
 			for (k = 0; k < d->nuniq; k++)
 				if (u[k] == NULL && kn == d->fieldlen[k] &&

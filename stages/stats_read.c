@@ -153,24 +153,14 @@ val_size(const char *p, const char *end)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	size_t avail = (size_t)(end - p), n, k, e;
-	static const unsigned char fixed[32] = {
-		/* 0xc0 .. 0xdf: size of the fixed-size kinds, 0 others. */
-		1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
-		2, 3, 5, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-	};
 
 	if (avail == 0)
 		return 0;
-	if (u[0] <= 0x7f || u[0] >= 0xe0)
-		return 1;
-	if (u[0] >= 0xc0 && fixed[u[0] - 0xc0] != 0)
-		n = fixed[u[0] - 0xc0];
-	else if ((u[0] & 0xf0) == 0x90) {
-		for (n = 1, k = 0; k < (size_t)(u[0] & 0x0f); k++, n += e)
-			if ((e = str_size(p + n, end)) == 0)
-				return 0;
-	} else
-		n = str_size(p, end);
+	if ((u[0] & 0xf0) != 0x90)
+		return mp_head_size(u, (const unsigned char *)end);
+	for (n = 1, k = 0; k < (size_t)(u[0] & 0x0f); k++, n += e)
+		if ((e = str_size(p + n, end)) == 0)
+			return 0;
 	return n <= avail ? n : 0;
 }
 
