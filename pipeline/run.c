@@ -353,16 +353,12 @@ fast_skip(const unsigned char **pp, const unsigned char *end, uint64_t todo)
 		if (p == end)
 			return false;
 		c = *p;
-		/* Strings and small integers first: most values are. */
-		if ((c & 0xe0) == 0xa0)
-			len = 1 + (c & 0x1f);
-		else if (c <= 0x7f || c >= 0xe0)
-			len = 1;
-		else if (c == 0xd9) {
-			if (end - p < 2)
-				return false;
-			len = 2 + (uint64_t)p[1];
-		} else if (c <= 0x9f || c >= 0xdc) {
+		/* Scalars and strings up to str16: most values are. */
+		if ((len = mp_head_size(p, end)) != 0) {
+			p += len;
+			continue;
+		}
+		if (c <= 0x9f || c >= 0xdc) {
 			/* fixmap 0x8N, fixarray 0x9N, array16/32, map16/32 */
 			if (c <= 0x9f) {
 				more = (c & 0x10) ? (c & 0x0f) : 2 * (c & 0x0f);
@@ -386,28 +382,14 @@ fast_skip(const unsigned char **pp, const unsigned char *end, uint64_t todo)
 				return false;
 			todo += more;
 		} else {
+			/* bin8/16/32 and str32; anything else is not ours. */
 			switch (c) {
-			case 0xc0: case 0xc2: case 0xc3:
-				len = 1;
-				break;
-			case 0xcc: case 0xd0:
-				len = 2;
-				break;
-			case 0xcd: case 0xd1:
-				len = 3;
-				break;
-			case 0xca: case 0xce: case 0xd2:
-				len = 5;
-				break;
-			case 0xcb: case 0xcf: case 0xd3:
-				len = 9;
-				break;
 			case 0xc4:
 				if (end - p < 2)
 					return false;
 				len = 2 + (uint64_t)p[1];
 				break;
-			case 0xc5: case 0xda:
+			case 0xc5:
 				if (end - p < 3)
 					return false;
 				len = 3 + (uint64_t)mp_be16(p + 1);
